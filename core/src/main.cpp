@@ -1,0 +1,135 @@
+// chargehub-core: the fleet's brain. Subscribes to the chargers' topics, runs sessions and money, and
+// serves the admin HTTP API. `chargehub-core --help` for the commands.
+#include <httplib.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "chargehub/admin_api.hpp"
+#include "log.hpp"
+#include "mqtt_link.hpp"
+#include "service.hpp"
+#include "store.hpp"
+
+using namespace chargehub;
+
+namespace {
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop = true; }
+
+std::string read_secret(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read secret file " + path);
+  std::string s;
+  std::getline(in, s);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  if (s.empty()) throw std::runtime_error("secret file " + path + " is empty");
+  return s;
+}
+
+std::pair<std::string, int> split_host_port(const std::string& s) {
+  auto c = s.rfind(':');
+  if (c == std::string::npos) throw std::runtime_error("expected HOST:PORT, got " + s);
+  return {s.substr(0, c), std::stoi(s.substr(c + 1))};
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ChargeHub core: charging sessions, money and devices, with the admin HTTP API"};
+  app.require_subcommand(1);
+
+  std::string db = "chargehub.db", broker = "tcp://127.0.0.1:1883", name = "main", user = "core", secret_file, http = "127.0.0.1:8080",
+              keys_file, share_group;
+  core::ServiceConfig scfg;
+  auto* serve = app.add_subcommand("serve", "run the core: MQTT, sessions and the HTTP API (foreground)");
+  serve->add_option("--db", db, "SQLite database file (created and migrated if needed)")->capture_default_str();
+  serve->add_option("--broker", broker, "MQTT broker URI")->capture_default_str();
+  serve->add_option("--name", name, "instance name; the MQTT client id is core-<name>")->capture_default_str();
+  serve->add_option("--username", user, "MQTT service account")->capture_default_str();
+  serve->add_option("--secret-file", secret_file, "file holding the service account's secret")->required();
+  serve->add_option("--http", http, "HTTP API listen address")->capture_default_str();
+  serve->add_option("--api-keys", keys_file, "API keys file (lines from `chargehub-core api-key`)")->required();
+  serve->add_option("--share-group", share_group, "subscribe through $share/<group>/ (several core instances)");
+  serve->add_option("--start-timeout", scfg.start_timeout_s, "seconds to wait for a START reply")->capture_default_str();
+  serve->add_option("--offline-after", scfg.offline_after_s, "seconds of silence before a device is offline")->capture_default_str();
+
+  std::string key_name = "admin", key_out;
+  auto* apikey = app.add_subcommand("api-key", "make a new API key: prints the key once, appends its hash to --file");
+  apikey->add_option("--name", key_name, "who the key is for")->capture_default_str();
+  apikey->add_option("--file", keys_file, "API keys file to append to")->required();
+
+  auto* migrate = app.add_subcommand("migrate", "create or migrate the database and exit");
+  migrate->add_option("--db", db, "SQLite database file")->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (*apikey) {
+      auto [key, line] = api::make_api_key(key_name);
+      std::ofstream out(keys_file, std::ios::app);
+      if (!out) throw std::runtime_error("cannot write " + keys_file);
+      out << line << "\n";
+      std::cout << key << "\n";
+      return 0;
+    }
+    if (*migrate) {
+      core::Store store(db);
+      std::cout << "database " << db << " at schema version " << store.schema_version() << "\n";
+      return 0;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+
+    auto keys = api::load_api_keys(keys_file);
+    if (keys.empty()) throw std::runtime_error("no API keys in " + keys_file + " (make one with `chargehub-core api-key`)");
+    core::Store store(db);
+    core::log::info("database ", db, " at schema version ", store.schema_version());
+
+    core::MqttConfig mcfg{broker, "core-" + name, user, read_secret(secret_file), share_group};
+    core::Service* svc_ptr = nullptr;
+    core::MqttLink link(
+        mcfg, [&](const std::string& t, const std::string& p) { svc_ptr->on_message(t, p); },
+        [&] { svc_ptr->flush_commands(); });
+    core::Service svc(store, link, scfg);
+    svc_ptr = &svc;
+    link.start();
+
+    httplib::Server srv;
+    srv.set_tcp_nodelay(true);
+    srv.set_payload_max_length(64 * 1024);
+    srv.set_keep_alive_max_count(100);
+    srv.set_read_timeout(10);
+    srv.new_task_queue = [] { return new httplib::ThreadPool(16); };
+    api::mount(srv, svc, api::ApiConfig{keys, [&link] { return link.connected(); }});
+    auto [host, port] = split_host_port(http);
+    if (!srv.bind_to_port(host.c_str(), port)) throw std::runtime_error("cannot listen on " + http);
+    std::thread http_thread([&] { srv.listen_after_bind(); });
+    core::log::info("HTTP API on http://", http, "/api/v1/");
+
+    while (!g_stop) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      static int n = 0;
+      if (++n % 5 == 0) {
+        try {
+          svc.tick();
+        } catch (const std::exception& e) {
+          core::log::error("housekeeping failed: ", e.what());
+        }
+      }
+    }
+    core::log::info("stopping");
+    srv.stop();
+    http_thread.join();
+    link.stop();
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "chargehub-core: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,56 @@
+// The core's MQTT adapter (Paho C++): one connection as a core service account, subscribed to the
+// fleet's uplink and status topics. Messages are handed to a worker thread (never processed on Paho's
+// callback thread); publishing never waits.
+#pragma once
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "service.hpp"
+
+namespace mqtt {
+class async_client;
+}
+
+namespace chargehub::core {
+
+struct MqttConfig {
+  std::string uri = "tcp://127.0.0.1:1883";
+  std::string client_id = "core-main";
+  std::string username = "core";
+  std::string password;
+  std::string share_group;   // non-empty: subscribe uplinks through $share/<group>/ (several core instances)
+  size_t max_queue = 100000; // messages waiting for the worker; beyond that they are dropped and counted
+};
+
+class MqttLink : public Publisher {
+ public:
+  using Handler = std::function<void(const std::string& topic, const std::string& payload)>;
+  MqttLink(MqttConfig cfg, Handler on_message, std::function<void()> on_connected);
+  ~MqttLink() override;
+  void start();   // connects in the background, retrying forever
+  void stop();
+  bool connected() const;
+  bool publish(const std::string& topic, const std::string& payload, int qos, bool retain) override;
+  uint64_t dropped() const { return dropped_; }
+
+ private:
+  void worker();
+  MqttConfig cfg_;
+  Handler on_message_;
+  std::function<void()> on_connected_;
+  std::unique_ptr<mqtt::async_client> client_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<std::string, std::string>> queue_;
+  bool connected_event_ = false;
+  bool stopping_ = false;
+  std::atomic<uint64_t> dropped_{0};
+  std::thread worker_;
+};
+
+}  // namespace chargehub::core

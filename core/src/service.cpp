@@ -1,0 +1,178 @@
+#include "service.hpp"
+
+#include <chrono>
+#include <iostream>
+
+#include "chargehub/payloads.hpp"
+#include "chargehub/topics.hpp"
+#include "log.hpp"
+
+namespace chargehub::core {
+
+namespace pl = chargehub::payloads;
+
+json::object Counters::to_json() const {
+  return {{"messages", messages.load()},
+          {"bad_messages", bad_messages.load()},
+          {"unknown_topics", unknown_topics.load()},
+          {"sessions_settled", sessions_settled.load()},
+          {"duplicate_reports", duplicate_reports.load()},
+          {"commands_published", commands_published.load()},
+          {"publish_failures", publish_failures.load()}};
+}
+
+Service::Service(Store& store, Publisher& pub, ServiceConfig cfg, Clock clock)
+    : store_(store), pub_(pub), cfg_(cfg), clock_(std::move(clock)) {
+  if (!clock_)
+    clock_ = [] {
+      return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    };
+}
+
+void Service::on_message(const std::string& topic, std::string_view payload) {
+  ++counters_.messages;
+  auto t = topics::parse(topic);
+  if (!t || t->dir == topics::Direction::Down) {
+    ++counters_.unknown_topics;
+    return;
+  }
+  if (t->dir == topics::Direction::Status) {
+    auto v = pl::parse_json(payload);
+    if (!v || !v->is_object()) {
+      if (payload.empty()) return;   // a cleared retained status
+      ++counters_.bad_messages;
+      return;
+    }
+    auto* online = v->get_object().if_contains("online");
+    if (online && online->is_bool()) store_.device_online(t->device, online->get_bool(), now());
+    return;
+  }
+  auto v = pl::parse_json(payload);
+  if (!v) {
+    ++counters_.bad_messages;
+    log::warn("bad JSON on ", topic);
+    return;
+  }
+  try {
+    handle(t->device, t->kind, *v);
+  } catch (const std::exception& e) {
+    ++counters_.bad_messages;
+    log::error("failed to handle ", topic, ": ", e.what());
+  }
+}
+
+void Service::handle(const std::string& device, std::string_view kind, const json::value& v) {
+  namespace up = topics::up;
+  if (kind == up::kHeartbeat) {
+    if (auto h = pl::parse_heartbeat(v)) return store_.device_heartbeat(device, *h, now());
+  } else if (kind == up::kMeter) {
+    if (auto m = pl::parse_meter(v)) return store_.record_meter(device, *m, now());
+  } else if (kind == up::kBoot) {
+    if (auto b = pl::parse_boot(v)) {
+      store_.device_boot(device, *b, now());
+      log::info("device ", device, " booted: model ", int(b->model), ", ", int(b->ports), " ports, fw ", b->fw.text());
+      return;
+    }
+  } else if (kind == up::kSessionEnd) {
+    auto e = pl::parse_session_end(v);
+    auto* msg = v.is_object() ? v.get_object().if_contains("msg") : nullptr;
+    if (e && msg && msg->is_string() && !msg->get_string().empty()) {
+      Effect eff;
+      auto a = store_.settle_end(device, std::string(msg->get_string()), *e, now(), &eff);
+      if (eff.duplicate) ++counters_.duplicate_reports;
+      if (eff.session) {
+        ++counters_.sessions_settled;
+        log::info("session ", eff.session->id, " settled: ", eff.session->energy_wh, " Wh, ", eff.session->amount_fen.value_or(0),
+                  " fen, reason ", e->reason);
+      } else if (!eff.duplicate) {
+        log::warn("session_end from ", device, " for session ", e->session, ": ", eff.note);
+      }
+      return ack(device, a);
+    }
+  } else if (kind == up::kReply) {
+    if (v.is_object()) {
+      auto eff = store_.apply_reply(device, v.get_object(), now());
+      if (eff.session)
+        log::info("session ", eff.session->id, " is ", session::state_name(eff.session->state),
+                  eff.session->error ? " (" + *eff.session->error + ")" : "");
+      else if (!eff.note.empty())
+        log::warn("reply from ", device, ": ", eff.note);
+      return;
+    }
+  } else if (kind == up::kAlarm) {
+    auto a = pl::parse_alarm(v);
+    auto* msg = v.is_object() ? v.get_object().if_contains("msg") : nullptr;
+    if (a && msg && msg->is_string() && !msg->get_string().empty()) {
+      log::warn("alarm from ", device, ": code ", int(a->code), " port ", int(a->port), " value ", a->value);
+      return ack(device, store_.record_alarm(device, std::string(msg->get_string()), *a, now()));
+    }
+  } else if (kind == up::kCard || kind == up::kOta) {
+    // IC cards and OTA are handled by later work (issues 6 and 9); counted, not acted on.
+    ++counters_.unknown_topics;
+    return;
+  } else {
+    ++counters_.unknown_topics;
+    return;
+  }
+  ++counters_.bad_messages;
+  log::warn("malformed ", kind, " from ", device);
+}
+
+void Service::ack(const std::string& device, const json::object& a) {
+  if (!pub_.publish(topics::down_topic(device, topics::down::kAck), json::serialize(a), 1, false)) ++counters_.publish_failures;
+}
+
+void Service::publish_command(const CommandRow& c) {
+  pl::Command cmd{c.id, c.op, c.args, c.expires_at};
+  if (pub_.publish(topics::down_topic(c.device_id, topics::down::kCmd), json::serialize(pl::command(cmd)), 1, false)) {
+    ++counters_.commands_published;
+    store_.command_sent(c.id, now());
+  } else {
+    ++counters_.publish_failures;   // stays queued; flush_commands() sends it after reconnecting
+  }
+}
+
+void Service::flush_commands() {
+  for (auto& c : store_.unsent_commands(now())) publish_command(c);
+}
+
+void Service::tick() {
+  int64_t t = now();
+  for (auto& s : store_.expire_starts(t - cfg_.start_timeout_s, t))
+    log::warn("session ", s.id, " on ", s.device_id, " port ", s.port, ": no reply to START, funds released");
+  for (auto& id : store_.mark_silent_offline(t - cfg_.offline_after_s)) log::info("device ", id, " is offline (silent)");
+  flush_commands();
+}
+
+Result<StartTicket> Service::start_session(const OpenRequest& r) {
+  OpenRequest req = r;
+  req.command_ttl_s = cfg_.command_ttl_s;
+  auto t = store_.open_session(req, now());
+  if (t) {
+    log::info("session ", t.value->session.id, " requested on ", r.device_id, " port ", r.port, " for rider ", r.rider_id, ", ",
+              t.value->session.prepaid_fen, " fen held");
+    publish_command(t.value->command);
+    if (auto s = store_.session(t.value->session.id)) t.value->session = *s;
+  }
+  return t;
+}
+
+Result<CommandRow> Service::stop_session(int64_t session_id, const std::string& by) {
+  auto c = store_.request_stop(session_id, by, now());
+  if (c) publish_command(*c.value);
+  return c;
+}
+
+Result<CommandRow> Service::send_command(const std::string& device_id, const std::string& op, const json::object& args,
+                                         const std::string& by) {
+  if (!pl::command_to_frame(pl::Command{"check", op, args, 0}))
+    return Result<CommandRow>::no("bad_command", "unknown op or invalid args for " + op, 400);
+  if (op == "start" || op == "stop" || op == "adjust")
+    return Result<CommandRow>::no("use_sessions", "start, stop and adjust go through the sessions API", 400);
+  if (!store_.device(device_id)) return Result<CommandRow>::no("device_not_found", "no device with this id", 404);
+  auto c = store_.new_command(device_id, op, args, by, std::nullopt, now(), cfg_.command_ttl_s);
+  publish_command(c);
+  return Result<CommandRow>::ok(*store_.command(c.id));
+}
+
+}  // namespace chargehub::core

@@ -1,0 +1,67 @@
+// The core's application service: turns fleet messages and API requests into store operations and
+// downlink commands. It owns no sockets: messages arrive through on_message(), and it publishes through
+// the Publisher it is given (the MQTT adapter in production, the same adapter in tests).
+#pragma once
+#include <atomic>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "store.hpp"
+
+namespace chargehub::core {
+
+class Publisher {
+ public:
+  virtual ~Publisher() = default;
+  // Returns false when the message could not be handed to the broker (e.g. disconnected).
+  virtual bool publish(const std::string& topic, const std::string& payload, int qos, bool retain) = 0;
+};
+
+struct ServiceConfig {
+  int64_t start_timeout_s = 90;      // a START with no reply by then is given up (funds released)
+  int64_t offline_after_s = 180;     // three missed heartbeats at the default 60 s
+  int64_t command_ttl_s = 60;        // `expires` of a downlink command
+};
+
+struct Counters {
+  std::atomic<uint64_t> messages{0}, bad_messages{0}, unknown_topics{0}, sessions_settled{0}, duplicate_reports{0},
+      commands_published{0}, publish_failures{0};
+  boost::json::object to_json() const;
+};
+
+class Service {
+ public:
+  using Clock = std::function<int64_t()>;   // unix seconds
+  Service(Store& store, Publisher& pub, ServiceConfig cfg = {}, Clock clock = {});
+
+  // A message from the fleet (topic under chg/v1/). Never throws for bad input: it is counted and dropped.
+  void on_message(const std::string& topic, std::string_view payload);
+  // Periodic housekeeping: give up unanswered STARTs, mark silent devices offline, send queued commands.
+  void tick();
+  // After (re)connecting to the broker: send what is still queued.
+  void flush_commands();
+
+  Result<StartTicket> start_session(const OpenRequest& r);
+  Result<CommandRow> stop_session(int64_t session_id, const std::string& by);
+  // A command for a device (query_ports, locate, set_params, ...), validated against the frame mapping.
+  Result<CommandRow> send_command(const std::string& device_id, const std::string& op, const json::object& args,
+                                  const std::string& by);
+
+  Store& store() { return store_; }
+  const Counters& counters() const { return counters_; }
+  int64_t now() const { return clock_(); }
+
+ private:
+  void handle(const std::string& device, std::string_view kind, const json::value& v);
+  void publish_command(const CommandRow& c);
+  void ack(const std::string& device, const json::object& a);
+
+  Store& store_;
+  Publisher& pub_;
+  ServiceConfig cfg_;
+  Clock clock_;
+  Counters counters_;
+};
+
+}  // namespace chargehub::core
