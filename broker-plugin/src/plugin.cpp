@@ -1,0 +1,316 @@
+// Mosquitto 2.0 plugin entry points: a thin shell that turns broker events into calls of the plain
+// decision functions (auth.hpp, acl.hpp, control.hpp, throttle.hpp) and carries out what they decide.
+// Every callback runs on the broker thread and never blocks: credentials live in memory and are
+// refreshed by the background thread (background.hpp); kicks are queued and done in TICK.
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "acl.hpp"
+#include "auth.hpp"
+#include "background.hpp"
+#include "config.hpp"
+#include "control.hpp"
+#include "encoding.hpp"
+#include "sessions.hpp"
+#include "stats.hpp"
+#include "throttle.hpp"
+
+#define CHARGEHUB_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace chargehub::auth {
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Plugin {
+  mosquitto_plugin_id_t* id = nullptr;
+  Config cfg;
+  Stats stats;
+  std::unique_ptr<Background> background;
+  std::shared_ptr<const DeviceTable> devices = std::make_shared<DeviceTable>();
+  std::shared_ptr<const ServiceTable> services = std::make_shared<ServiceTable>();
+  ReplayGuard replay;
+  Throttle user_throttle;
+  Throttle addr_throttle;
+  Sessions sessions;
+  std::vector<std::string> kick_queue;
+  std::int64_t last_housekeeping_ms = 0;
+  std::int64_t last_stats_log_ms = 0;
+  std::int64_t acl_log_window_ms = 0;
+  int acl_log_lines = 0;
+  std::uint64_t acl_log_suppressed = 0;
+
+  bool addr_exempt(std::string_view addr) const {
+    return std::find(cfg.addr_exempt.begin(), cfg.addr_exempt.end(), addr) != cfg.addr_exempt.end();
+  }
+  void queue_kicks(std::vector<std::string> users) {
+    for (auto& u : users)
+      if (std::find(kick_queue.begin(), kick_queue.end(), u) == kick_queue.end()) kick_queue.push_back(std::move(u));
+  }
+};
+
+Plugin* g_plugin = nullptr;
+constexpr const char* control_topic_c = "$CONTROL/chargehub-auth/v1";  // == control_topic  // the broker loads a plugin once; cleanup clears it
+
+// Throttle keys are bounded in size so a flood of huge usernames cannot eat memory.
+std::string throttle_key(const char* username) {
+  std::string_view u = username ? username : "";
+  return std::string(u.substr(0, 128));
+}
+
+int on_basic_auth(int, void* event_data, void* userdata) {
+  auto* p = static_cast<Plugin*>(userdata);
+  auto* ev = static_cast<mosquitto_evt_basic_auth*>(event_data);
+  const char* addr_c = mosquitto_client_address(ev->client);
+  std::string_view addr = addr_c ? addr_c : "";
+  const char* client_id = mosquitto_client_id(ev->client);
+  std::int64_t now = now_ms();
+  std::string user_key = throttle_key(ev->username);
+  bool exempt = p->addr_exempt(addr);
+
+  LoginResult r;
+  if ((!user_key.empty() && p->user_throttle.blocked(user_key, now)) ||
+      (!exempt && p->addr_throttle.blocked(addr, now))) {
+    r.refusal = Refusal::throttled;
+  } else {
+    LoginRequest req{ev->username, ev->password, client_id};
+    r = check_login(req, *p->devices, *p->services, p->replay, {p->cfg.ed25519_window_s}, now);
+  }
+
+  if (r.ok()) {
+    p->stats.bump(p->stats.logins_ok);
+    p->user_throttle.success(user_key);
+    if (r.credential.kind == CredentialKind::ed25519) p->replay.accept(ev->username, r.credential.ts_ms);
+    p->sessions.add(ev->client, ev->username, r.credential);
+    p->stats.sessions.store(static_cast<std::int64_t>(p->sessions.size()), std::memory_order_relaxed);
+    return MOSQ_ERR_SUCCESS;
+  }
+
+  p->stats.bump(p->stats.refused[static_cast<int>(r.refusal)]);
+  if (r.refusal != Refusal::throttled) {
+    if (!user_key.empty()) p->user_throttle.failure(user_key, now);
+    if (!exempt) p->addr_throttle.failure(addr, now);
+  }
+  // Never the password: only who, from where, and why.
+  mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth: login refused: reason=%s username='%s' client_id='%s' address=%s",
+                       std::string(refusal_name(r.refusal)).c_str(),
+                       printable(ev->username ? ev->username : "").c_str(),
+                       printable(client_id ? client_id : "").c_str(), printable(addr).c_str());
+  return MOSQ_ERR_AUTH;
+}
+
+std::string_view access_name(int access) {
+  switch (access) {
+    case MOSQ_ACL_READ: return "read";
+    case MOSQ_ACL_WRITE: return "write";
+    case MOSQ_ACL_SUBSCRIBE: return "subscribe";
+    case MOSQ_ACL_UNSUBSCRIBE: return "unsubscribe";
+  }
+  return "?";
+}
+
+int on_acl_check(int, void* event_data, void* userdata) {
+  auto* p = static_cast<Plugin*>(userdata);
+  auto* ev = static_cast<mosquitto_evt_acl_check*>(event_data);
+  const char* user = mosquitto_client_username(ev->client);
+  Identity who = identity_of(user ? user : "", *p->services);
+  std::string_view topic = ev->topic ? ev->topic : "";
+  bool allowed = false;
+  if (ev->access == MOSQ_ACL_READ) allowed = acl_allows(who, Access::read, topic);
+  else if (ev->access == MOSQ_ACL_WRITE) allowed = acl_allows(who, Access::write, topic);
+  else if (ev->access == MOSQ_ACL_SUBSCRIBE) allowed = acl_allows(who, Access::subscribe, topic);
+  else if (ev->access == MOSQ_ACL_UNSUBSCRIBE) allowed = acl_allows(who, Access::unsubscribe, topic);
+  if (allowed) return MOSQ_ERR_SUCCESS;
+
+  p->stats.bump(p->stats.acl_denied[static_cast<int>(who.role)]);
+  // At most 20 denial lines a second, so a misbehaving client cannot flood the log.
+  std::int64_t now = now_ms();
+  if (now - p->acl_log_window_ms >= 1000) {
+    if (p->acl_log_suppressed)
+      mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth: %llu more ACL denials not logged",
+                           static_cast<unsigned long long>(p->acl_log_suppressed));
+    p->acl_log_window_ms = now;
+    p->acl_log_lines = 0;
+    p->acl_log_suppressed = 0;
+  }
+  if (++p->acl_log_lines <= 20) {
+    const char* cid = mosquitto_client_id(ev->client);
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth: ACL denied: role=%s username='%s' client_id='%s' access=%s topic='%s'",
+                         std::string(role_name(who.role)).c_str(), printable(user ? user : "").c_str(),
+                         printable(cid ? cid : "").c_str(), std::string(access_name(ev->access)).c_str(),
+                         printable(topic, 200).c_str());
+  } else {
+    ++p->acl_log_suppressed;
+  }
+  return MOSQ_ERR_ACL_DENIED;
+}
+
+int on_control(int, void* event_data, void* userdata) {
+  auto* p = static_cast<Plugin*>(userdata);
+  auto* ev = static_cast<mosquitto_evt_control*>(event_data);
+  const char* user = mosquitto_client_username(ev->client);
+  Identity who = identity_of(user ? user : "", *p->services);
+  if (who.role != Role::core) {  // the ACL already refuses this; checked again here on purpose
+    p->stats.bump(p->stats.acl_denied[static_cast<int>(who.role)]);
+    return MOSQ_ERR_ACL_DENIED;
+  }
+  std::string_view payload(static_cast<const char*>(ev->payload), ev->payloadlen);
+  auto out = apply_control(payload, *p->devices, [p] { return stats_json(snapshot(p->stats)); });
+  p->stats.control_commands.fetch_add(out.commands, std::memory_order_relaxed);
+  if (out.devices) {
+    p->devices = out.devices;
+    p->stats.devices.store(static_cast<std::int64_t>(p->devices->devices.size()), std::memory_order_relaxed);
+    p->queue_kicks(p->sessions.revoked(*p->devices, *p->services, now_ms() / 1000, &out.changed_ids));
+  }
+  if (out.reload) p->background->request_reload();
+  mosquitto_log_printf(MOSQ_LOG_INFO, "chargehub-auth: %zu control command(s) from '%s'", out.commands,
+                       printable(user ? user : "").c_str());
+  mosquitto_broker_publish_copy(nullptr, std::string(control_response_topic).c_str(),
+                                static_cast<int>(out.response.size()), out.response.data(), 0, false, nullptr);
+  return MOSQ_ERR_SUCCESS;
+}
+
+int on_tick(int, void*, void* userdata) {
+  auto* p = static_cast<Plugin*>(userdata);
+  std::int64_t now = now_ms();
+  auto up = p->background->take();
+  for (auto& line : up.log_lines) mosquitto_log_printf(MOSQ_LOG_NOTICE, "%s", line.c_str());
+  bool changed = false;
+  if (up.devices) {
+    p->devices = std::move(up.devices);
+    changed = true;
+  }
+  if (up.services) {
+    p->services = std::move(up.services);
+    changed = true;
+  }
+  bool housekeeping = now - p->last_housekeeping_ms >= 1000;
+  if (changed || (housekeeping && p->sessions.any_in_grace()))
+    p->queue_kicks(p->sessions.revoked(*p->devices, *p->services, now / 1000));
+  if (housekeeping) {
+    p->last_housekeeping_ms = now;
+    p->user_throttle.prune(now);
+    p->addr_throttle.prune(now);
+  }
+  for (auto& user : p->kick_queue) {
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth: disconnecting '%s': credentials revoked or device disabled",
+                         printable(user).c_str());
+    mosquitto_kick_client_by_username(user.c_str(), true);
+    p->stats.bump(p->stats.kicks);
+  }
+  p->kick_queue.clear();
+  if (p->cfg.stats_log_s > 0 && now - p->last_stats_log_ms >= p->cfg.stats_log_s * 1000) {
+    if (p->last_stats_log_ms != 0)
+      mosquitto_log_printf(MOSQ_LOG_NOTICE, "%s", stats_line(snapshot(p->stats)).c_str());
+    p->last_stats_log_ms = now;
+  }
+  return MOSQ_ERR_SUCCESS;
+}
+
+int on_disconnect(int, void* event_data, void* userdata) {
+  auto* p = static_cast<Plugin*>(userdata);
+  auto* ev = static_cast<mosquitto_evt_disconnect*>(event_data);
+  p->sessions.remove(ev->client);
+  p->stats.sessions.store(static_cast<std::int64_t>(p->sessions.size()), std::memory_order_relaxed);
+  return MOSQ_ERR_SUCCESS;
+}
+
+int on_reload(int, void*, void* userdata) {
+  static_cast<Plugin*>(userdata)->background->request_reload();
+  return MOSQ_ERR_SUCCESS;
+}
+
+void install(Plugin* p) {
+  auto up = p->background->take();
+  for (auto& line : up.log_lines) mosquitto_log_printf(MOSQ_LOG_NOTICE, "%s", line.c_str());
+  if (up.devices) p->devices = std::move(up.devices);
+  if (up.services) p->services = std::move(up.services);
+}
+
+}  // namespace
+}  // namespace chargehub::auth
+
+using namespace chargehub::auth;
+
+CHARGEHUB_EXPORT int mosquitto_plugin_version(int count, const int* versions) {
+  for (int i = 0; i < count; ++i)
+    if (versions[i] == 5) return 5;
+  return -1;
+}
+
+CHARGEHUB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void** userdata,
+                                           struct mosquitto_opt* options, int option_count) {
+  std::vector<std::pair<std::string, std::string>> opts;
+  for (int i = 0; i < option_count; ++i)
+    opts.emplace_back(options[i].key ? options[i].key : "", options[i].value ? options[i].value : "");
+  auto parsed = parse_config(opts);
+  for (auto& e : parsed.errors) mosquitto_log_printf(MOSQ_LOG_ERR, "chargehub-auth: %s", e.c_str());
+  if (!parsed.errors.empty()) return MOSQ_ERR_INVAL;
+  try {
+    auto p = std::make_unique<Plugin>();
+    p->id = identifier;
+    p->cfg = parsed.config;
+    p->user_throttle = Throttle(p->cfg.user_throttle);
+    p->addr_throttle = Throttle(p->cfg.addr_throttle);
+    if (p->cfg.db.empty())
+      mosquitto_log_printf(MOSQ_LOG_WARNING, "chargehub-auth: no plugin_opt_db: no charger can log in");
+    if (p->cfg.services.empty())
+      mosquitto_log_printf(MOSQ_LOG_WARNING, "chargehub-auth: no plugin_opt_services: no service account can log in");
+    p->background = std::make_unique<Background>(p->cfg, p->stats);
+    p->background->load_now();
+    install(p.get());
+
+    Plugin* raw = p.get();
+    int rc = MOSQ_ERR_SUCCESS;
+    auto reg = [&](int ev, MOSQ_FUNC_generic_callback cb, const void* data) {
+      if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_callback_register(identifier, ev, cb, data, raw);
+    };
+    reg(MOSQ_EVT_BASIC_AUTH, on_basic_auth, nullptr);
+    reg(MOSQ_EVT_ACL_CHECK, on_acl_check, nullptr);
+    reg(MOSQ_EVT_CONTROL, on_control, control_topic_c);
+    reg(MOSQ_EVT_TICK, on_tick, nullptr);
+    reg(MOSQ_EVT_DISCONNECT, on_disconnect, nullptr);
+    reg(MOSQ_EVT_RELOAD, on_reload, nullptr);
+    if (rc != MOSQ_ERR_SUCCESS) {
+      mosquitto_log_printf(MOSQ_LOG_ERR, "chargehub-auth: cannot register callbacks (%d)", rc);
+      return rc;
+    }
+    p->background->start();
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth: ready (db=%s services=%s)",
+                         p->cfg.db.empty() ? "-" : p->cfg.db.c_str(),
+                         p->cfg.services.empty() ? "-" : p->cfg.services.c_str());
+    g_plugin = p.release();
+    *userdata = g_plugin;
+    return MOSQ_ERR_SUCCESS;
+  } catch (const std::exception& e) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, "chargehub-auth: init failed: %s", e.what());
+    return MOSQ_ERR_UNKNOWN;
+  }
+}
+
+CHARGEHUB_EXPORT int mosquitto_plugin_cleanup(void* userdata, struct mosquitto_opt*, int) {
+  auto* p = static_cast<Plugin*>(userdata);
+  if (!p) return MOSQ_ERR_SUCCESS;
+  mosquitto_callback_unregister(p->id, MOSQ_EVT_BASIC_AUTH, on_basic_auth, nullptr);
+  mosquitto_callback_unregister(p->id, MOSQ_EVT_ACL_CHECK, on_acl_check, nullptr);
+  mosquitto_callback_unregister(p->id, MOSQ_EVT_CONTROL, on_control, control_topic_c);
+  mosquitto_callback_unregister(p->id, MOSQ_EVT_TICK, on_tick, nullptr);
+  mosquitto_callback_unregister(p->id, MOSQ_EVT_DISCONNECT, on_disconnect, nullptr);
+  mosquitto_callback_unregister(p->id, MOSQ_EVT_RELOAD, on_reload, nullptr);
+  p->background->stop();
+  delete p;
+  g_plugin = nullptr;
+  return MOSQ_ERR_SUCCESS;
+}

@@ -1,0 +1,89 @@
+#include "stats.hpp"
+
+namespace chargehub::auth {
+
+StatsSnapshot snapshot(const Stats& s) {
+  StatsSnapshot out;
+  auto ld = [](const auto& a) { return a.load(std::memory_order_relaxed); };
+  out.logins_ok = ld(s.logins_ok);
+  for (int i = 0; i < refusal_count; ++i) {
+    out.refused[i] = ld(s.refused[i]);
+    if (i != static_cast<int>(Refusal::none)) out.logins_refused += out.refused[i];
+  }
+  out.throttled = out.refused[static_cast<int>(Refusal::throttled)];
+  for (int i = 0; i < role_count; ++i) {
+    out.acl_denied[i] = ld(s.acl_denied[i]);
+    out.acl_denied_total += out.acl_denied[i];
+  }
+  out.kicks = ld(s.kicks);
+  out.control_commands = ld(s.control_commands);
+  out.reloads = ld(s.reloads);
+  out.db_rev = ld(s.db_rev);
+  out.devices = ld(s.devices);
+  out.services = ld(s.services);
+  out.sessions = ld(s.sessions);
+  return out;
+}
+
+boost::json::object stats_json(const StatsSnapshot& s) {
+  boost::json::object o;
+  o["logins_ok"] = s.logins_ok;
+  o["logins_refused"] = s.logins_refused;
+  boost::json::object refused;
+  for (int i = 1; i < refusal_count; ++i) refused[refusal_name(static_cast<Refusal>(i))] = s.refused[i];
+  o["refused"] = std::move(refused);
+  o["throttled"] = s.throttled;
+  boost::json::object denied;
+  for (int i = 0; i < role_count; ++i) denied[role_name(static_cast<Role>(i))] = s.acl_denied[i];
+  o["acl_denied"] = std::move(denied);
+  o["kicks"] = s.kicks;
+  o["control_commands"] = s.control_commands;
+  o["reloads"] = s.reloads;
+  o["db_rev"] = s.db_rev;
+  o["devices"] = s.devices;
+  o["services"] = s.services;
+  o["sessions"] = s.sessions;
+  return o;
+}
+
+std::string stats_text(const StatsSnapshot& s) {
+  std::string out;
+  auto line = [&](std::string_view k, auto v) {
+    out += k;
+    out += ": ";
+    out += std::to_string(v);
+    out += '\n';
+  };
+  line("logins_ok", s.logins_ok);
+  line("logins_refused", s.logins_refused);
+  for (int i = 1; i < refusal_count; ++i)
+    line("refused." + std::string(refusal_name(static_cast<Refusal>(i))), s.refused[i]);
+  line("throttled", s.throttled);
+  line("acl_denied", s.acl_denied_total);
+  for (int i = 0; i < role_count; ++i)
+    line("acl_denied." + std::string(role_name(static_cast<Role>(i))), s.acl_denied[i]);
+  line("kicks", s.kicks);
+  line("control_commands", s.control_commands);
+  line("reloads", s.reloads);
+  line("db_rev", s.db_rev);
+  line("devices", s.devices);
+  line("services", s.services);
+  line("sessions", s.sessions);
+  return out;
+}
+
+std::string stats_line(const StatsSnapshot& s) {
+  std::string out = "chargehub-auth stats: logins_ok=" + std::to_string(s.logins_ok) +
+                    " logins_refused=" + std::to_string(s.logins_refused);
+  for (int i = 1; i < refusal_count; ++i)
+    if (s.refused[i]) out += " " + std::string(refusal_name(static_cast<Refusal>(i))) + "=" + std::to_string(s.refused[i]);
+  out += " throttled=" + std::to_string(s.throttled) + " acl_denied=" + std::to_string(s.acl_denied_total);
+  for (int i = 0; i < role_count; ++i)
+    if (s.acl_denied[i])
+      out += " acl_denied." + std::string(role_name(static_cast<Role>(i))) + "=" + std::to_string(s.acl_denied[i]);
+  out += " kicks=" + std::to_string(s.kicks) + " devices=" + std::to_string(s.devices) +
+         " db_rev=" + std::to_string(s.db_rev) + " sessions=" + std::to_string(s.sessions);
+  return out;
+}
+
+}  // namespace chargehub::auth

@@ -1,0 +1,100 @@
+#include "broker.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <stdexcept>
+#include <thread>
+
+namespace chargehub::testing {
+namespace {
+
+std::string current_user() {
+  if (passwd* pw = ::getpwuid(::geteuid())) return pw->pw_name;
+  return "root";
+}
+
+}  // namespace
+
+fs::path Broker::plugin_path() { return fs::path(CHARGEHUB_BIN_DIR).parent_path() / "lib" / "chargehub_auth.so"; }
+
+Broker::Broker(const TempDir& dir, BrokerOptions opts, std::map<std::string, std::string> env) {
+  if (!fs::exists(plugin_path())) throw std::runtime_error("plugin not built: " + plugin_path().string());
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    port_ = free_port();
+    std::string tag = "mosquitto-" + std::to_string(port_);
+    conf_ = dir / (tag + ".conf");
+    log_ = dir / (tag + ".log");
+    status_ = dir / (tag + ".status");
+    std::string conf;
+    conf += "# written by chargehub::testing::Broker\n";
+    conf += "per_listener_settings false\n";
+    conf += "allow_anonymous false\n";
+    conf += "persistence false\n";
+    // mosquitto started as root drops to the user "mosquitto" unless told otherwise; keep ours so it
+    // can read the test's files.
+    conf += "user " + current_user() + "\n";
+    conf += "log_dest file " + log_.string() + "\n";
+    conf += "log_type all\n";
+    conf += "connection_messages true\n";
+    conf += "listener " + std::to_string(port_) + " 127.0.0.1\n";
+    conf += "max_queued_messages 10000\n";
+    conf += "plugin " + plugin_path().string() + "\n";
+    if (!opts.db.empty()) conf += "plugin_opt_db " + opts.db.string() + "\n";
+    if (!opts.services.empty()) conf += "plugin_opt_services " + opts.services.string() + "\n";
+    conf += "plugin_opt_status_file " + status_.string() + "\n";
+    conf += "plugin_opt_status_interval_s 1\n";
+    conf += opts.extra_conf;
+    if (!conf.empty() && conf.back() != '\n') conf += '\n';
+    write_file(conf_, conf);
+    process_ = std::make_unique<Process>(std::vector<std::string>{"/usr/sbin/mosquitto", "-c", conf_.string()},
+                                         dir / (tag + ".out"), env);
+    bool up = wait_until([&] { return !process_->running() || wait_for_port(port_, std::chrono::milliseconds(0)); },
+                         std::chrono::seconds(20));
+    if (up && process_->running()) return;
+    process_->stop();
+    // Port taken between free_port() and bind: try another; otherwise report why it did not start.
+    std::string out = read_file(log_) + read_file(dir / (tag + ".out"));
+    if (out.find("Address already in use") == std::string::npos)
+      throw std::runtime_error("mosquitto did not start:\n" + out);
+  }
+  throw std::runtime_error("mosquitto did not start: no free port");
+}
+
+Broker::~Broker() { stop(); }
+
+int Broker::stop() { return process_ ? process_->stop() : -1; }
+
+bool Broker::wait_for_log(const std::string& needle, std::chrono::milliseconds timeout) const {
+  return wait_until([&] { return read_file(log_).find(needle) != std::string::npos; }, timeout);
+}
+
+void create_auth_tables(const fs::path& db) {
+  const std::string sql =
+      "PRAGMA journal_mode=WAL;"
+      "CREATE TABLE IF NOT EXISTS device (id TEXT PRIMARY KEY, token_hash TEXT, prev_token_hash TEXT,"
+      " prev_token_until INTEGER, pubkey TEXT, enabled INTEGER NOT NULL DEFAULT 1, deleted_at INTEGER);"
+      "CREATE TABLE IF NOT EXISTS auth_state (id INTEGER PRIMARY KEY CHECK (id = 1), rev INTEGER NOT NULL);"
+      "INSERT OR IGNORE INTO auth_state (id, rev) VALUES (1, 1);";
+  Process p({"/usr/bin/sqlite3", db.string(), sql}, db.string() + ".sqlite3.log");
+  if (p.wait() != 0) throw std::runtime_error("sqlite3 failed: " + read_file(db.string() + ".sqlite3.log"));
+}
+
+std::map<std::string, std::string> make_services_file(
+    const fs::path& path, const std::vector<std::pair<std::string, std::string>>& accounts) {
+  std::map<std::string, std::string> secrets;
+  for (const auto& [user, role] : accounts) {
+    fs::path secret_file = path.string() + "." + user + ".secret";
+    fs::path out = path.string() + ".passwd.log";
+    Process p({bin("chargehub-passwd").string(), "--services", path.string(), "--user", user, "--role", role,
+               "--secret-file", secret_file.string()},
+              out);
+    if (p.wait() != 0) throw std::runtime_error("chargehub-passwd failed: " + read_file(out));
+    std::string s = read_file(secret_file);
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    secrets[user] = s;
+  }
+  return secrets;
+}
+
+}  // namespace chargehub::testing
