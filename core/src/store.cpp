@@ -655,9 +655,9 @@ void Store::record_meter(const std::string& device_id, const proto::Meter& m, in
   sql::Tx tx(db_);
   auto up = db_.prepare(
       "UPDATE session SET energy_wh = max(energy_wh, ?1), duration_s = max(duration_s, ?2), power_w = ?3, "
-      "max_power_w = max(max_power_w, ?3), state = CASE state WHEN 'starting' THEN 'charging' ELSE state END, "
+      "max_power_w = max(max_power_w, ?3), state = CASE WHEN state IN ('requested','starting') THEN 'charging' ELSE state END, "
       "started_at = coalesce(started_at, ?4) "
-      "WHERE id = ?5 AND device_id = ?6 AND port = ?7 AND state IN ('starting','charging','stopping')");
+      "WHERE id = ?5 AND device_id = ?6 AND port = ?7 AND state IN ('requested','starting','charging','stopping')");
   auto ins = db_.prepare("INSERT INTO meter_sample (session_id, ts, power_w, energy_wh, elapsed_s, voltage_dv, current_ma) VALUES (?,?,?,?,?,?,?)");
   for (auto& p : m.ports) {
     if (p.session == 0) continue;

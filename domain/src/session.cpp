@@ -22,9 +22,9 @@ std::optional<State> next(State s, Event e) {
   using E = Event;
   switch (s) {
     case S::Requested:
+      // START may have reached the charger even if the core died before recording that it sent it.
       if (e == E::StartSent) return S::Starting;
-      if (e == E::StartRefused) return S::Rejected;
-      break;
+      [[fallthrough]];
     case S::Starting:
       if (e == E::StartAccepted) return S::Charging;
       if (e == E::StartRefused) return S::Rejected;

@@ -25,6 +25,7 @@ TEST(Session, HappyPath) {
 TEST(Session, ChargerStopsByItself) {
   EXPECT_EQ(next(S::Charging, E::EndReported), S::Ended);
   EXPECT_EQ(next(S::Starting, E::EndReported), S::Ended);   // reply lost, end arrived first
+  EXPECT_EQ(next(S::Requested, E::EndReported), S::Ended);  // core died between publishing START and recording it
 }
 
 TEST(Session, RefusedAndTimedOutStarts) {

@@ -2,6 +2,7 @@
 // the transitions this file allows; nothing here does I/O.
 //
 //   requested -> starting -> charging -> stopping -> ended -> settled
+//   (requested accepts what starting does: START may be out before the core recorded sending it)
 //        \            \-> rejected (charger refused START)
 //         \            \-> start_timed_out (no reply in time; funds released)
 //          \-> rejected (refused before START was sent)

@@ -1,0 +1,131 @@
+// The core service's message handling, with a recording publisher in place of the broker.
+#include <gtest/gtest.h>
+
+#include "chargehub/payloads.hpp"
+#include "chargehub/topics.hpp"
+#include "service.hpp"
+#include "testsupport.hpp"
+
+using namespace chargehub;
+using namespace chargehub::core;
+namespace json = boost::json;
+
+namespace {
+struct Recorder : Publisher {
+  std::vector<std::pair<std::string, std::string>> sent;
+  bool up = true;
+  bool publish(const std::string& t, const std::string& p, int, bool) override {
+    if (!up) return false;
+    sent.emplace_back(t, p);
+    return true;
+  }
+};
+
+struct ServiceTest : ::testing::Test {
+  chargehub::testing::TempDir dir{"core-svc"};
+  Store store{(dir / "core.db").string()};
+  Recorder pub;
+  int64_t now = 1795500000;
+  Service svc{store, pub, ServiceConfig{}, [this] { return now; }};
+  std::string dev = "861234567890123";
+
+  void SetUp() override {
+    store.create_device(NewDevice{dev, "", 10, 1, std::string(64, 'b'), {}}, now);
+    svc.on_message(topics::status(dev), R"({"online":true,"ts":1})");
+  }
+};
+}  // namespace
+
+TEST_F(ServiceTest, BootAndHeartbeatUpdateTheDevice) {
+  svc.on_message(topics::up_topic(dev, "boot"), R"({"model":1,"ports":10,"hw":1,"fw":"1.2.3","iccid":"8986","csq":20})");
+  svc.on_message(topics::up_topic(dev, "heartbeat"), R"({"csq":18,"temp_dc":285,"mains_dv":2205,"power_w":0,"ports":[0,0,3,0,0,0,0,0,0,0]})");
+  auto d = store.device(dev);
+  EXPECT_EQ(d->fw, "1.2.3");
+  EXPECT_EQ(d->csq, 18);
+  EXPECT_EQ(d->temp_dc, 285);
+  EXPECT_EQ(d->port_states[2], 3);
+  EXPECT_TRUE(d->online);
+  svc.on_message(topics::status(dev), R"({"online":false})");
+  EXPECT_FALSE(store.device(dev)->online);
+}
+
+TEST_F(ServiceTest, BadInputIsCountedNotFatal) {
+  svc.on_message(topics::up_topic(dev, "meter"), "{not json");
+  svc.on_message(topics::up_topic(dev, "meter"), R"({"ports":"x"})");
+  svc.on_message(topics::up_topic(dev, "session_end"), R"({"port":1})");
+  svc.on_message("chg/v1/abc/up/meter", "{}");
+  svc.on_message(topics::up_topic(dev, "teleport"), "{}");
+  svc.on_message(topics::up_topic(dev, "heartbeat"), std::string(200000, '['));
+  EXPECT_EQ(svc.counters().bad_messages.load(), 4u);
+  EXPECT_EQ(svc.counters().unknown_topics.load(), 2u);
+}
+
+TEST_F(ServiceTest, StartPublishesACommandAndEndIsAcked) {
+  auto r = store.create_rider("李四", "", now);
+  store.topup(r.id, 1000, 0, "", now);
+  auto t = svc.start_session(OpenRequest{dev, 3, r.id, 500, false, "test"});
+  ASSERT_TRUE(t);
+  ASSERT_EQ(pub.sent.size(), 1u);
+  EXPECT_EQ(pub.sent[0].first, topics::down_topic(dev, "cmd"));
+  auto cmd = payloads::parse_command(json::parse(pub.sent[0].second));
+  ASSERT_TRUE(cmd);
+  EXPECT_EQ(cmd->op, "start");
+  EXPECT_EQ(cmd->expires, now + 60);
+  EXPECT_EQ(t.value->session.state, session::State::Starting);
+
+  svc.on_message(topics::up_topic(dev, "reply"), json::serialize(json::object{{"id", cmd->id}, {"result", 0}}));
+  EXPECT_EQ(store.session(t.value->session.id)->state, session::State::Charging);
+
+  proto::SessionEnd e{3, static_cast<uint32_t>(t.value->session.id), 1, static_cast<uint32_t>(now), 3600, 400, 220};
+  std::string msg = payloads::make_msg(861234567890123ULL, proto::Cmd::SessionEnd, e.session);
+  svc.on_message(topics::up_topic(dev, "session_end"), json::serialize(payloads::session_end(e, msg)));
+  svc.on_message(topics::up_topic(dev, "session_end"), json::serialize(payloads::session_end(e, msg)));
+  ASSERT_EQ(pub.sent.size(), 3u);
+  for (int i : {1, 2}) {
+    EXPECT_EQ(pub.sent[i].first, topics::down_topic(dev, "ack"));
+    auto a = payloads::parse_ack(json::parse(pub.sent[i].second));
+    EXPECT_EQ(a->re, msg);
+    EXPECT_EQ(a->result, 0);
+  }
+  EXPECT_EQ(store.rider(r.id)->balance_fen, 960);
+  EXPECT_EQ(svc.counters().duplicate_reports.load(), 1u);
+}
+
+TEST_F(ServiceTest, CommandsWaitForTheBrokerAndGoOutAfterReconnect) {
+  auto r = store.create_rider("王五", "", now);
+  store.topup(r.id, 1000, 0, "", now);
+  pub.up = false;
+  auto t = svc.start_session(OpenRequest{dev, 1, r.id, 100, false, "test"});
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t.value->session.state, session::State::Requested);
+  EXPECT_TRUE(pub.sent.empty());
+  pub.up = true;
+  svc.flush_commands();
+  ASSERT_EQ(pub.sent.size(), 1u);
+  EXPECT_EQ(store.session(t.value->session.id)->state, session::State::Starting);
+}
+
+TEST_F(ServiceTest, TickGivesUpOnUnansweredStartsAndSilentDevices) {
+  auto r = store.create_rider("赵六", "", now);
+  store.topup(r.id, 1000, 0, "", now);
+  auto t = svc.start_session(OpenRequest{dev, 1, r.id, 100, false, "test"});
+  now += 91;
+  svc.tick();
+  EXPECT_EQ(store.session(t.value->session.id)->state, session::State::StartTimedOut);
+  EXPECT_EQ(store.rider(r.id)->held_fen, 0);
+  now += 200;
+  svc.tick();
+  EXPECT_FALSE(store.device(dev)->online);
+}
+
+TEST_F(ServiceTest, DeviceCommandsAreValidated) {
+  EXPECT_EQ(svc.send_command(dev, "explode", {}, "t").refusal.code, "bad_command");
+  EXPECT_EQ(svc.send_command(dev, "start", {{"port", 1}, {"session", 1}}, "t").refusal.code, "use_sessions");
+  EXPECT_EQ(svc.send_command("5", "locate", {{"seconds", 5}}, "t").refusal.code, "device_not_found");
+  auto c = svc.send_command(dev, "locate", {{"seconds", 5}}, "t");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c.value->state, "sent");
+  svc.on_message(topics::up_topic(dev, "reply"), json::serialize(json::object{{"id", c.value->id}, {"result", 0}}));
+  EXPECT_EQ(store.command(c.value->id)->state, "replied");
+  EXPECT_EQ(store.commands(dev, 10).size(), 1u);
+}

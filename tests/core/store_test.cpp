@@ -1,0 +1,254 @@
+// The core's store on a real SQLite file: sessions, holds, settlement exactly once, the ledger.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "chargehub/payloads.hpp"
+#include "store.hpp"
+#include "testsupport.hpp"
+
+using namespace chargehub;
+using namespace chargehub::core;
+using chargehub::testing::TempDir;
+
+namespace {
+constexpr int64_t T0 = 1795500000;
+
+struct StoreTest : ::testing::Test {
+  TempDir dir{"core-store"};
+  std::string path = (dir / "core.db").string();
+  std::unique_ptr<Store> store = std::make_unique<Store>(path);
+
+  std::string device(const std::string& id = "861234567890123", bool online = true) {
+    EXPECT_TRUE(store->create_device(NewDevice{id, "东门充电站 1号桩", 10, 1, std::string(64, 'a'), {}}, T0));
+    if (online) store->device_online(id, true, T0);
+    return id;
+  }
+  int64_t rider(int64_t fen) {
+    auto r = store->create_rider("张三", "13800000000", T0);
+    if (fen) EXPECT_TRUE(store->topup(r.id, fen, 0, "", T0));
+    return r.id;
+  }
+  StartTicket open(const std::string& dev, int64_t port, int64_t rider_id, int64_t fen) {
+    auto t = store->open_session(OpenRequest{dev, port, rider_id, fen, false, "test"}, T0);
+    EXPECT_TRUE(t) << t.refusal.code;
+    return *t.value;
+  }
+  proto::SessionEnd end_of(const SessionRow& s, uint32_t wh, uint8_t reason = 1) {
+    return proto::SessionEnd{static_cast<uint8_t>(s.port), static_cast<uint32_t>(s.id), reason, T0, 3600, wh, 200};
+  }
+};
+}  // namespace
+
+TEST_F(StoreTest, MigratesOnceAndReopens) {
+  EXPECT_EQ(store->schema_version(), 1);
+  store.reset();
+  store = std::make_unique<Store>(path);
+  EXPECT_EQ(store->schema_version(), 1);
+}
+
+TEST_F(StoreTest, DeviceCreationBumpsTheAuthRevisionAndKeepsChineseNames) {
+  auto id = device();
+  auto d = store->device(id);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->name, "东门充电站 1号桩");
+  EXPECT_EQ(d->port_states.size(), 10u);
+  EXPECT_FALSE(store->create_device(NewDevice{id, "", 10, 1, {}, {}}, T0));
+  sql::Db raw(path, true);
+  auto st = raw.prepare("SELECT rev FROM auth_state");
+  ASSERT_TRUE(st.step());
+  EXPECT_EQ(st.i64(0), 2);
+}
+
+TEST_F(StoreTest, TopupWritesTheLedger) {
+  int64_t r = rider(0);
+  auto after = store->topup(r, 1000, 100, "充值套餐", T0);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after.value->balance_fen, 1100);
+  EXPECT_EQ(store->ledger_sum(r), 1100);
+  EXPECT_EQ(store->ledger(r, 10).size(), 2u);
+  EXPECT_FALSE(store->topup(r, 0, 0, "", T0));
+  EXPECT_FALSE(store->topup(r, -5, 0, "", T0));
+  EXPECT_EQ(store->topup(999, 10, 0, "", T0).refusal.code, "rider_not_found");
+}
+
+TEST_F(StoreTest, OpeningASessionHoldsFundsAndQueuesStart) {
+  auto dev = device();
+  int64_t r = rider(1000);
+  auto t = open(dev, 3, r, 500);
+  EXPECT_EQ(t.session.state, session::State::Requested);
+  EXPECT_EQ(t.session.prepaid_fen, 500);
+  EXPECT_EQ(t.session.mode, 2);                 // energy limit under the default plan
+  EXPECT_EQ(t.session.limit_value, 5000);       // 500 fen at 100 fen/kWh
+  EXPECT_EQ(t.command.op, "start");
+  EXPECT_EQ(t.command.args.at("session").to_number<int64_t>(), t.session.id);
+  auto rd = store->rider(r);
+  EXPECT_EQ(rd->held_fen, 500);
+  EXPECT_EQ(rd->available_fen(), 500);
+  store->command_sent(t.command.id, T0);
+  EXPECT_EQ(store->session(t.session.id)->state, session::State::Starting);
+}
+
+TEST_F(StoreTest, RefusalsNameTheReason) {
+  auto dev = device();
+  auto off = device("861234567890124", false);
+  int64_t r = rider(300);
+  auto try_open = [&](std::string d, int64_t port, int64_t rid, int64_t fen) {
+    return store->open_session(OpenRequest{d, port, rid, fen, false, "t"}, T0).refusal.code;
+  };
+  EXPECT_EQ(try_open(dev, 1, r, 500), "insufficient_funds");
+  EXPECT_EQ(try_open(off, 1, r, 100), "device_offline");
+  EXPECT_EQ(try_open("999", 1, r, 100), "device_not_found");
+  EXPECT_EQ(try_open(dev, 11, r, 100), "bad_port");
+  EXPECT_EQ(try_open(dev, 1, 77, 100), "rider_not_found");
+  EXPECT_EQ(try_open(dev, 1, r, 0), "bad_amount");
+  open(dev, 1, r, 100);
+  EXPECT_EQ(try_open(dev, 1, r, 100), "port_busy");
+  EXPECT_EQ(try_open(dev, 2, r, 201), "insufficient_funds");   // 100 of 300 held already
+}
+
+TEST_F(StoreTest, SettlementHappensExactlyOncePerMsg) {
+  auto dev = device();
+  int64_t r = rider(1000);
+  auto t = open(dev, 3, r, 500);
+  store->command_sent(t.command.id, T0);
+  store->apply_reply(dev, boost::json::object{{"id", t.command.id}, {"result", 0}}, T0 + 1);
+  EXPECT_EQ(store->session(t.session.id)->state, session::State::Charging);
+  auto e = end_of(t.session, 812);
+  std::string msg = payloads::make_msg(861234567890123ULL, proto::Cmd::SessionEnd, t.session.id);
+  for (int copy = 0; copy < 3; ++copy) {
+    Effect eff;
+    auto ack = store->settle_end(dev, msg, e, T0 + 100, &eff);
+    EXPECT_EQ(ack.at("re").as_string(), msg);
+    EXPECT_EQ(ack.at("result").to_number<int>(), 0);
+    EXPECT_EQ(eff.duplicate, copy > 0);
+  }
+  auto s = store->session(t.session.id);
+  EXPECT_EQ(s->state, session::State::Settled);
+  EXPECT_EQ(s->energy_wh, 812);
+  EXPECT_EQ(s->amount_fen, 81);   // 812 Wh at 1.00 yuan/kWh, rounded down
+  auto rd = store->rider(r);
+  EXPECT_EQ(rd->balance_fen, 1000 - 81);
+  EXPECT_EQ(rd->held_fen, 0);
+  EXPECT_EQ(store->ledger_sum(r), rd->balance_fen);
+}
+
+TEST_F(StoreTest, DeduplicationSurvivesARestart) {
+  auto dev = device();
+  int64_t r = rider(1000);
+  auto t = open(dev, 1, r, 500);
+  auto e = end_of(t.session, 300);
+  store->settle_end(dev, "m-1", e, T0);
+  store.reset();   // the core "crashes" after committing, before acking
+  store = std::make_unique<Store>(path);
+  Effect eff;
+  store->settle_end(dev, "m-1", e, T0 + 5, &eff);
+  EXPECT_TRUE(eff.duplicate);
+  EXPECT_EQ(store->rider(r)->balance_fen, 1000 - 30);
+}
+
+TEST_F(StoreTest, RefusedStartReleasesTheHold) {
+  auto dev = device();
+  int64_t r = rider(1000);
+  auto t = open(dev, 2, r, 400);
+  store->command_sent(t.command.id, T0);
+  auto eff = store->apply_reply(dev, boost::json::object{{"id", t.command.id}, {"result", 2}}, T0 + 1);
+  ASSERT_TRUE(eff.session);
+  EXPECT_EQ(eff.session->state, session::State::Rejected);
+  EXPECT_EQ(store->rider(r)->held_fen, 0);
+  EXPECT_TRUE(store->apply_reply(dev, boost::json::object{{"id", t.command.id}, {"result", 0}}, T0 + 2).duplicate);
+  EXPECT_EQ(store->command(t.command.id)->state, "replied");
+  open(dev, 2, r, 400);   // the port is free again
+}
+
+TEST_F(StoreTest, UnansweredStartTimesOutAndALateEndStillBills) {
+  auto dev = device();
+  int64_t r = rider(1000);
+  auto t = open(dev, 4, r, 300);
+  store->command_sent(t.command.id, T0);
+  auto expired = store->expire_starts(T0 + 1, T0 + 100);
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(store->rider(r)->held_fen, 0);
+  EXPECT_EQ(store->session(t.session.id)->state, session::State::StartTimedOut);
+  store->settle_end(dev, "late", end_of(t.session, 2000), T0 + 200);
+  auto s = store->session(t.session.id);
+  EXPECT_EQ(s->state, session::State::Settled);
+  EXPECT_EQ(s->amount_fen, 200);
+  EXPECT_EQ(store->rider(r)->balance_fen, 800);
+}
+
+TEST_F(StoreTest, MeterReadingsConfirmTheStartAndFollowEnergy) {
+  auto dev = device();
+  int64_t r = rider(1000);
+  auto t = open(dev, 3, r, 500);
+  store->command_sent(t.command.id, T0);
+  proto::Meter m{{proto::MeterPort{3, static_cast<uint32_t>(t.session.id), 180, 120, 600, 540, 3300},
+                  proto::MeterPort{5, 424242, 100, 10, 60, 540, 1000}}};
+  store->record_meter(dev, m, T0 + 600);
+  auto s = store->session(t.session.id);
+  EXPECT_EQ(s->state, session::State::Charging);
+  EXPECT_EQ(s->energy_wh, 120);
+  EXPECT_EQ(s->power_w, 180);
+  EXPECT_EQ(store->meter_samples(t.session.id, 10).size(), 1u);
+  // An older reading arriving late never moves energy backwards.
+  store->record_meter(dev, proto::Meter{{proto::MeterPort{3, static_cast<uint32_t>(t.session.id), 150, 100, 500, 540, 3000}}}, T0 + 601);
+  EXPECT_EQ(store->session(t.session.id)->energy_wh, 120);
+}
+
+TEST_F(StoreTest, UnknownSessionEndIsAckedAndRecordedOnce) {
+  auto dev = device();
+  Effect eff;
+  auto ack = store->settle_end(dev, "x-1", proto::SessionEnd{1, 0, 1, T0, 10, 5, 50}, T0, &eff);
+  EXPECT_EQ(ack.at("result").to_number<int>(), 0);
+  EXPECT_EQ(eff.note, "unknown session");
+}
+
+TEST_F(StoreTest, LedgerIsAppendOnly) {
+  int64_t r = rider(100);
+  sql::Db raw(path);
+  EXPECT_THROW(raw.exec("UPDATE ledger SET amount_fen = 1"), sql::Error);
+  EXPECT_THROW(raw.exec("DELETE FROM ledger"), sql::Error);
+  EXPECT_EQ(store->ledger_sum(r), 100);
+}
+
+// Property: whatever the mix of top-ups, sessions, refusals and duplicate ends, every wallet's balance
+// equals its ledger's sum, holds equal the open sessions' prepayments, and nobody goes negative.
+TEST_F(StoreTest, WalletInvariantsHoldUnderRandomOperations) {
+  std::mt19937 rng(42);
+  auto dev = device();
+  std::vector<int64_t> riders{rider(500), rider(2000), rider(0)};
+  std::vector<StartTicket> open_sessions;
+  for (int step = 0; step < 400; ++step) {
+    int op = rng() % 5;
+    int64_t r = riders[rng() % riders.size()];
+    if (op == 0) {
+      store->topup(r, 1 + rng() % 500, rng() % 2 ? 0 : 10, "", T0);
+    } else if (op == 1) {
+      auto t = store->open_session(OpenRequest{dev, int64_t(1 + rng() % 10), r, int64_t(1 + rng() % 600), false, "p"}, T0);
+      if (t) {
+        store->command_sent(t.value->command.id, T0);
+        open_sessions.push_back(*t.value);
+      }
+    } else if (op == 2 && !open_sessions.empty()) {
+      auto& t = open_sessions[rng() % open_sessions.size()];
+      std::string msg = "end-" + std::to_string(t.session.id);
+      store->settle_end(dev, msg, end_of(t.session, rng() % 8000), T0);
+      store->settle_end(dev, msg, end_of(t.session, rng() % 8000), T0);   // a copy with other numbers changes nothing
+    } else if (op == 3 && !open_sessions.empty()) {
+      auto& t = open_sessions[rng() % open_sessions.size()];
+      store->apply_reply(dev, boost::json::object{{"id", t.command.id}, {"result", int(rng() % 3)}}, T0);
+    } else if (op == 4) {
+      store->expire_starts(T0 - (rng() % 2), T0);
+    }
+    for (int64_t id : riders) {
+      auto rd = store->rider(id);
+      ASSERT_EQ(rd->balance_fen, store->ledger_sum(id)) << "step " << step;
+      ASSERT_GE(rd->balance_fen, 0);
+      ASSERT_GE(rd->available_fen(), 0);
+      int64_t held = 0;
+      for (auto& s : store->sessions(SessionFilter{id, std::nullopt, std::nullopt, 500, std::nullopt}))
+        if (session::holds_port(s.state)) held += s.prepaid_fen;
+      ASSERT_EQ(rd->held_fen, held) << "step " << step;
+    }
+  }
+}
