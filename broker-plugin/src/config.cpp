@@ -22,7 +22,9 @@ ConfigResult parse_config(const std::vector<std::pair<std::string, std::string>>
       c.user_throttle.*member = v;
       c.addr_throttle.*member = v;
     };
-    if (key == "db") c.db = value;
+    // "db" is the name in the design, but Mosquitto 2.0.11 rejects plugin_opt_ keys shorter than 3
+    // characters ("Invalid auth_opt_ config option"), so the usable spelling is plugin_opt_database.
+    if (key == "database" || key == "db") c.db = value;
     else if (key == "services") c.services = value;
     else if (key == "status_file") c.status_file = value;
     else if (key == "ed25519_window_s") number(c.ed25519_window_s, 1, 86400);

@@ -12,7 +12,7 @@
 namespace chargehub::auth {
 
 struct Config {
-  std::string db;                  // db: the core's SQLite DB, read-only
+  std::string db;                  // database (or db): the core's SQLite DB, read-only
   std::string services;            // services: service accounts file
   std::string status_file;         // status_file: plain-text status, rewritten periodically
   std::int64_t ed25519_window_s = 300;   // ed25519_window_s

@@ -265,7 +265,7 @@ CHARGEHUB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, vo
     p->user_throttle = Throttle(p->cfg.user_throttle);
     p->addr_throttle = Throttle(p->cfg.addr_throttle);
     if (p->cfg.db.empty())
-      mosquitto_log_printf(MOSQ_LOG_WARNING, "chargehub-auth: no plugin_opt_db: no charger can log in");
+      mosquitto_log_printf(MOSQ_LOG_WARNING, "chargehub-auth: no plugin_opt_database: no charger can log in");
     if (p->cfg.services.empty())
       mosquitto_log_printf(MOSQ_LOG_WARNING, "chargehub-auth: no plugin_opt_services: no service account can log in");
     p->background = std::make_unique<Background>(p->cfg, p->stats);

@@ -14,7 +14,7 @@ TEST(Config, Defaults) {
 }
 
 TEST(Config, ReadsEveryOption) {
-  auto r = parse_config({{"db", "/x.db"}, {"services", "/s"}, {"status_file", "/st"}, {"ed25519_window_s", "60"},
+  auto r = parse_config({{"database", "/x.db"}, {"services", "/s"}, {"status_file", "/st"}, {"ed25519_window_s", "60"},
                          {"poll_ms", "50"}, {"status_interval_s", "2"}, {"stats_log_s", "0"},
                          {"throttle_user_free", "2"}, {"throttle_addr_free", "9"}, {"throttle_base_ms", "10"},
                          {"throttle_max_ms", "100"}, {"throttle_forget_s", "5"},
@@ -33,6 +33,8 @@ TEST(Config, ReadsEveryOption) {
   EXPECT_EQ(c.addr_throttle.forget_s, 5);
   EXPECT_EQ(c.addr_exempt, (std::vector<std::string>{"127.0.0.1", "::1"}));
 }
+
+TEST(Config, DbIsAnAliasOfDatabase) { EXPECT_EQ(parse_config({{"db", "/y.db"}}).config.db, "/y.db"); }
 
 TEST(Config, UnknownOptionOrBadValueIsAnError) {
   EXPECT_EQ(parse_config({{"pol_ms", "5"}}).errors.size(), 1u);

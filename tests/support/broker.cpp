@@ -40,7 +40,7 @@ Broker::Broker(const TempDir& dir, BrokerOptions opts, std::map<std::string, std
     conf += "listener " + std::to_string(port_) + " 127.0.0.1\n";
     conf += "max_queued_messages 10000\n";
     conf += "plugin " + plugin_path().string() + "\n";
-    if (!opts.db.empty()) conf += "plugin_opt_db " + opts.db.string() + "\n";
+    if (!opts.db.empty()) conf += "plugin_opt_database " + opts.db.string() + "\n";
     if (!opts.services.empty()) conf += "plugin_opt_services " + opts.services.string() + "\n";
     conf += "plugin_opt_status_file " + status_.string() + "\n";
     conf += "plugin_opt_status_interval_s 1\n";

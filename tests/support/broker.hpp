@@ -22,7 +22,8 @@
 namespace chargehub::testing {
 
 struct BrokerOptions {
-  std::filesystem::path db;        // plugin_opt_db (may not exist yet)
+  std::filesystem::path db;        // plugin_opt_database (may not exist yet; Mosquitto 2.0.11
+                                   // refuses the 2-letter spelling plugin_opt_db)
   std::filesystem::path services;  // plugin_opt_services
   std::string extra_conf;          // appended after the plugin lines: plugin_opt_* lines apply to it
 };
