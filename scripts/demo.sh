@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The one command that installs what is needed, builds, and runs the whole stack with a simulated site
+# on loopback: Mosquitto with our plugin, the core with its HTTP API, the edge bridge, and one simulated
+# charger. Stays in the foreground; Ctrl-C stops everything it started.
+#
+#   ./scripts/demo.sh                      defaults: MQTT 1883, bridge 9000, HTTP 8080
+#   MQTT_PORT=11883 BRIDGE_PORT=19000 HTTP_PORT=18080 ./scripts/demo.sh
+#   TIME_SCALE=120 ./scripts/demo.sh       simulated seconds per real second (default 60)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+MQTT_PORT=${MQTT_PORT:-1883}
+BRIDGE_PORT=${BRIDGE_PORT:-9000}
+HTTP_PORT=${HTTP_PORT:-8080}
+TIME_SCALE=${TIME_SCALE:-60}
+DEVICE=${DEVICE:-861234567890123}
+RUN=${RUN_DIR:-$ROOT/run/demo}
+
+./scripts/install-deps.sh
+./scripts/build.sh --target chargehub-core chargehub-bridge chargehub-sim chargehub_auth chargehub-passwd
+BIN=$ROOT/${BUILD_DIR:-build}/bin
+PLUGIN=$ROOT/${BUILD_DIR:-build}/lib/chargehub_auth.so
+
+for port in "$MQTT_PORT" "$BRIDGE_PORT" "$HTTP_PORT"; do
+  if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
+    echo "demo: port $port on 127.0.0.1 is in use; set MQTT_PORT, BRIDGE_PORT or HTTP_PORT" >&2
+    exit 1
+  fi
+done
+
+rm -rf "$RUN"
+mkdir -p "$RUN/queue"
+chmod 700 "$RUN"
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo
+  echo "demo: stopping"
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[$i]}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "demo: stopped; logs and database are in $RUN"
+}
+trap cleanup INT TERM EXIT
+
+# Secrets: service accounts for the core and the bridge (hashed in the services file), an API key.
+"$BIN/chargehub-passwd" --services "$RUN/services" --user core --role core --secret-file "$RUN/core.secret"
+"$BIN/chargehub-passwd" --services "$RUN/services" --user bridge-demo --role bridge --secret-file "$RUN/bridge.secret"
+API_KEY=$("$BIN/chargehub-core" api-key --name demo --file "$RUN/api-keys")
+echo "$API_KEY" > "$RUN/api.key"
+chmod 600 "$RUN/api.key"
+
+cat > "$RUN/mosquitto.conf" <<CONF
+# Demo broker: loopback only, our plugin decides who may connect and what each may do.
+per_listener_settings false
+allow_anonymous false
+listener $MQTT_PORT 127.0.0.1
+plugin $PLUGIN
+plugin_opt_db $RUN/core.db
+plugin_opt_services $RUN/services
+plugin_opt_status_file $RUN/broker-status.txt
+max_queued_messages 100000
+max_inflight_messages 1000
+persistence false
+log_dest file $RUN/mosquitto.log
+CONF
+
+/usr/sbin/mosquitto -c "$RUN/mosquitto.conf" &
+pids+=($!)
+echo "demo: mosquitto with the chargehub plugin on 127.0.0.1:$MQTT_PORT (log $RUN/mosquitto.log)"
+
+"$BIN/chargehub-core" serve --db "$RUN/core.db" --broker "tcp://127.0.0.1:$MQTT_PORT" --name demo \
+  --secret-file "$RUN/core.secret" --api-keys "$RUN/api-keys" --http "127.0.0.1:$HTTP_PORT" 2>>"$RUN/core.log" &
+pids+=($!)
+API="http://127.0.0.1:$HTTP_PORT/api/v1"
+for _ in $(seq 100); do curl -sf "$API/health" >/dev/null && break; sleep 0.1; done
+curl -sf "$API/health" >/dev/null || { echo "demo: the core did not start; see $RUN/core.log" >&2; exit 1; }
+echo "demo: core with the HTTP API on $API (log $RUN/core.log)"
+
+H=(-H "Authorization: Bearer $API_KEY" -H "Content-Type: application/json")
+TOKEN=$(curl -sf "${H[@]}" -d "{\"id\":\"$DEVICE\",\"name\":\"东门车棚 1号桩\",\"ports\":10,\"model\":1}" "$API/devices" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["token_hex"])')
+echo "demo: device $DEVICE created; its token was shown once and handed to the simulator"
+
+"$BIN/chargehub-bridge" --listen "127.0.0.1:$BRIDGE_PORT" --broker "tcp://127.0.0.1:$MQTT_PORT" --name demo \
+  --secret-file "$RUN/bridge.secret" --queue-dir "$RUN/queue" >>"$RUN/bridge.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$BRIDGE_PORT") 2>/dev/null && break; sleep 0.1; done
+echo "demo: edge bridge for 4G chargers on 127.0.0.1:$BRIDGE_PORT (log $RUN/bridge.log)"
+
+"$BIN/chargehub-sim" --bridge "127.0.0.1:$BRIDGE_PORT" --device "$DEVICE" --token-hex "$TOKEN" --model 1 \
+  --time-scale "$TIME_SCALE" --journal-dir "$RUN/sim-journal" >>"$RUN/sim.log" 2>&1 &
+pids+=($!)
+echo "demo: simulated charger $DEVICE (model 1, ten ports, time x$TIME_SCALE) (log $RUN/sim.log)"
+for _ in $(seq 100); do
+  curl -sf "${H[@]}" "$API/devices/$DEVICE" | grep -q '"online":true' && break
+  sleep 0.1
+done
+
+cat <<TXT
+
+ChargeHub demo is running. In another terminal:
+
+  KEY=\$(cat $RUN/api.key); API=$API
+  H=(-H "Authorization: Bearer \$KEY" -H "Content-Type: application/json")
+
+  # a rider with 10 yuan in the wallet
+  curl -s "\${H[@]}" -d '{"name":"张三","phone":"13800000000"}' \$API/riders
+  curl -s "\${H[@]}" -d '{"amount_fen":1000}' \$API/riders/1/topups
+
+  # charge on port 3 with 5 yuan prepaid (the default plan is 1.00 yuan per kWh)
+  curl -s "\${H[@]}" -d '{"device_id":"$DEVICE","port":3,"rider_id":1,"amount_fen":500}' \$API/sessions
+
+  # watch it: state, energy_wh, power_w; then amount_fen once settled
+  curl -s "\${H[@]}" \$API/sessions/1
+  curl -s "\${H[@]}" \$API/sessions/1/meter
+  curl -s "\${H[@]}" -X POST \$API/sessions/1/stop       # or let the battery fill up
+  curl -s "\${H[@]}" \$API/riders/1                        # balance, held, available
+  curl -s "\${H[@]}" \$API/riders/1/ledger
+
+Press Ctrl-C to stop everything.
+TXT
+wait -n "${pids[@]}" || true
+echo "demo: a component exited; see the logs in $RUN" >&2
