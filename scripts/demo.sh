@@ -55,7 +55,7 @@ per_listener_settings false
 allow_anonymous false
 listener $MQTT_PORT 127.0.0.1
 plugin $PLUGIN
-plugin_opt_db $RUN/core.db
+plugin_opt_database $RUN/core.db
 plugin_opt_services $RUN/services
 plugin_opt_status_file $RUN/broker-status.txt
 max_queued_messages 100000
