@@ -298,7 +298,8 @@ std::optional<Bytes> Charger::handle(const Frame& f, const Now& now) {
   switch (f.cmd) {
     case Cmd::Start: {
       auto s = StartCmd::decode(f.body);
-      if (!s) return std::nullopt;
+      // The domain decoder refuses a mode over 2; a well-sized body still deserves an answer.
+      if (!s) return f.body.size() == 12 ? std::optional<Bytes>(Result{3}.encode()) : std::nullopt;
       return Result{do_start(*s, now, false)}.encode();
     }
     case Cmd::Stop: {
@@ -308,7 +309,7 @@ std::optional<Bytes> Charger::handle(const Frame& f, const Now& now) {
     }
     case Cmd::Adjust: {
       auto a = AdjustCmd::decode(f.body);
-      if (!a) return std::nullopt;
+      if (!a) return f.body.size() == 10 ? std::optional<Bytes>(Result{2}.encode()) : std::nullopt;
       return Result{do_adjust(*a, now)}.encode();
     }
     case Cmd::QueryPorts: {
