@@ -19,7 +19,8 @@ std::string current_user() {
 fs::path Broker::plugin_path() { return fs::path(CHARGEHUB_BIN_DIR).parent_path() / "lib" / "chargehub_auth.so"; }
 
 Broker::Broker(const TempDir& dir, BrokerOptions opts, std::map<std::string, std::string> env) {
-  if (!fs::exists(plugin_path())) throw std::runtime_error("plugin not built: " + plugin_path().string());
+  const fs::path plugin = opts.plugin.empty() ? plugin_path() : opts.plugin;
+  if (!fs::exists(plugin)) throw std::runtime_error("plugin not built: " + plugin.string());
   for (int attempt = 0; attempt < 3; ++attempt) {
     port_ = free_port();
     std::string tag = "mosquitto-" + std::to_string(port_);
@@ -39,7 +40,7 @@ Broker::Broker(const TempDir& dir, BrokerOptions opts, std::map<std::string, std
     conf += "connection_messages true\n";
     conf += "listener " + std::to_string(port_) + " 127.0.0.1\n";
     conf += "max_queued_messages 10000\n";
-    conf += "plugin " + plugin_path().string() + "\n";
+    conf += "plugin " + plugin.string() + "\n";
     if (!opts.db.empty()) conf += "plugin_opt_database " + opts.db.string() + "\n";
     if (!opts.services.empty()) conf += "plugin_opt_services " + opts.services.string() + "\n";
     conf += "plugin_opt_status_file " + status_.string() + "\n";

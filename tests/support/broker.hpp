@@ -26,6 +26,7 @@ struct BrokerOptions {
                                    // refuses the 2-letter spelling plugin_opt_db)
   std::filesystem::path services;  // plugin_opt_services
   std::string extra_conf;          // appended after the plugin lines: plugin_opt_* lines apply to it
+  std::filesystem::path plugin = {};  // empty: the plugin built by this tree (plugin_path())
 };
 
 class Broker {
