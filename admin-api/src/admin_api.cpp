@@ -162,6 +162,27 @@ json::object command_json(const core::CommandRow& c) {
           {"expires_at", c.expires_at}};
 }
 
+// A new device token: its hex form (shown once), the MQTT password form, and the hash we store.
+struct IssuedToken {
+  std::string hex, mqtt_password, hash;
+};
+IssuedToken issue_token() {
+  uint8_t tok[24];
+  RAND_bytes(tok, sizeof tok);
+  IssuedToken t;
+  t.hex = proto::to_hex(std::span<const uint8_t>(tok, sizeof tok));
+  unsigned char md[32];
+  unsigned int len = 0;
+  EVP_Digest(tok, sizeof tok, md, &len, EVP_sha256(), nullptr);
+  t.hash = proto::to_hex(std::span<const uint8_t>(md, len));
+  std::string b64(4 * ((sizeof tok + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), tok, static_cast<int>(sizeof tok));
+  b64.resize(static_cast<size_t>(n));
+  t.mqtt_password = "tok:" + b64;
+  OPENSSL_cleanse(tok, sizeof tok);
+  return t;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // request helpers
 
@@ -282,31 +303,20 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     if (!pubkey || (!pubkey->empty() && (pubkey->size() != 64 || pubkey->find_first_not_of("0123456789abcdef") != std::string::npos)))
       return fail(res, 400, "bad_pubkey", "pubkey must be 64 lower-case hex digits (Ed25519)");
     core::NewDevice d{*id, *name, ports.v, model.v, std::nullopt, std::nullopt};
-    std::string token_hex;
+    std::optional<IssuedToken> token;
     if (pubkey->empty()) {
-      uint8_t tok[24];
-      RAND_bytes(tok, sizeof tok);
-      std::vector<uint8_t> t(tok, tok + sizeof tok);
-      token_hex = proto::to_hex(t);
-      unsigned char md[32];
-      unsigned int len = 0;
-      EVP_Digest(tok, sizeof tok, md, &len, EVP_sha256(), nullptr);
-      d.token_hash = proto::to_hex(std::span<const uint8_t>(md, len));
-      OPENSSL_cleanse(tok, sizeof tok);
+      token = issue_token();
+      d.token_hash = token->hash;
     } else {
       d.pubkey = *pubkey;
     }
     auto r = svc.store().create_device(d, svc.now());
     if (!r) return refuse(res, r.refusal);
     json::object o = device_json(*r.value);
-    if (!token_hex.empty()) {
+    if (token) {
       // Shown once: only its hash is stored.
-      o["token_hex"] = token_hex;
-      auto raw = proto::from_hex(token_hex);
-      std::string b64(4 * ((raw.size() + 2) / 3) + 1, '\0');
-      int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), raw.data(), static_cast<int>(raw.size()));
-      b64.resize(static_cast<size_t>(n));
-      o["mqtt_password"] = "tok:" + b64;
+      o["token_hex"] = token->hex;
+      o["mqtt_password"] = token->mqtt_password;
     }
     send(res, 201, o);
   });
@@ -329,6 +339,39 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     auto r = svc.store().assign_plan(req.matches[1], pid.v);
     if (!r) return refuse(res, r.refusal);
     send(res, 200, device_json(*r.value));
+  });
+  srv.Post(R"(/api/v1/devices/(\d{1,16})/(enable|disable))", [&svc](const httplib::Request& req, httplib::Response& res) {
+    auto r = svc.set_enabled(req.matches[1], req.matches[2] == "enable");
+    if (!r) return refuse(res, r.refusal);
+    send(res, 200, device_json(*r.value));
+  });
+  srv.Delete(R"(/api/v1/devices/(\d{1,16}))", [&svc](const httplib::Request& req, httplib::Response& res) {
+    auto r = svc.delete_device(req.matches[1]);
+    if (!r) return refuse(res, r.refusal);
+    send(res, 200, json::object{{"id", r.value->id}, {"deleted", true}});
+  });
+  srv.Put(R"(/api/v1/devices/(\d{1,16})/lifecycle)", [&svc](const httplib::Request& req, httplib::Response& res) {
+    auto b = body_object(req, res);
+    if (!b) return;
+    auto lc = str_field(*b, "lifecycle", 32);
+    if (!lc) return fail(res, 400, "bad_lifecycle", "lifecycle must be a string");
+    auto r = svc.store().set_lifecycle(req.matches[1], *lc);
+    if (!r) return refuse(res, r.refusal);
+    send(res, 200, device_json(*r.value));
+  });
+  srv.Post(R"(/api/v1/devices/(\d{1,16})/token)", [&svc](const httplib::Request& req, httplib::Response& res) {
+    auto b = body_object(req, res);
+    if (!b) return;
+    auto grace = int_field(*b, "grace_s", 0, 0, 30 * 86400);
+    if (!grace.ok) return fail(res, 400, "bad_field", "grace_s must be 0..2592000");
+    auto t = issue_token();
+    auto r = svc.rotate_token(req.matches[1], t.hash, grace.v);
+    if (!r) return refuse(res, r.refusal);
+    json::object o = device_json(*r.value);
+    o["token_hex"] = t.hex;
+    o["mqtt_password"] = t.mqtt_password;
+    o["old_token_valid_for_s"] = grace.v;
+    send(res, 200, o);
   });
   srv.Get(R"(/api/v1/devices/(\d{1,16})/commands)", [&svc](const httplib::Request& req, httplib::Response& res) {
     json::array out;

@@ -9,7 +9,7 @@ namespace chargehub::core {
 
 MqttLink::MqttLink(MqttConfig cfg, Handler on_message, std::function<void()> on_connected)
     : cfg_(std::move(cfg)), on_message_(std::move(on_message)), on_connected_(std::move(on_connected)) {
-  client_ = std::make_unique<mqtt::async_client>(cfg_.uri, cfg_.client_id, mqtt::create_options(MQTTVERSION_5, 10000));
+  client_ = std::make_unique<mqtt::async_client>(cfg_.uri, cfg_.client_id, 10000, nullptr);
   client_->set_message_callback([this](mqtt::const_message_ptr m) {
     std::lock_guard lock(mu_);
     if (queue_.size() >= cfg_.max_queue) {
@@ -39,10 +39,12 @@ MqttLink::~MqttLink() { stop(); }
 
 void MqttLink::start() {
   worker_ = std::thread([this] { worker(); });
+  // MQTT 3.1.1 with a persistent session: while the core restarts, the broker keeps its QoS 1 uplinks
+  // (up to max_queued_messages). Paho C++ 1.2.0 crashes intermittently when connect options carrying
+  // MQTT 5 properties are copied, so no properties here.
   auto opts = mqtt::connect_options_builder()
-                  .mqtt_version(MQTTVERSION_5)
-                  .clean_start(false)
-                  .properties({mqtt::property(mqtt::property::SESSION_EXPIRY_INTERVAL, 86400)})
+                  .mqtt_version(MQTTVERSION_3_1_1)
+                  .clean_session(false)
                   .user_name(cfg_.username)
                   .password(cfg_.password)
                   .keep_alive_interval(std::chrono::seconds(20))

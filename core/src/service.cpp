@@ -175,4 +175,37 @@ Result<CommandRow> Service::send_command(const std::string& device_id, const std
   return Result<CommandRow>::ok(*store_.command(c.id));
 }
 
+void Service::push_auth(json::object command) {
+  json::object msg{{"commands", json::array{std::move(command)}}};
+  // If this fails the plugin still picks the change up from the database within its poll interval.
+  if (!pub_.publish(std::string(topics::kControl), json::serialize(msg), 1, false)) ++counters_.publish_failures;
+}
+
+Result<Device> Service::set_enabled(const std::string& device_id, bool enabled) {
+  auto d = store_.set_enabled(device_id, enabled);
+  if (d) {
+    push_auth(enabled ? json::object{{"command", "reload"}} : json::object{{"command", "disable_device"}, {"id", device_id}});
+    log::info("device ", device_id, enabled ? " enabled" : " disabled");
+  }
+  return d;
+}
+
+Result<Device> Service::delete_device(const std::string& device_id) {
+  auto d = store_.delete_device(device_id, now());
+  if (d) {
+    push_auth(json::object{{"command", "delete_device"}, {"id", device_id}});
+    log::info("device ", device_id, " deleted");
+  }
+  return d;
+}
+
+Result<Device> Service::rotate_token(const std::string& device_id, const std::string& token_hash, int64_t grace_s) {
+  auto d = store_.rotate_token(device_id, token_hash, grace_s, now());
+  if (d) {
+    push_auth(json::object{{"command", "reload"}});
+    log::info("device ", device_id, " has a new token; the old one is valid for ", grace_s, " s");
+  }
+  return d;
+}
+
 }  // namespace chargehub::core

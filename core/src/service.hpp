@@ -48,6 +48,12 @@ class Service {
   Result<CommandRow> send_command(const std::string& device_id, const std::string& op, const json::object& args,
                                   const std::string& by);
 
+  // Device credentials and enablement: stored, then pushed to the broker plugin at once
+  // ($CONTROL/chargehub-auth/v1), which kicks a disabled or deleted charger within a second.
+  Result<Device> set_enabled(const std::string& device_id, bool enabled);
+  Result<Device> delete_device(const std::string& device_id);
+  Result<Device> rotate_token(const std::string& device_id, const std::string& token_hash, int64_t grace_s);
+
   Store& store() { return store_; }
   const Counters& counters() const { return counters_; }
   int64_t now() const { return clock_(); }
@@ -56,6 +62,7 @@ class Service {
   void handle(const std::string& device, std::string_view kind, const json::value& v);
   void publish_command(const CommandRow& c);
   void ack(const std::string& device, const json::object& a);
+  void push_auth(json::object command);
 
   Store& store_;
   Publisher& pub_;

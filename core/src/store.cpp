@@ -273,6 +273,58 @@ Result<Device> Store::assign_plan(const std::string& device_id, int64_t plan_id)
   return Result<Device>::ok(*device(device_id));
 }
 
+Result<Device> Store::set_enabled(const std::string& device_id, bool enabled) {
+  {
+    std::lock_guard lock(mu_);
+    sql::Tx tx(db_);
+    db_.prepare("UPDATE device SET enabled = ? WHERE id = ? AND deleted_at IS NULL").args(int64_t{enabled}, device_id).run();
+    if (db_.changes() == 0) return Result<Device>::no("device_not_found", "no device with this id", 404);
+    bump_auth_rev();
+    tx.commit();
+  }
+  return Result<Device>::ok(*device(device_id));
+}
+
+Result<Device> Store::set_lifecycle(const std::string& device_id, const std::string& lifecycle) {
+  if (lifecycle != "not_produced" && lifecycle != "in_stock" && lifecycle != "not_installed" && lifecycle != "installed")
+    return Result<Device>::no("bad_lifecycle", "lifecycle must be not_produced, in_stock, not_installed or installed", 400);
+  {
+    std::lock_guard lock(mu_);
+    db_.prepare("UPDATE device SET lifecycle = ? WHERE id = ? AND deleted_at IS NULL").args(lifecycle, device_id).run();
+    if (db_.changes() == 0) return Result<Device>::no("device_not_found", "no device with this id", 404);
+  }
+  return Result<Device>::ok(*device(device_id));
+}
+
+Result<Device> Store::delete_device(const std::string& device_id, int64_t now) {
+  auto d = device(device_id);
+  if (!d) return Result<Device>::no("device_not_found", "no device with this id", 404);
+  std::lock_guard lock(mu_);
+  sql::Tx tx(db_);
+  db_.prepare("UPDATE device SET deleted_at = ?, online = 0, token_hash = NULL, prev_token_hash = NULL, pubkey = NULL WHERE id = ?")
+      .args(now, device_id)
+      .run();
+  bump_auth_rev();
+  tx.commit();
+  return Result<Device>::ok(*d);
+}
+
+Result<Device> Store::rotate_token(const std::string& device_id, const std::string& token_hash, int64_t grace_s, int64_t now) {
+  {
+    std::lock_guard lock(mu_);
+    sql::Tx tx(db_);
+    db_.prepare("UPDATE device SET prev_token_hash = CASE WHEN ?1 > 0 THEN token_hash END, "
+                "prev_token_until = CASE WHEN ?1 > 0 THEN ?2 END, token_hash = ?3, pubkey = NULL "
+                "WHERE id = ?4 AND deleted_at IS NULL")
+        .args(grace_s, now + grace_s, token_hash, device_id)
+        .run();
+    if (db_.changes() == 0) return Result<Device>::no("device_not_found", "no device with this id", 404);
+    bump_auth_rev();
+    tx.commit();
+  }
+  return Result<Device>::ok(*device(device_id));
+}
+
 // ---------------------------------------------------------------------------------------------------
 // plans
 

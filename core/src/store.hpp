@@ -150,6 +150,12 @@ class Store {
   // Devices whose last report is older than `before` and are still marked online.
   std::vector<std::string> mark_silent_offline(int64_t before);
   Result<Device> assign_plan(const std::string& device_id, int64_t plan_id);
+  Result<Device> set_enabled(const std::string& device_id, bool enabled);
+  Result<Device> set_lifecycle(const std::string& device_id, const std::string& lifecycle);
+  // Marks the device deleted (kept for history); its credentials stop working.
+  Result<Device> delete_device(const std::string& device_id, int64_t now);
+  // New token hash; the old one stays valid until now + grace_s (0 = refused at once).
+  Result<Device> rotate_token(const std::string& device_id, const std::string& token_hash, int64_t grace_s, int64_t now);
 
   // ---- plans ----
   int64_t create_plan(const std::string& name, const pricing::Plan& p, int64_t now);

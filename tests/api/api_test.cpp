@@ -106,3 +106,19 @@ TEST_F(ApiTest, PricePlansAreValidatedAndAssigned) {
   EXPECT_EQ(stack.api("PUT", "/devices/861234567890123/plan", json::object{{"plan_id", 999}}).status, 404);
   EXPECT_EQ(stack.api("GET", "/plans").obj().at("plans").as_array().size(), 2u);
 }
+
+TEST_F(ApiTest, DeviceLifecycleEnableDisableRotateDelete) {
+  auto d = stack.api("POST", "/devices", json::object{{"id", "861234567890123"}});
+  std::string old_token = std::string(d.obj().at("token_hex").as_string());
+  auto lc = stack.api("PUT", "/devices/861234567890123/lifecycle", json::object{{"lifecycle", "in_stock"}});
+  EXPECT_EQ(lc.obj().at("lifecycle").as_string(), "in_stock");
+  EXPECT_EQ(stack.api("PUT", "/devices/861234567890123/lifecycle", json::object{{"lifecycle", "lost"}}).status, 400);
+  EXPECT_FALSE(stack.api("POST", "/devices/861234567890123/disable").obj().at("enabled").as_bool());
+  EXPECT_TRUE(stack.api("POST", "/devices/861234567890123/enable").obj().at("enabled").as_bool());
+  auto rot = stack.api("POST", "/devices/861234567890123/token", json::object{{"grace_s", 600}});
+  ASSERT_EQ(rot.status, 200);
+  EXPECT_NE(rot.obj().at("token_hex").as_string(), old_token);
+  EXPECT_EQ(stack.api("DELETE", "/devices/861234567890123").status, 200);
+  EXPECT_EQ(stack.api("GET", "/devices/861234567890123").status, 404);
+  EXPECT_EQ(stack.api("POST", "/devices/861234567890123/disable").status, 404);
+}

@@ -107,8 +107,10 @@ ApiReply Stack::api_raw(const std::string& method, const std::string& path, cons
   if (!key.empty()) h.emplace("Authorization", "Bearer " + key);
   std::string p = "/api/v1" + path;
   auto r = method == "GET"    ? cli.Get(p.c_str(), h)
-            : method == "POST" ? cli.Post(p.c_str(), h, body, content_type.c_str())
+            : method == "POST" ? (body.empty() ? cli.Post(p.c_str(), h, "{}", content_type.c_str())
+                                               : cli.Post(p.c_str(), h, body, content_type.c_str()))
             : method == "PUT"  ? cli.Put(p.c_str(), h, body, content_type.c_str())
+            : method == "DELETE" ? cli.Delete(p.c_str(), h)
                                : throw std::invalid_argument("method " + method);
   ApiReply out;
   if (!r) return out;
