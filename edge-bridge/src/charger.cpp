@@ -147,7 +147,9 @@ void Charger::connected() {
   // What waited on disk first, in order; then reports still waiting for their ack.
   if (queued_ || br_.queue().has(id_)) {
     auto recs = br_.queue().take(id_);
-    for (auto& r : recs) mqtt_->publish(topics::up_topic(id_, r.kind), r.payload, r.qos, false);
+    // QoS 1 for all of them: they were held because delivery failed once; QoS 0 would let a broker that
+    // restarted drop them for a core that is not yet back (its persistent session keeps QoS 1 only).
+    for (auto& r : recs) mqtt_->publish(topics::up_topic(id_, r.kind), r.payload, 1, false);
     if (!recs.empty()) log(Level::Info, "queue_delivered", "device", id_, "records", recs.size());
     queued_ = false;
   }

@@ -56,10 +56,10 @@ LibInit g_lib_init;
 std::atomic<int> g_client_counter{0};
 }  // namespace
 
-CoreClient::CoreClient(int port, std::vector<std::string> subs, std::string user, std::string pass, std::string client_id)
+CoreClient::CoreClient(int port, std::vector<std::string> subs, std::string user, std::string pass, std::string client_id, bool persistent)
     : subs_(std::move(subs)) {
   if (client_id.empty()) client_id = "core-test-" + std::to_string(::getpid()) + "-" + std::to_string(++g_client_counter);
-  m_ = mosquitto_new(client_id.c_str(), true, this);
+  m_ = mosquitto_new(client_id.c_str(), !persistent, this);
   mosquitto_int_option(m_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
   if (!user.empty()) mosquitto_username_pw_set(m_, user.c_str(), pass.empty() ? nullptr : pass.c_str());
   mosquitto_message_callback_set(m_, reinterpret_cast<void (*)(mosquitto*, void*, const mosquitto_message*)>(&on_message));

@@ -52,7 +52,7 @@ struct Msg {
 class CoreClient {
  public:
   CoreClient(int port, std::vector<std::string> subs = {"chg/v1/+/up/#", "chg/v1/+/status", "svc/#"},
-             std::string user = "", std::string pass = "", std::string client_id = "");
+             std::string user = "", std::string pass = "", std::string client_id = "", bool persistent = false);
   ~CoreClient();
   void publish(const std::string& topic, const std::string& payload, int qos = 1, bool retain = false);
   void publish_bytes(const std::string& topic, const std::vector<uint8_t>& payload, int qos = 1);
