@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <csignal>
 #include <ctime>
 #include <fstream>
@@ -158,7 +159,20 @@ int Host::run(double real_duration_s) {
       if (!ec) io_.stop();
     });
   }
-  for (auto& l : links_) l->start();
+  asio::steady_timer starter(io_);
+  size_t next_link = 0;
+  std::function<void()> start_more = [&] {
+    // Every wake-up (at most one per ms) starts the links that are due since the last one.
+    int64_t spacing = link_start_spacing_us;
+    size_t batch = spacing <= 0 ? links_.size() : static_cast<size_t>(std::max<int64_t>(1, 1000 / spacing));
+    for (size_t i = 0; i < batch && next_link < links_.size(); ++i) links_[next_link++]->start();
+    if (next_link >= links_.size()) return;
+    starter.expires_after(std::chrono::microseconds(std::max<int64_t>(1000, spacing)));
+    starter.async_wait([&](std::error_code ec) {
+      if (!ec) start_more();
+    });
+  };
+  if (!links_.empty()) start_more();
   schedule_tick();
   io_.run();
   for (auto& l : links_) l->stop();

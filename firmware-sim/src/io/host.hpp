@@ -91,6 +91,8 @@ class Link {
   virtual void poll(const Now& now) = 0;   // link requests of its stations, flushing
   virtual void stop() = 0;
   virtual bool connected() const = 0;
+  // Fault injection: the link breaks now and is dialled again after the delay.
+  virtual void cut(const Now& now, int64_t reconnect_after_ms) { (void)now; (void)reconnect_after_ms; }
   uint64_t bytes_in = 0, bytes_out = 0, bad_frames = 0, connects = 0;
 };
 
@@ -130,6 +132,8 @@ class Host {
   // Returns the signal number that stopped it, or 0.
   int run(double real_duration_s = 0);
   void stop() { io_.stop(); }
+  // Links are started this many microseconds apart (a fleet does not dial all at once).
+  int64_t link_start_spacing_us = 0;
 
  private:
   void schedule_tick();

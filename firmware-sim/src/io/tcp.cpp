@@ -21,6 +21,13 @@ class TcpLink : public Link {
   }
   bool connected() const override { return connected_; }
 
+  void cut(const Now& now, int64_t after_ms) override {
+    if (!connected_) return;
+    close();
+    station_.charger().link_down(now);
+    station_.clear_faults();
+    redial(after_ms);
+  }
   void poll(const Now& now) override {
     if (auto r = station_.charger().take_link_request()) {
       close();
