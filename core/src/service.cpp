@@ -83,7 +83,7 @@ void Service::handle(const std::string& device, std::string_view kind, const jso
       if (eff.session) {
         ++counters_.sessions_settled;
         log::info("session ", eff.session->id, " settled: ", eff.session->energy_wh, " Wh, ", eff.session->amount_fen.value_or(0),
-                  " fen, reason ", e->reason);
+                  " fen, reason ", int(e->reason));
       } else if (!eff.duplicate) {
         log::warn("session_end from ", device, " for session ", e->session, ": ", eff.note);
       }

@@ -1,0 +1,118 @@
+// One charger, one rider, one paid charge, end to end through real processes: the simulated charger
+// speaks frames over TCP to the bridge, the bridge speaks MQTT through Mosquitto and our plugin to the
+// core, and the test drives it all through the admin HTTP API.
+#include <gtest/gtest.h>
+
+#include "stack.hpp"
+
+using namespace chargehub::testing;
+namespace json = boost::json;
+
+namespace {
+const std::string kDevice = "861234567890123";
+
+struct EndToEnd : ::testing::Test {
+  TempDir dir{"e2e"};
+  Stack stack{dir};
+  int64_t rider = 0;
+  std::string token;
+
+  void SetUp() override {
+    auto d = stack.api("POST", "/devices", json::object{{"id", kDevice}, {"name", "东门车棚 1号桩"}, {"ports", 10}});
+    ASSERT_EQ(d.status, 201);
+    token = std::string(d.obj().at("token_hex").as_string());
+    auto r = stack.api("POST", "/riders", json::object{{"name", "张三"}});
+    rider = r.obj().at("id").as_int64();
+    ASSERT_EQ(stack.api("POST", "/riders/" + std::to_string(rider) + "/topups", json::object{{"amount_fen", 1000}}).status, 200);
+    stack.start_bridge({"--heartbeat-s", "60"});
+  }
+
+  bool online() {
+    auto d = stack.api("GET", "/devices/" + kDevice);
+    return d.status == 200 && d.obj().at("online").as_bool();
+  }
+  json::object session(int64_t id) { return stack.api("GET", "/sessions/" + std::to_string(id)).obj(); }
+  json::object rider_now() { return stack.api("GET", "/riders/" + std::to_string(rider)).obj(); }
+  std::string logs() { return "\n--- core\n" + stack.core_log() + "\n--- bridge\n" + stack.bridge_log() + "\n--- sim\n" + stack.sim_log(); }
+};
+}  // namespace
+
+TEST_F(EndToEnd, APaidChargeIsSettledOnceWithTheEnergyTheChargerReported) {
+  stack.start_sim(kDevice, token, {"--time-scale", "600", "--retry-ms", "500", "--seed", "7"});
+  ASSERT_TRUE(wait_until([&] { return online(); }, std::chrono::seconds(20))) << logs();
+
+  auto s = stack.api("POST", "/sessions", json::object{{"device_id", kDevice}, {"port", 3}, {"rider_id", rider}, {"amount_fen", 500}});
+  ASSERT_EQ(s.status, 201) << json::serialize(s.body);
+  int64_t id = s.obj().at("id").as_int64();
+  EXPECT_EQ(rider_now().at("held_fen").as_int64(), 500);
+
+  // The charger reports meter readings while it charges...
+  ASSERT_TRUE(wait_until([&] { return session(id).at("energy_wh").as_int64() > 0; }, std::chrono::seconds(30))) << logs();
+  // ...and stops by itself when the battery is full (or the prepaid energy is used up).
+  ASSERT_TRUE(wait_until([&] { return session(id).at("state").as_string() == "settled"; }, std::chrono::seconds(90))) << logs();
+  auto done = session(id);
+  int64_t wh = done.at("energy_wh").as_int64();
+  int64_t fen = done.at("amount_fen").as_int64();
+  EXPECT_GT(wh, 100);
+  EXPECT_LE(wh, 5000);                             // 500 fen buys at most 5 kWh at 1.00 yuan/kWh
+  EXPECT_EQ(fen, std::min<int64_t>(wh * 100 / 1000, 500));
+  int64_t reason = done.at("end_reason").as_int64();
+  EXPECT_TRUE(reason == 1 || reason == 2) << reason;
+  EXPECT_GT(done.at("max_power_w").as_int64(), 100);
+
+  auto w = rider_now();
+  EXPECT_EQ(w.at("balance_fen").as_int64(), 1000 - fen);
+  EXPECT_EQ(w.at("held_fen").as_int64(), 0);
+  auto ledger = stack.api("GET", "/riders/" + std::to_string(rider) + "/ledger").obj().at("entries").as_array();
+  ASSERT_EQ(ledger.size(), fen > 0 ? 2u : 1u);
+  EXPECT_EQ(ledger[0].as_object().at("amount_fen").as_int64(), -fen);
+  EXPECT_GT(stack.api("GET", "/sessions/" + std::to_string(id) + "/meter").obj().at("samples").as_array().size(), 0u);
+
+  // The charger got its answer: it does not keep resending the record.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(session(id).at("amount_fen").as_int64(), fen);
+  EXPECT_EQ(rider_now().at("balance_fen").as_int64(), 1000 - fen);
+}
+
+TEST_F(EndToEnd, ARiderStopsTheChargeAndPaysForWhatWasDelivered) {
+  stack.start_sim(kDevice, token, {"--time-scale", "60", "--retry-ms", "500", "--seed", "3"});
+  ASSERT_TRUE(wait_until([&] { return online(); }, std::chrono::seconds(20))) << logs();
+  auto s = stack.api("POST", "/sessions", json::object{{"device_id", kDevice}, {"port", 5}, {"rider_id", rider}, {"amount_fen", 800}});
+  ASSERT_EQ(s.status, 201);
+  int64_t id = s.obj().at("id").as_int64();
+  ASSERT_TRUE(wait_until([&] { return session(id).at("state").as_string() == "charging"; }, std::chrono::seconds(20))) << logs();
+  // Port 5 is taken now.
+  auto busy = stack.api("POST", "/sessions", json::object{{"device_id", kDevice}, {"port", 5}, {"rider_id", rider}, {"amount_fen", 100}});
+  EXPECT_EQ(busy.status, 409);
+  EXPECT_EQ(busy.obj().at("error").as_string(), "port_busy");
+  ASSERT_TRUE(wait_until([&] { return session(id).at("energy_wh").as_int64() > 0; }, std::chrono::seconds(30))) << logs();
+  ASSERT_EQ(stack.api("POST", "/sessions/" + std::to_string(id) + "/stop").status, 202);
+  ASSERT_TRUE(wait_until([&] { return session(id).at("state").as_string() == "settled"; }, std::chrono::seconds(30))) << logs();
+  auto done = session(id);
+  EXPECT_EQ(done.at("end_reason").as_int64(), 3);   // remote stop
+  int64_t fen = done.at("amount_fen").as_int64();
+  EXPECT_EQ(fen, done.at("energy_wh").as_int64() * 100 / 1000);
+  EXPECT_EQ(rider_now().at("balance_fen").as_int64(), 1000 - fen);
+  EXPECT_EQ(stack.api("POST", "/sessions/" + std::to_string(id) + "/stop").status, 409);
+}
+
+TEST_F(EndToEnd, AForgedOrMissingTokenIsRefusedByTheBroker) {
+  // Through the bridge: a charger with the wrong token never comes online.
+  std::string forged(token.size(), '0');
+  stack.start_sim(kDevice, forged, {"--time-scale", "60", "--retry-ms", "500"});
+  // Directly at the broker, with a client that is not ours: wrong token, no password, someone else's id.
+  auto pub = [&](std::vector<std::string> auth) {
+    std::vector<std::string> argv{"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(stack.broker().port()),
+                                  "-t", "chg/v1/" + kDevice + "/up/heartbeat", "-m", "{}", "-q", "1"};
+    argv.insert(argv.end(), auth.begin(), auth.end());
+    Process p(argv, dir / "pub.log");
+    return p.wait();
+  };
+  EXPECT_NE(pub({"-i", kDevice, "-u", kDevice, "-P", "tok:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}), 0);
+  EXPECT_NE(pub({"-i", kDevice, "-u", kDevice}), 0);
+  EXPECT_NE(pub({"-i", "bridge-test", "-u", "bridge-test", "-P", "not-the-secret"}), 0);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_FALSE(online()) << logs();
+  auto d = stack.api("GET", "/devices/" + kDevice).obj();
+  EXPECT_TRUE(d.at("fw").is_null());   // it never booted
+}
