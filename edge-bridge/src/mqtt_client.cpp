@@ -51,6 +51,7 @@ std::shared_ptr<MqttClient> MqttClient::create(asio::io_context& io, const MqttO
   c->m_ = mosquitto_new(o.client_id.c_str(), true, c.get());
   if (!c->m_) throw std::runtime_error("mosquitto_new failed");
   mosquitto_int_option(c->m_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+  mosquitto_int_option(c->m_, MOSQ_OPT_TCP_NODELAY, 1);   // replies must not wait for Nagle (measured +20 ms)
   mosquitto_username_pw_set(c->m_, o.username.empty() ? nullptr : o.username.c_str(),
                             o.password.empty() ? nullptr : o.password.c_str());
   if (!o.will_topic.empty())
