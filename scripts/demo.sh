@@ -51,6 +51,8 @@ chmod 600 "$RUN/api.key"
 
 cat > "$RUN/mosquitto.conf" <<CONF
 # Demo broker: loopback only, our plugin decides who may connect and what each may do.
+# Run as this user (mosquitto started as root would drop to "mosquitto" and could not read the run dir).
+user $(id -un)
 per_listener_settings false
 allow_anonymous false
 listener $MQTT_PORT 127.0.0.1
@@ -58,6 +60,8 @@ plugin $PLUGIN
 plugin_opt_database $RUN/core.db
 plugin_opt_services $RUN/services
 plugin_opt_status_file $RUN/broker-status.txt
+# The bridge logs many chargers in from 127.0.0.1: throttle them by username, not the whole address.
+plugin_opt_throttle_addr_exempt 127.0.0.1
 max_queued_messages 100000
 max_inflight_messages 1000
 persistence false
