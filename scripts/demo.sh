@@ -40,7 +40,8 @@ cleanup() {
   wait 2>/dev/null || true
   echo "demo: stopped; logs and database are in $RUN"
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup; exit 0' INT TERM
+trap cleanup EXIT
 
 # Secrets: service accounts for the core and the bridge (hashed in the services file), an API key.
 "$BIN/chargehub-passwd" --services "$RUN/services" --user core --role core --secret-file "$RUN/core.secret"

@@ -107,6 +107,8 @@ int main(int argc, char** argv) {
     srv.set_read_timeout(10);
     srv.new_task_queue = [] { return new httplib::ThreadPool(16); };
     api::mount(srv, svc, api::ApiConfig{keys, [&link] { return link.connected(); }});
+    // ---- wiring of optional modules (OTA: issue 9) ----
+    // ---- end of wiring ----
     auto [host, port] = split_host_port(http);
     if (!srv.bind_to_port(host.c_str(), port)) throw std::runtime_error("cannot listen on " + http);
     std::thread http_thread([&] { srv.listen_after_bind(); });

@@ -44,7 +44,10 @@ void Service::on_message(const std::string& topic, std::string_view payload) {
       return;
     }
     auto* online = v->get_object().if_contains("online");
-    if (online && online->is_bool()) store_.device_online(t->device, online->get_bool(), now());
+    if (online && online->is_bool()) {
+      store_.device_online(t->device, online->get_bool(), now());
+      if (ota_) ota_->on_online(t->device, online->get_bool());
+    }
     return;
   }
   auto v = pl::parse_json(payload);
@@ -64,12 +67,17 @@ void Service::on_message(const std::string& topic, std::string_view payload) {
 void Service::handle(const std::string& device, std::string_view kind, const json::value& v) {
   namespace up = topics::up;
   if (kind == up::kHeartbeat) {
-    if (auto h = pl::parse_heartbeat(v)) return store_.device_heartbeat(device, *h, now());
+    if (auto h = pl::parse_heartbeat(v)) {
+      store_.device_heartbeat(device, *h, now());
+      if (ota_) ota_->on_heartbeat(device, h->ports);
+      return;
+    }
   } else if (kind == up::kMeter) {
     if (auto m = pl::parse_meter(v)) return store_.record_meter(device, *m, now());
   } else if (kind == up::kBoot) {
     if (auto b = pl::parse_boot(v)) {
       store_.device_boot(device, *b, now());
+      if (ota_) ota_->on_boot(device, b->fw.text());
       log::info("device ", device, " booted: model ", int(b->model), ", ", int(b->ports), " ports, fw ", b->fw.text());
       return;
     }
@@ -106,8 +114,12 @@ void Service::handle(const std::string& device, std::string_view kind, const jso
       log::warn("alarm from ", device, ": code ", int(a->code), " port ", int(a->port), " value ", a->value);
       return ack(device, store_.record_alarm(device, std::string(msg->get_string()), *a, now()));
     }
-  } else if (kind == up::kCard || kind == up::kOta) {
-    // IC cards and OTA are handled by later work (issues 6 and 9); counted, not acted on.
+  } else if (kind == up::kOta) {
+    if (ota_) return ota_->on_ota_message(device, v);
+    ++counters_.unknown_topics;
+    return;
+  } else if (kind == up::kCard) {
+    // IC cards are later work (issue 6); counted, not acted on.
     ++counters_.unknown_topics;
     return;
   } else {
@@ -140,8 +152,12 @@ void Service::tick() {
   int64_t t = now();
   for (auto& s : store_.expire_starts(t - cfg_.start_timeout_s, t))
     log::warn("session ", s.id, " on ", s.device_id, " port ", s.port, ": no reply to START, funds released");
-  for (auto& id : store_.mark_silent_offline(t - cfg_.offline_after_s)) log::info("device ", id, " is offline (silent)");
+  for (auto& id : store_.mark_silent_offline(t - cfg_.offline_after_s)) {
+    log::info("device ", id, " is offline (silent)");
+    if (ota_) ota_->on_online(id, false);
+  }
   flush_commands();
+  if (ota_) ota_->tick();
 }
 
 Result<StartTicket> Service::start_session(const OpenRequest& r) {

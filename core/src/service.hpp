@@ -18,6 +18,22 @@ class Publisher {
   virtual bool publish(const std::string& topic, const std::string& payload, int qos, bool retain) = 0;
 };
 
+// Firmware distribution (OTA) plugs into the service here: the service hands it what it needs and
+// keeps no OTA state of its own. Implemented in core/src/ota.* (issue 9).
+class OtaHooks {
+ public:
+  virtual ~OtaHooks() = default;
+  // chg/v1/<id>/up/ota: a status or a chunk request (payload already parsed as JSON).
+  virtual void on_ota_message(const std::string& device, const boost::json::value& v) = 0;
+  // A boot report: the firmware version the device runs now.
+  virtual void on_boot(const std::string& device, const std::string& fw) = 0;
+  // A heartbeat: port states (frames.md), to offer firmware only to idle chargers.
+  virtual void on_heartbeat(const std::string& device, const std::vector<uint8_t>& port_states) = 0;
+  virtual void on_online(const std::string& device, bool online) = 0;
+  // Called about once a second from the housekeeping thread.
+  virtual void tick() = 0;
+};
+
 struct ServiceConfig {
   int64_t start_timeout_s = 90;      // a START with no reply by then is given up (funds released)
   int64_t offline_after_s = 180;     // three missed heartbeats at the default 60 s
@@ -54,6 +70,8 @@ class Service {
   Result<Device> delete_device(const std::string& device_id);
   Result<Device> rotate_token(const std::string& device_id, const std::string& token_hash, int64_t grace_s);
 
+  void set_ota(OtaHooks* ota) { ota_ = ota; }
+
   Store& store() { return store_; }
   const Counters& counters() const { return counters_; }
   int64_t now() const { return clock_(); }
@@ -69,6 +87,7 @@ class Service {
   ServiceConfig cfg_;
   Clock clock_;
   Counters counters_;
+  OtaHooks* ota_ = nullptr;
 };
 
 }  // namespace chargehub::core
