@@ -56,6 +56,10 @@ int main(int argc, char** argv) {
   serve->add_option("--share-group", share_group, "subscribe through $share/<group>/ (several core instances)");
   serve->add_option("--start-timeout", scfg.start_timeout_s, "seconds to wait for a START reply")->capture_default_str();
   serve->add_option("--offline-after", scfg.offline_after_s, "seconds of silence before a device is offline")->capture_default_str();
+  serve->add_option("--card-prepay", scfg.cards.prepay_fen, "fen a card swipe prepays")->capture_default_str();
+  serve->add_option("--card-min", scfg.cards.min_fen, "least available fen for a card swipe to start")->capture_default_str();
+  serve->add_option("--full-resolution", scfg.full_resolution_s, "seconds meter samples keep full resolution")->capture_default_str();
+  serve->add_option("--downsample", scfg.downsample_interval_s, "one meter sample per this many seconds after that")->capture_default_str();
 
   std::string key_name = "admin", key_out;
   auto* apikey = app.add_subcommand("api-key", "make a new API key: prints the key once, appends its hash to --file");
@@ -95,7 +99,7 @@ int main(int argc, char** argv) {
     core::Service* svc_ptr = nullptr;
     core::MqttLink link(
         mcfg, [&](const std::string& t, const std::string& p) { svc_ptr->on_message(t, p); },
-        [&] { svc_ptr->flush_commands(); });
+        [&] { svc_ptr->on_connected(); });
     core::Service svc(store, link, scfg);
     svc_ptr = &svc;
     link.start();

@@ -73,11 +73,12 @@ void Service::handle(const std::string& device, std::string_view kind, const jso
       return;
     }
   } else if (kind == up::kMeter) {
-    if (auto m = pl::parse_meter(v)) return store_.record_meter(device, *m, now());
+    if (auto m = pl::parse_meter(v)) return follow_up(store_.record_meter_and_check(device, *m, now(), cfg_.telemetry));
   } else if (kind == up::kBoot) {
     if (auto b = pl::parse_boot(v)) {
       store_.device_boot(device, *b, now());
       if (ota_) ota_->on_boot(device, b->fw.text());
+      query_ports(device, "boot");
       log::info("device ", device, " booted: model ", int(b->model), ", ", int(b->ports), " ports, fw ", b->fw.text());
       return;
     }
@@ -100,6 +101,10 @@ void Service::handle(const std::string& device, std::string_view kind, const jso
   } else if (kind == up::kReply) {
     if (v.is_object()) {
       auto eff = store_.apply_reply(device, v.get_object(), now());
+      if (eff.command && eff.command->op == "query_ports" && eff.command->state == "replied") {
+        auto* ports = v.get_object().if_contains("ports");
+        if (ports && ports->is_array()) follow_up(store_.reconcile(device, ports->get_array(), now()));
+      }
       if (eff.session)
         log::info("session ", eff.session->id, " is ", session::state_name(eff.session->state),
                   eff.session->error ? " (" + *eff.session->error + ")" : "");
@@ -112,16 +117,23 @@ void Service::handle(const std::string& device, std::string_view kind, const jso
     auto* msg = v.is_object() ? v.get_object().if_contains("msg") : nullptr;
     if (a && msg && msg->is_string() && !msg->get_string().empty()) {
       log::warn("alarm from ", device, ": code ", int(a->code), " port ", int(a->port), " value ", a->value);
-      return ack(device, store_.record_alarm(device, std::string(msg->get_string()), *a, now()));
+      ack(device, store_.record_alarm(device, std::string(msg->get_string()), *a, now()));
+      return follow_up(store_.stop_for_alarm(device, *a, now()));
     }
   } else if (kind == up::kOta) {
     if (ota_) return ota_->on_ota_message(device, v);
     ++counters_.unknown_topics;
     return;
   } else if (kind == up::kCard) {
-    // IC cards are later work (issue 6); counted, not acted on.
-    ++counters_.unknown_topics;
-    return;
+    auto c = pl::parse_card(v);
+    auto* msg = v.is_object() ? v.get_object().if_contains("msg") : nullptr;
+    if (c && msg && msg->is_string() && !msg->get_string().empty()) {
+      FollowUp f;
+      auto a = store_.card_swipe(device, std::string(msg->get_string()), *c, now(), cfg_.cards, cfg_.command_ttl_s, &f);
+      log::info("card ", c->uid_text(), " on ", device, " port ", int(c->port), ": result ", a.at("result").to_number<int>());
+      ack(device, a);
+      return follow_up(f);
+    }
   } else {
     ++counters_.unknown_topics;
     return;
@@ -144,6 +156,27 @@ void Service::publish_command(const CommandRow& c) {
   }
 }
 
+void Service::follow_up(const FollowUp& f) {
+  for (auto& s : f.settled)
+    log::warn("session ", s.id, " on ", s.device_id, " port ", s.port, " was lost by the charger; settled at ", s.energy_wh, " Wh, ",
+              s.amount_fen.value_or(0), " fen");
+  for (auto& c : f.commands) {
+    log::info("sending ", c.op, " to ", c.device_id, " (", c.created_by, ")");
+    publish_command(c);
+  }
+}
+
+void Service::query_ports(const std::string& device, const std::string& why) {
+  auto c = store_.new_command(device, "query_ports", {}, why, std::nullopt, now(), cfg_.command_ttl_s);
+  publish_command(c);
+}
+
+void Service::on_connected() {
+  flush_commands();
+  // After a core restart (or a broker outage) what the chargers run may differ from what we think.
+  for (auto& d : store_.online_devices()) query_ports(d, "reconnect");
+}
+
 void Service::flush_commands() {
   for (auto& c : store_.unsent_commands(now())) publish_command(c);
 }
@@ -157,6 +190,12 @@ void Service::tick() {
     if (ota_) ota_->on_online(id, false);
   }
   flush_commands();
+  store_.fail_stale_commands(t - 30);
+  if (t - last_downsample_ >= 600) {
+    last_downsample_ = t;
+    if (auto n = store_.downsample_meter(t - cfg_.full_resolution_s, cfg_.downsample_interval_s))
+      log::info("downsampled ", n, " old meter samples");
+  }
   if (ota_) ota_->tick();
 }
 

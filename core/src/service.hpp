@@ -38,6 +38,10 @@ struct ServiceConfig {
   int64_t start_timeout_s = 90;      // a START with no reply by then is given up (funds released)
   int64_t offline_after_s = 180;     // three missed heartbeats at the default 60 s
   int64_t command_ttl_s = 60;        // `expires` of a downlink command
+  TelemetryRules telemetry;
+  CardRules cards;
+  int64_t full_resolution_s = 7 * 86400;   // meter samples newer than this keep full resolution
+  int64_t downsample_interval_s = 300;     // older ones keep one sample per interval
 };
 
 struct Counters {
@@ -55,7 +59,8 @@ class Service {
   void on_message(const std::string& topic, std::string_view payload);
   // Periodic housekeeping: give up unanswered STARTs, mark silent devices offline, send queued commands.
   void tick();
-  // After (re)connecting to the broker: send what is still queued.
+  // After (re)connecting to the broker: send what is still queued and reconcile every online device.
+  void on_connected();
   void flush_commands();
 
   Result<StartTicket> start_session(const OpenRequest& r);
@@ -81,6 +86,9 @@ class Service {
   void publish_command(const CommandRow& c);
   void ack(const std::string& device, const json::object& a);
   void push_auth(json::object command);
+  void follow_up(const FollowUp& f);
+  void query_ports(const std::string& device, const std::string& why);
+  int64_t last_downsample_ = 0;
 
   Store& store_;
   Publisher& pub_;

@@ -80,17 +80,19 @@ std::string Stmt::text(int col) const {
   return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(st_, col)) : std::string();
 }
 
-Tx::Tx(Db& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+Tx::Tx(Db& db) : db_(db), nested_(sqlite3_get_autocommit(db.raw()) == 0) {
+  db_.exec(nested_ ? "SAVEPOINT tx" : "BEGIN IMMEDIATE");
+}
 Tx::~Tx() {
   if (!done_) {
     try {
-      db_.exec("ROLLBACK");
+      db_.exec(nested_ ? "ROLLBACK TO tx; RELEASE tx" : "ROLLBACK");
     } catch (...) {
     }
   }
 }
 void Tx::commit() {
-  db_.exec("COMMIT");
+  db_.exec(nested_ ? "RELEASE tx" : "COMMIT");
   done_ = true;
 }
 

@@ -74,7 +74,8 @@ class Stmt {
   sqlite3_stmt* st_ = nullptr;
 };
 
-// BEGIN IMMEDIATE on construction; ROLLBACK unless commit() was called.
+// BEGIN IMMEDIATE on construction (a SAVEPOINT when a transaction is already open, so operations
+// compose into a larger one); rolled back unless commit() was called.
 class Tx {
  public:
   explicit Tx(Db& db);
@@ -83,6 +84,7 @@ class Tx {
 
  private:
   Db& db_;
+  bool nested_ = false;
   bool done_ = false;
 };
 

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <map>
 
 #include "chargehub/frame.hpp"
 #include "migrations.hpp"
@@ -106,7 +107,7 @@ Store::Store(const std::string& path) : db_(path) {
 }
 
 void Store::migrate() {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_.exec("CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
   int64_t current = 0;
   {
@@ -125,7 +126,7 @@ void Store::migrate() {
 }
 
 int Store::schema_version() {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   auto st = db_.prepare("SELECT coalesce(max(version), 0) FROM schema_migration");
   st.step();
   return static_cast<int>(st.i64(0));
@@ -167,7 +168,7 @@ Device read_device(sql::Stmt& st) {
 }  // namespace
 
 Result<Device> Store::create_device(const NewDevice& d, int64_t now) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   sql::Tx tx(db_);
   {
     auto st = db_.prepare("SELECT deleted_at FROM device WHERE id = ?");
@@ -193,7 +194,7 @@ Result<Device> Store::create_device(const NewDevice& d, int64_t now) {
 }
 
 std::optional<Device> Store::device(const std::string& id) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   auto st = db_.prepare(std::string("SELECT ") + kDeviceCols + " FROM device WHERE id = ? AND deleted_at IS NULL");
   st.args(id);
   if (!st.step()) return std::nullopt;
@@ -205,7 +206,7 @@ std::optional<Device> Store::device(const std::string& id) {
 }
 
 std::vector<Device> Store::devices(int64_t limit, const std::string& after_id) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   auto st = db_.prepare(std::string("SELECT ") + kDeviceCols +
                         " FROM device WHERE deleted_at IS NULL AND id > ? ORDER BY id LIMIT ?");
   st.args(after_id, limit);
@@ -215,7 +216,7 @@ std::vector<Device> Store::devices(int64_t limit, const std::string& after_id) {
 }
 
 void Store::device_boot(const std::string& id, const proto::Login& b, int64_t now) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   sql::Tx tx(db_);
   db_.prepare("UPDATE device SET model = ?, ports = ?, hw = ?, fw = ?, iccid = ?, csq = ?, online = 1, last_seen_at = ? "
               "WHERE id = ?")
@@ -231,7 +232,7 @@ void Store::device_boot(const std::string& id, const proto::Login& b, int64_t no
 }
 
 void Store::device_heartbeat(const std::string& id, const proto::Heartbeat& hb, int64_t now) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   sql::Tx tx(db_);
   db_.prepare("UPDATE device SET csq = ?, temp_dc = ?, mains_dv = ?, power_w = ?, online = 1, last_seen_at = ? WHERE id = ?")
       .args(int64_t{hb.csq}, int64_t{hb.temp_dc}, int64_t{hb.mains_dv}, int64_t{hb.power_w}, now, id)
@@ -245,7 +246,7 @@ void Store::device_heartbeat(const std::string& id, const proto::Heartbeat& hb, 
 }
 
 void Store::device_online(const std::string& id, bool online, int64_t now) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   if (online)
     db_.prepare("UPDATE device SET online = 1, last_seen_at = ? WHERE id = ?").args(now, id).run();
   else
@@ -253,7 +254,7 @@ void Store::device_online(const std::string& id, bool online, int64_t now) {
 }
 
 std::vector<std::string> Store::mark_silent_offline(int64_t before) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   std::vector<std::string> ids;
   auto st = db_.prepare("UPDATE device SET online = 0 WHERE online = 1 AND (last_seen_at IS NULL OR last_seen_at < ?) RETURNING id");
   st.args(before);
@@ -263,7 +264,7 @@ std::vector<std::string> Store::mark_silent_offline(int64_t before) {
 
 Result<Device> Store::assign_plan(const std::string& device_id, int64_t plan_id) {
   {
-    std::lock_guard lock(mu_);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     auto p = db_.prepare("SELECT 1 FROM price_plan WHERE id = ?");
     p.args(plan_id);
     if (!p.step()) return Result<Device>::no("plan_not_found", "no price plan with this id", 404);
@@ -275,7 +276,7 @@ Result<Device> Store::assign_plan(const std::string& device_id, int64_t plan_id)
 
 Result<Device> Store::set_enabled(const std::string& device_id, bool enabled) {
   {
-    std::lock_guard lock(mu_);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     sql::Tx tx(db_);
     db_.prepare("UPDATE device SET enabled = ? WHERE id = ? AND deleted_at IS NULL").args(int64_t{enabled}, device_id).run();
     if (db_.changes() == 0) return Result<Device>::no("device_not_found", "no device with this id", 404);
@@ -289,7 +290,7 @@ Result<Device> Store::set_lifecycle(const std::string& device_id, const std::str
   if (lifecycle != "not_produced" && lifecycle != "in_stock" && lifecycle != "not_installed" && lifecycle != "installed")
     return Result<Device>::no("bad_lifecycle", "lifecycle must be not_produced, in_stock, not_installed or installed", 400);
   {
-    std::lock_guard lock(mu_);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     db_.prepare("UPDATE device SET lifecycle = ? WHERE id = ? AND deleted_at IS NULL").args(lifecycle, device_id).run();
     if (db_.changes() == 0) return Result<Device>::no("device_not_found", "no device with this id", 404);
   }
@@ -299,7 +300,7 @@ Result<Device> Store::set_lifecycle(const std::string& device_id, const std::str
 Result<Device> Store::delete_device(const std::string& device_id, int64_t now) {
   auto d = device(device_id);
   if (!d) return Result<Device>::no("device_not_found", "no device with this id", 404);
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   sql::Tx tx(db_);
   db_.prepare("UPDATE device SET deleted_at = ?, online = 0, token_hash = NULL, prev_token_hash = NULL, pubkey = NULL WHERE id = ?")
       .args(now, device_id)
@@ -311,7 +312,7 @@ Result<Device> Store::delete_device(const std::string& device_id, int64_t now) {
 
 Result<Device> Store::rotate_token(const std::string& device_id, const std::string& token_hash, int64_t grace_s, int64_t now) {
   {
-    std::lock_guard lock(mu_);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     sql::Tx tx(db_);
     db_.prepare("UPDATE device SET prev_token_hash = CASE WHEN ?1 > 0 THEN token_hash END, "
                 "prev_token_until = CASE WHEN ?1 > 0 THEN ?2 END, token_hash = ?3, pubkey = NULL "
@@ -329,7 +330,7 @@ Result<Device> Store::rotate_token(const std::string& device_id, const std::stri
 // plans
 
 int64_t Store::create_plan(const std::string& name, const pricing::Plan& p, int64_t now) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_.prepare("INSERT INTO price_plan (name, kind, spec, version, created_at) VALUES (?, ?, ?, 1, ?)")
       .args(name, pricing::plan_kind_name(p.kind), json::serialize(plan_to_json(p)), now)
       .run();
@@ -337,7 +338,7 @@ int64_t Store::create_plan(const std::string& name, const pricing::Plan& p, int6
 }
 
 std::optional<PlanRow> Store::plan(int64_t id) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   auto st = db_.prepare("SELECT id, name, spec, version, created_at FROM price_plan WHERE id = ?");
   st.args(id);
   if (!st.step()) return std::nullopt;
@@ -347,7 +348,7 @@ std::optional<PlanRow> Store::plan(int64_t id) {
 }
 
 std::vector<PlanRow> Store::plans() {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   auto st = db_.prepare("SELECT id, name, spec, version, created_at FROM price_plan ORDER BY id");
   std::vector<PlanRow> out;
   while (st.step())
@@ -368,7 +369,7 @@ std::optional<Rider> Store::load_rider(int64_t id) {
 }
 
 Rider Store::create_rider(const std::string& name, const std::string& phone, int64_t now) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   sql::Tx tx(db_);
   db_.prepare("INSERT INTO rider (name, phone, created_at) VALUES (?, ?, ?)").args(name, phone, now).run();
   int64_t id = db_.last_insert_id();
@@ -378,14 +379,14 @@ Rider Store::create_rider(const std::string& name, const std::string& phone, int
 }
 
 std::optional<Rider> Store::rider(int64_t id) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   return load_rider(id);
 }
 
 Result<Rider> Store::topup(int64_t rider_id, int64_t amount_fen, int64_t bonus_fen, const std::string& note, int64_t now) {
   if (amount_fen <= 0 || amount_fen > 100'000'00) return Result<Rider>::no("bad_amount", "amount_fen must be 1..10000000", 400);
   if (bonus_fen < 0 || bonus_fen > amount_fen) return Result<Rider>::no("bad_amount", "bonus_fen must be 0..amount_fen", 400);
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   sql::Tx tx(db_);
   if (!load_rider(rider_id)) return Result<Rider>::no("rider_not_found", "no rider with this id", 404);
   auto add = db_.prepare("INSERT INTO ledger (rider_id, kind, amount_fen, note, created_at) VALUES (?, ?, ?, ?, ?)");
@@ -400,7 +401,7 @@ Result<Rider> Store::topup(int64_t rider_id, int64_t amount_fen, int64_t bonus_f
 }
 
 std::vector<LedgerEntry> Store::ledger(int64_t rider_id, int64_t limit) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   auto st = db_.prepare(
       "SELECT id, rider_id, amount_fen, created_at, kind, note, session_id FROM ledger WHERE rider_id = ? ORDER BY id DESC LIMIT ?");
   st.args(rider_id, limit);
@@ -410,7 +411,7 @@ std::vector<LedgerEntry> Store::ledger(int64_t rider_id, int64_t limit) {
 }
 
 int64_t Store::ledger_sum(int64_t rider_id) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   auto st = db_.prepare("SELECT coalesce(sum(amount_fen), 0) FROM ledger WHERE rider_id = ?");
   st.args(rider_id);
   st.step();
@@ -423,7 +424,8 @@ int64_t Store::ledger_sum(int64_t rider_id) {
 namespace {
 constexpr const char* kSessionCols =
     "id, device_id, port, rider_id, state, plan_id, plan_version, plan_spec, prepaid_fen, mode, limit_value, energy_wh, "
-    "duration_s, power_w, max_power_w, amount_fen, end_reason, error, created_at, started_at, ended_at, settled_at";
+    "duration_s, power_w, max_power_w, amount_fen, end_reason, error, created_at, started_at, ended_at, settled_at, card_uid, "
+    "flag, refunded_fen";
 
 SessionRow read_session(sql::Stmt& st) {
   SessionRow s;
@@ -449,6 +451,9 @@ SessionRow read_session(sql::Stmt& st) {
   s.started_at = st.opt_i64(19);
   s.ended_at = st.opt_i64(20);
   s.settled_at = st.opt_i64(21);
+  s.card_uid = st.opt_text(22);
+  s.flag = st.opt_text(23);
+  s.refunded_fen = st.i64(24);
   return s;
 }
 
@@ -486,12 +491,12 @@ std::optional<SessionRow> Store::load_session(int64_t id) {
 }
 
 std::optional<SessionRow> Store::session(int64_t id) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   return load_session(id);
 }
 
 std::vector<SessionRow> Store::sessions(const SessionFilter& f) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   auto st = db_.prepare(std::string("SELECT ") + kSessionCols +
                         " FROM session WHERE (?1 IS NULL OR rider_id = ?1) AND (?2 IS NULL OR device_id = ?2) "
                         "AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR id < ?4) ORDER BY id DESC LIMIT ?5");
@@ -531,13 +536,17 @@ CommandRow Store::insert_command(const std::string& device_id, const std::string
 
 CommandRow Store::new_command(const std::string& device_id, const std::string& op, json::object args,
                               const std::string& by, std::optional<int64_t> session_id, int64_t now, int64_t ttl_s) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   return insert_command(device_id, op, std::move(args), by, session_id, now, ttl_s);
 }
 
 Result<StartTicket> Store::open_session(const OpenRequest& r, int64_t now) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return open_session_locked(r, now);
+}
+
+Result<StartTicket> Store::open_session_locked(const OpenRequest& r, int64_t now) {
   using R = Result<StartTicket>;
-  std::lock_guard lock(mu_);
   sql::Tx tx(db_);
   auto dst = db_.prepare("SELECT enabled, online, ports, coalesce(plan_id, 1) FROM device WHERE id = ? AND deleted_at IS NULL");
   dst.args(r.device_id);
@@ -580,8 +589,9 @@ Result<StartTicket> Store::open_session(const OpenRequest& r, int64_t now) {
     return R::no("amount_too_small", "the amount buys nothing under this device's price plan", 400);
 
   db_.prepare("INSERT INTO session (device_id, port, rider_id, state, plan_id, plan_version, plan_spec, prepaid_fen, mode, "
-              "limit_value, created_at) VALUES (?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?, ?)")
-      .args(r.device_id, r.port, r.rider_id, plan_id, plan_version, spec, amount, int64_t{limit.mode}, int64_t{limit.limit}, now)
+              "limit_value, created_at, card_uid) VALUES (?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?, ?, ?)")
+      .args(r.device_id, r.port, r.rider_id, plan_id, plan_version, spec, amount, int64_t{limit.mode}, int64_t{limit.limit}, now,
+            r.card_uid)
       .run();
   int64_t sid = db_.last_insert_id();
   if (amount > 0) db_.prepare("UPDATE wallet SET held_fen = held_fen + ? WHERE rider_id = ?").args(amount, r.rider_id).run();
@@ -593,8 +603,12 @@ Result<StartTicket> Store::open_session(const OpenRequest& r, int64_t now) {
 }
 
 Result<CommandRow> Store::request_stop(int64_t session_id, const std::string& by, int64_t now) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return request_stop_locked(session_id, by, now);
+}
+
+Result<CommandRow> Store::request_stop_locked(int64_t session_id, const std::string& by, int64_t now) {
   using R = Result<CommandRow>;
-  std::lock_guard lock(mu_);
   sql::Tx tx(db_);
   auto s = load_session(session_id);
   if (!s) return R::no("session_not_found", "no session with this id", 404);
@@ -607,7 +621,7 @@ Result<CommandRow> Store::request_stop(int64_t session_id, const std::string& by
 }
 
 void Store::command_sent(const std::string& id, int64_t now) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   sql::Tx tx(db_);
   db_.prepare("UPDATE command SET state = 'sent', sent_at = ? WHERE id = ? AND state = 'queued'").args(now, id).run();
   auto st = db_.prepare("SELECT session_id, op FROM command WHERE id = ?");
@@ -622,7 +636,7 @@ void Store::command_sent(const std::string& id, int64_t now) {
 }
 
 std::vector<CommandRow> Store::unsent_commands(int64_t now) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_.prepare("UPDATE command SET state = 'expired', error = 'expired before it was sent' WHERE state = 'queued' AND expires_at <= ?")
       .args(now)
       .run();
@@ -640,12 +654,12 @@ std::optional<CommandRow> Store::load_command(const std::string& id) {
 }
 
 std::optional<CommandRow> Store::command(const std::string& id) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   return load_command(id);
 }
 
 std::vector<CommandRow> Store::commands(const std::string& device_id, int64_t limit) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   auto st = db_.prepare(std::string("SELECT ") + kCommandCols + " FROM command WHERE device_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?");
   st.args(device_id, limit);
   std::vector<CommandRow> out;
@@ -661,7 +675,7 @@ Effect Store::apply_reply(const std::string& device_id, const json::object& repl
     return eff;
   }
   std::string id(idv->get_string());
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   sql::Tx tx(db_);
   auto cmd = load_command(id);
   if (!cmd || cmd->device_id != device_id) {
@@ -681,6 +695,7 @@ Effect Store::apply_reply(const std::string& device_id, const json::object& repl
   db_.prepare("UPDATE command SET state = ?, result = ?, reply = ?, error = ?, replied_at = ? WHERE id = ?")
       .args(state, result, json::serialize(reply), error, now, id)
       .run();
+  eff.command = load_command(id);
   if (cmd->op == "start" && cmd->session_id) {
     auto s = load_session(*cmd->session_id);
     if (s) {
@@ -703,7 +718,7 @@ Effect Store::apply_reply(const std::string& device_id, const json::object& repl
 }
 
 void Store::record_meter(const std::string& device_id, const proto::Meter& m, int64_t now) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   sql::Tx tx(db_);
   auto up = db_.prepare(
       "UPDATE session SET energy_wh = max(energy_wh, ?1), duration_s = max(duration_s, ?2), power_w = ?3, "
@@ -726,7 +741,7 @@ void Store::record_meter(const std::string& device_id, const proto::Meter& m, in
 }
 
 json::array Store::meter_samples(int64_t session_id, int64_t limit) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   auto st = db_.prepare("SELECT ts, power_w, energy_wh, elapsed_s, voltage_dv, current_ma FROM meter_sample WHERE session_id = ? ORDER BY ts LIMIT ?");
   st.args(session_id, limit);
   json::array out;
@@ -738,7 +753,7 @@ json::array Store::meter_samples(int64_t session_id, int64_t limit) {
 
 json::object Store::settle_end(const std::string& device_id, const std::string& msg, const proto::SessionEnd& e, int64_t now,
                                Effect* effect) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   sql::Tx tx(db_);
   {
     auto seen = db_.prepare("SELECT ack FROM processed_msg WHERE msg = ?");
@@ -752,29 +767,10 @@ json::object Store::settle_end(const std::string& device_id, const std::string& 
   json::object ack{{"re", msg}, {"result", 0}};
   auto s = load_session(e.session);
   if (s && s->device_id == device_id && s->port == e.port) {
-    if (auto n = session::next(s->state, Event::EndReported)) {
-      bool holding = session::holds_port(s->state);
-      pricing::Usage u{e.energy_wh, e.duration_s, e.max_power_w};
-      int64_t cap = s->prepaid_fen;
-      if (!holding && s->rider_id) {
-        // The hold was released (start timed out): bill what was delivered, up to what the wallet holds.
-        auto r = load_rider(*s->rider_id);
-        cap = r ? std::max<int64_t>(0, r->available_fen()) : 0;
-      }
-      int64_t amount = s->rider_id ? pricing::charge_fen(s->plan, u, cap) : 0;
-      if (holding) release_hold(*s);
-      if (s->rider_id && amount > 0) {
-        db_.prepare("INSERT INTO ledger (rider_id, kind, amount_fen, session_id, note, created_at) VALUES (?, 'charge', ?, ?, '', ?)")
-            .args(*s->rider_id, -amount, s->id, now)
-            .run();
-        db_.prepare("UPDATE wallet SET balance_fen = balance_fen - ? WHERE rider_id = ?").args(amount, *s->rider_id).run();
-      }
-      db_.prepare("UPDATE session SET state = 'settled', energy_wh = ?, duration_s = ?, max_power_w = max(max_power_w, ?), "
-                  "power_w = 0, amount_fen = ?, end_reason = ?, started_at = coalesce(started_at, ?), ended_at = ?, settled_at = ? "
-                  "WHERE id = ?")
-          .args(int64_t{e.energy_wh}, int64_t{e.duration_s}, int64_t{e.max_power_w}, amount, int64_t{e.reason},
-                int64_t{e.started_at}, now, now, s->id)
-          .run();
+    if (session::next(s->state, Event::EndReported)) {
+      settle_as(*s, pricing::Usage{e.energy_wh, e.duration_s, e.max_power_w}, int64_t{e.reason}, "", now);
+      if (e.started_at)
+        db_.prepare("UPDATE session SET started_at = coalesce(started_at, ?) WHERE id = ?").args(int64_t{e.started_at}, s->id).run();
       if (effect) effect->session = load_session(s->id);
     } else if (effect) {
       effect->note = "session already " + std::string(session::state_name(s->state));
@@ -789,8 +785,34 @@ json::object Store::settle_end(const std::string& device_id, const std::string& 
   return ack;
 }
 
+// Settles a session that ended (or was lost) with the given usage: charges the wallet (capped by the
+// prepayment, or by the available balance when the hold was already released), releases the hold and
+// writes the ledger, inside the caller's transaction.
+void Store::settle_as(const SessionRow& s, const pricing::Usage& u, std::optional<int64_t> reason, const std::string& note,
+                      int64_t now) {
+  bool holding = session::holds_port(s.state);
+  int64_t cap = s.prepaid_fen;
+  if (!holding && s.rider_id) {
+    auto r = load_rider(*s.rider_id);
+    cap = r ? std::max<int64_t>(0, r->available_fen()) : 0;
+  }
+  int64_t amount = s.rider_id ? pricing::charge_fen(s.plan, u, cap) : 0;
+  if (holding) release_hold(s);
+  if (s.rider_id && amount > 0) {
+    db_.prepare("INSERT INTO ledger (rider_id, kind, amount_fen, session_id, note, created_at) VALUES (?, 'charge', ?, ?, ?, ?)")
+        .args(*s.rider_id, -amount, s.id, note, now)
+        .run();
+    db_.prepare("UPDATE wallet SET balance_fen = balance_fen - ? WHERE rider_id = ?").args(amount, *s.rider_id).run();
+  }
+  db_.prepare("UPDATE session SET state = 'settled', energy_wh = ?, duration_s = ?, max_power_w = max(max_power_w, ?), "
+              "power_w = 0, amount_fen = ?, end_reason = ?, error = coalesce(?, error), ended_at = ?, settled_at = ? WHERE id = ?")
+      .args(int64_t{u.energy_wh}, int64_t{u.duration_s}, int64_t{u.max_power_w}, amount, reason,
+            note.empty() ? std::optional<std::string>() : std::optional<std::string>(note), now, now, s.id)
+      .run();
+}
+
 std::vector<SessionRow> Store::expire_starts(int64_t created_before, int64_t now) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   sql::Tx tx(db_);
   std::vector<SessionRow> out;
   {
@@ -814,10 +836,301 @@ std::vector<SessionRow> Store::expire_starts(int64_t created_before, int64_t now
 }
 
 // ---------------------------------------------------------------------------------------------------
+// reconciliation, telemetry rules, refunds
+
+FollowUp Store::reconcile(const std::string& device_id, const json::array& ports, int64_t now) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  sql::Tx tx(db_);
+  FollowUp out;
+  std::map<int64_t, std::pair<int64_t, int64_t>> charging;   // port -> (session, energy) the charger runs
+  for (auto& pv : ports) {
+    if (!pv.is_object()) continue;
+    auto& p = pv.get_object();
+    auto port = num(p, "port", 0, 0, 255), state = num(p, "state", 0, 0, 4), sess = num(p, "session", 0, 0, 0xFFFFFFFFLL),
+         energy = num(p, "energy_wh", 0, 0, 0xFFFFFFFFLL);
+    if (!port || !state || !sess || !energy) continue;
+    if (*state == 1) charging[*port] = {*sess, *energy};
+  }
+  // Sessions we run on this device.
+  std::vector<SessionRow> ours;
+  {
+    auto st = db_.prepare(std::string("SELECT ") + kSessionCols +
+                          " FROM session WHERE device_id = ? AND state IN ('requested','starting','charging','stopping')");
+    st.args(device_id);
+    while (st.step()) ours.push_back(read_session(st));
+  }
+  for (auto& s : ours) {
+    auto it = charging.find(s.port);
+    bool charger_has_it = it != charging.end() && it->second.first == s.id;
+    // A START still on its way may not have reached the charger yet: leave young sessions alone.
+    if (charger_has_it || ((s.state == State::Requested || s.state == State::Starting) && now - s.created_at < 30)) continue;
+    set_session_state(s.id, State::Lost);
+    s.state = State::Lost;
+    pricing::Usage u{static_cast<uint32_t>(s.energy_wh), static_cast<uint32_t>(s.duration_s), static_cast<uint32_t>(s.max_power_w)};
+    // settle_as releases the hold only for states that hold a port; a lost session still holds it.
+    SessionRow holding = s;
+    holding.state = State::Charging;
+    settle_as(holding, u, std::nullopt, "lost: the charger no longer has this session", now);
+    if (auto done = load_session(s.id)) out.settled.push_back(*done);
+  }
+  for (auto& [port, v] : charging) {
+    auto s = load_session(v.first);
+    bool known_active = s && s->device_id == device_id && s->port == port && session::holds_port(s->state);
+    if (known_active) continue;
+    out.commands.push_back(insert_command(device_id, "stop", json::object{{"port", port}, {"session", v.first}},
+                                          "reconcile", std::nullopt, now, 60));
+  }
+  tx.commit();
+  return out;
+}
+
+FollowUp Store::record_meter_and_check(const std::string& device_id, const proto::Meter& m, int64_t now,
+                                       const TelemetryRules& rules) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  sql::Tx tx(db_);
+  record_meter(device_id, m, now);
+  FollowUp out;
+  for (auto& p : m.ports) {
+    if (p.session == 0) continue;
+    auto s = load_session(p.session);
+    if (!s || s->device_id != device_id || s->port != p.port || s->state != State::Charging) continue;
+    pricing::Usage u{static_cast<uint32_t>(s->energy_wh), static_cast<uint32_t>(s->duration_s), static_cast<uint32_t>(s->max_power_w)};
+    // Funds running out: the charger enforces energy limits itself, but time and power tier prices can
+    // outrun the prepayment (the band rises): stop at the prepaid amount.
+    if (s->plan.kind != pricing::PlanKind::Free && s->plan.kind != pricing::PlanKind::Energy &&
+        pricing::price_fen(s->plan, u) >= s->prepaid_fen - rules.stop_margin_fen) {
+      if (auto c = request_stop_locked(s->id, "funds_exhausted", now)) out.commands.push_back(*c.value);
+      continue;
+    }
+    // Power tier: a higher band buys less time; tell the charger the shorter limit.
+    if (s->plan.kind == pricing::PlanKind::PowerTier) {
+      auto l = pricing::limit_for_amount(s->plan, s->prepaid_fen, static_cast<uint32_t>(s->max_power_w));
+      if (l.mode == s->mode && int64_t{l.limit} < s->limit_value) {
+        db_.prepare("UPDATE session SET limit_value = ? WHERE id = ?").args(int64_t{l.limit}, s->id).run();
+        out.commands.push_back(insert_command(
+            device_id, "adjust", json::object{{"port", s->port}, {"session", s->id}, {"mode", l.mode}, {"limit", l.limit}},
+            "power_band", s->id, now, 60));
+      }
+    }
+    // Dangerous curves are flagged for the operator (docs/sessions.md).
+    if (!s->flag) {
+      std::optional<std::string> flag;
+      if (s->energy_wh > rules.pack_energy_wh) flag = "energy_over_pack";
+      else if (s->duration_s > rules.taper_after_s && p.power_w * 10 >= s->max_power_w * 9 && p.power_w > 50)
+        flag = "power_not_tapering";
+      if (flag) db_.prepare("UPDATE session SET flag = ? WHERE id = ?").args(*flag, s->id).run();
+    }
+  }
+  tx.commit();
+  return out;
+}
+
+FollowUp Store::stop_for_alarm(const std::string& device_id, const proto::Alarm& a, int64_t now) {
+  using proto::AlarmCode;
+  FollowUp out;
+  auto code = static_cast<AlarmCode>(a.code);
+  bool cuts_port = code == AlarmCode::PortOverload || code == AlarmCode::RelayFault || code == AlarmCode::Leakage ||
+                   code == AlarmCode::FuseBlown;
+  bool cuts_unit = code == AlarmCode::TempCutoff || code == AlarmCode::UnitOverload;
+  if (!cuts_port && !cuts_unit) return out;
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  sql::Tx tx(db_);
+  std::vector<int64_t> ids;
+  {
+    auto st = db_.prepare("SELECT id FROM session WHERE device_id = ? AND (? = 0 OR port = ?) AND state IN ('starting','charging')");
+    int64_t port = (cuts_unit && code == AlarmCode::TempCutoff) || a.port == 0 ? 0 : a.port;
+    st.args(device_id, port, port);
+    while (st.step()) ids.push_back(st.i64(0));
+  }
+  for (int64_t id : ids)
+    if (auto c = request_stop_locked(id, "alarm", now)) out.commands.push_back(*c.value);
+  tx.commit();
+  return out;
+}
+
+int64_t Store::downsample_meter(int64_t older_than, int64_t interval_s) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  db_.prepare("DELETE FROM meter_sample WHERE ts < ?1 AND rowid NOT IN "
+              "(SELECT min(rowid) FROM meter_sample WHERE ts < ?1 GROUP BY session_id, ts / ?2)")
+      .args(older_than, std::max<int64_t>(interval_s, 1))
+      .run();
+  return db_.changes();
+}
+
+Result<SessionRow> Store::refund_session(int64_t session_id, int64_t amount_fen, const std::string& note, int64_t now) {
+  using R = Result<SessionRow>;
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  sql::Tx tx(db_);
+  auto s = load_session(session_id);
+  if (!s) return R::no("session_not_found", "no session with this id", 404);
+  if (s->state != State::Settled || !s->rider_id) return R::no("not_settled", "only settled sessions can be refunded");
+  int64_t refundable = s->amount_fen.value_or(0) - s->refunded_fen;
+  if (amount_fen <= 0 || amount_fen > refundable)
+    return R::no("bad_amount", "at most " + std::to_string(refundable) + " fen can be refunded", 400);
+  db_.prepare("INSERT INTO ledger (rider_id, kind, amount_fen, session_id, note, created_at) VALUES (?, 'refund', ?, ?, ?, ?)")
+      .args(*s->rider_id, amount_fen, s->id, note, now)
+      .run();
+  db_.prepare("UPDATE wallet SET balance_fen = balance_fen + ? WHERE rider_id = ?").args(amount_fen, *s->rider_id).run();
+  db_.prepare("UPDATE session SET refunded_fen = refunded_fen + ? WHERE id = ?").args(amount_fen, s->id).run();
+  auto out = load_session(s->id);
+  tx.commit();
+  return R::ok(*out);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// IC cards and packages
+
+namespace {
+CardRow read_card(sql::Stmt& st) { return CardRow{st.text(0), st.i64(1), st.text(2), st.i64(3)}; }
+bool valid_uid(const std::string& uid) {
+  if (uid.size() < 8 || uid.size() > 20 || uid.size() % 2) return false;
+  return uid.find_first_not_of("0123456789ABCDEF") == std::string::npos;
+}
+}  // namespace
+
+std::optional<CardRow> Store::card(const std::string& uid) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto st = db_.prepare("SELECT uid, rider_id, state, created_at FROM card WHERE uid = ?");
+  st.args(uid);
+  if (!st.step()) return std::nullopt;
+  return read_card(st);
+}
+
+Result<CardRow> Store::create_card(const std::string& uid, std::optional<int64_t> rider_id, int64_t now) {
+  using R = Result<CardRow>;
+  if (!valid_uid(uid)) return R::no("bad_uid", "uid must be 4 to 10 bytes as upper-case hex", 400);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  sql::Tx tx(db_);
+  if (card(uid)) return R::no("card_exists", "this card is registered already");
+  int64_t rid;
+  if (rider_id) {
+    if (!load_rider(*rider_id)) return R::no("rider_not_found", "no rider with this id", 404);
+    rid = *rider_id;
+  } else {
+    db_.prepare("INSERT INTO rider (name, phone, created_at) VALUES (?, '', ?)").args("IC卡 " + uid, now).run();
+    rid = db_.last_insert_id();
+    db_.prepare("INSERT INTO wallet (rider_id) VALUES (?)").args(rid).run();
+  }
+  db_.prepare("INSERT INTO card (uid, rider_id, state, created_at) VALUES (?, ?, 'active', ?)").args(uid, rid, now).run();
+  tx.commit();
+  return R::ok(CardRow{uid, rid, "active", now});
+}
+
+Result<CardRow> Store::set_card_state(const std::string& uid, const std::string& state) {
+  if (state != "active" && state != "lost" && state != "blocked")
+    return Result<CardRow>::no("bad_state", "state must be active, lost or blocked", 400);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  db_.prepare("UPDATE card SET state = ? WHERE uid = ?").args(state, uid).run();
+  if (db_.changes() == 0) return Result<CardRow>::no("card_not_found", "no card with this uid", 404);
+  return Result<CardRow>::ok(*card(uid));
+}
+
+json::object Store::card_swipe(const std::string& device_id, const std::string& msg, const proto::Card& c, int64_t now,
+                               const CardRules& rules, int64_t command_ttl_s, FollowUp* follow) {
+  using proto::CardResult;
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  sql::Tx tx(db_);
+  {
+    auto seen = db_.prepare("SELECT ack FROM processed_msg WHERE msg = ?");
+    seen.args(msg);
+    if (seen.step()) {
+      auto v = json::parse(seen.text(0));
+      return v.is_object() ? v.get_object() : json::object{{"re", msg}, {"result", 0}};
+    }
+  }
+  auto answer = [&](CardResult r, int64_t balance) {
+    json::object ack{{"re", msg}, {"result", static_cast<int>(r)}, {"balance_fen", balance}};
+    db_.prepare("INSERT INTO processed_msg (msg, device_id, kind, ack, created_at) VALUES (?, ?, 'card', ?, ?)")
+        .args(msg, device_id, json::serialize(ack), now)
+        .run();
+    return ack;
+  };
+  json::object ack;
+  std::string uid = c.uid_text();
+  auto cr = card(uid);
+  if (!cr) {
+    ack = answer(CardResult::UnknownCard, 0);
+  } else if (cr->state != "active") {
+    ack = answer(CardResult::Blocked, 0);
+  } else {
+    auto rider = load_rider(cr->rider_id);
+    // What runs on that port now?
+    std::optional<SessionRow> active;
+    {
+      auto st = db_.prepare(std::string("SELECT ") + kSessionCols +
+                            " FROM session WHERE device_id = ? AND port = ? AND state IN ('requested','starting','charging','stopping')");
+      st.args(device_id, int64_t{c.port});
+      if (st.step()) active = read_session(st);
+    }
+    if (active && active->card_uid == uid) {
+      // Swipe again to stop.
+      if (auto stop = request_stop_locked(active->id, "card", now); stop && follow) follow->commands.push_back(*stop.value);
+      ack = answer(CardResult::Accepted, rider->available_fen() + active->prepaid_fen);
+    } else if (active) {
+      ack = answer(CardResult::PortBusy, rider->available_fen());
+    } else if (rider->available_fen() < rules.min_fen) {
+      ack = answer(CardResult::InsufficientBalance, rider->available_fen());
+    } else {
+      OpenRequest r{device_id, c.port, cr->rider_id, std::min(rules.prepay_fen, rider->available_fen()), false, "card:" + uid,
+                    command_ttl_s, uid};
+      auto t = open_session_locked(r, now);
+      if (!t) {
+        CardResult why = t.refusal.code == "port_busy" ? CardResult::PortBusy
+                         : t.refusal.code == "insufficient_funds" || t.refusal.code == "amount_too_small"
+                             ? CardResult::InsufficientBalance
+                             : CardResult::Blocked;
+        ack = answer(why, rider->available_fen());
+      } else {
+        if (follow) follow->commands.push_back(t.value->command);
+        ack = answer(CardResult::Accepted, load_rider(cr->rider_id)->available_fen());
+      }
+    }
+  }
+  tx.commit();
+  return ack;
+}
+
+PackageRow Store::create_package(const std::string& name, int64_t amount_fen, int64_t bonus_fen, int64_t now) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  db_.prepare("INSERT INTO package (name, amount_fen, bonus_fen, created_at) VALUES (?, ?, ?, ?)").args(name, amount_fen, bonus_fen, now).run();
+  return *package(db_.last_insert_id());
+}
+
+std::vector<PackageRow> Store::packages() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto st = db_.prepare("SELECT id, name, amount_fen, bonus_fen, active, created_at FROM package WHERE active = 1 ORDER BY amount_fen");
+  std::vector<PackageRow> out;
+  while (st.step()) out.push_back(PackageRow{st.i64(0), st.text(1), st.i64(2), st.i64(3), st.i64(4) != 0, st.i64(5)});
+  return out;
+}
+
+std::optional<PackageRow> Store::package(int64_t id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto st = db_.prepare("SELECT id, name, amount_fen, bonus_fen, active, created_at FROM package WHERE id = ?");
+  st.args(id);
+  if (!st.step()) return std::nullopt;
+  return PackageRow{st.i64(0), st.text(1), st.i64(2), st.i64(3), st.i64(4) != 0, st.i64(5)};
+}
+
+int64_t Store::fail_stale_commands(int64_t before) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  db_.prepare("UPDATE command SET state = 'failed', error = 'no reply' WHERE state = 'sent' AND expires_at < ?").args(before).run();
+  return db_.changes();
+}
+
+std::vector<std::string> Store::online_devices() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto st = db_.prepare("SELECT id FROM device WHERE online = 1 AND deleted_at IS NULL");
+  std::vector<std::string> out;
+  while (st.step()) out.push_back(st.text(0));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
 // alarms
 
 json::object Store::record_alarm(const std::string& device_id, const std::string& msg, const proto::Alarm& a, int64_t now) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   sql::Tx tx(db_);
   json::object ack{{"re", msg}, {"result", 0}};
   db_.prepare("INSERT OR IGNORE INTO alarm (msg, device_id, code, port, value, created_at) VALUES (?, ?, ?, ?, ?, ?)")
@@ -828,7 +1141,7 @@ json::object Store::record_alarm(const std::string& device_id, const std::string
 }
 
 json::array Store::alarms(const std::string& device_id, int64_t limit) {
-  std::lock_guard lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   auto st = db_.prepare("SELECT id, code, port, value, created_at FROM alarm WHERE device_id = ? ORDER BY id DESC LIMIT ?");
   st.args(device_id, limit);
   json::array out;

@@ -92,6 +92,8 @@ struct SessionRow {
   std::optional<std::string> error;
   int64_t created_at = 0;
   std::optional<int64_t> started_at, ended_at, settled_at;
+  std::optional<std::string> card_uid, flag;
+  int64_t refunded_fen = 0;
 };
 
 struct CommandRow {
@@ -104,6 +106,27 @@ struct CommandRow {
   int64_t created_at = 0, expires_at = 0;
 };
 
+struct CardRow {
+  std::string uid;
+  int64_t rider_id = 0;
+  std::string state;
+  int64_t created_at = 0;
+};
+
+struct PackageRow {
+  int64_t id = 0;
+  std::string name;
+  int64_t amount_fen = 0, bonus_fen = 0;
+  bool active = true;
+  int64_t created_at = 0;
+};
+
+// Follow-up commands an operation asks the service to send.
+struct FollowUp {
+  std::vector<CommandRow> commands;
+  std::vector<SessionRow> settled;   // sessions settled as lost (reconciliation)
+};
+
 struct OpenRequest {
   std::string device_id;
   int64_t port = 0;
@@ -112,6 +135,7 @@ struct OpenRequest {
   bool until_full = false;
   std::string created_by;
   int64_t command_ttl_s = 60;
+  std::optional<std::string> card_uid;
 };
 
 struct StartTicket {
@@ -130,8 +154,21 @@ struct SessionFilter {
 // What applying a report or reply did, for logs and follow-up commands.
 struct Effect {
   std::optional<SessionRow> session;
+  std::optional<CommandRow> command;   // the command a reply answered
   bool duplicate = false;
   std::string note;
+};
+
+// Telemetry rules of the core (docs/sessions.md).
+struct TelemetryRules {
+  int64_t pack_energy_wh = 1500;      // more than this in one session: flag energy_over_pack
+  int64_t taper_after_s = 5 * 3600;   // still at >= 90 % of peak power after this: flag power_not_tapering
+  int64_t stop_margin_fen = 0;        // stop when the price so far reaches prepaid - margin
+};
+
+struct CardRules {
+  int64_t prepay_fen = 1000;          // a swipe prepays this much (or the card's whole available balance if less)
+  int64_t min_fen = 50;               // below this available balance a swipe is refused (result 1)
 };
 
 class Store {
@@ -184,6 +221,40 @@ class Store {
   std::vector<SessionRow> sessions(const SessionFilter& f);
   json::array meter_samples(int64_t session_id, int64_t limit);
 
+  // Applies the charger's answer to QUERY_PORTS: a port charging a session we do not know (or no longer
+  // run) is stopped; a session we run that the charger no longer has is settled as lost from its last
+  // meter reading.
+  FollowUp reconcile(const std::string& device_id, const json::array& ports, int64_t now);
+  // Meter readings, with the rules that act on them: funds running out (time and power tier plans),
+  // the power band rising (power tier: a shorter time limit), dangerous curves (flagged).
+  FollowUp record_meter_and_check(const std::string& device_id, const proto::Meter& m, int64_t now,
+                                  const TelemetryRules& rules);
+  // An alarm that cuts a port (overload, leakage, fuse, temperature cut-off) stops what charges there.
+  FollowUp stop_for_alarm(const std::string& device_id, const proto::Alarm& a, int64_t now);
+  // Keeps full resolution for samples newer than `older_than`; older ones thinned to one per interval.
+  int64_t downsample_meter(int64_t older_than, int64_t interval_s);
+  // Refunds part of what a settled session cost back to the wallet.
+  Result<SessionRow> refund_session(int64_t session_id, int64_t amount_fen, const std::string& note, int64_t now);
+
+  // ---- IC cards ----
+  // A card for a rider's wallet, or (rider_id empty) with a wallet of its own.
+  Result<CardRow> create_card(const std::string& uid, std::optional<int64_t> rider_id, int64_t now);
+  Result<CardRow> set_card_state(const std::string& uid, const std::string& state);
+  std::optional<CardRow> card(const std::string& uid);
+  // A swipe (CARD report), once per msg: refuses, starts a session (START queued), or stops the card's
+  // own session on that port. Returns the ack (result, balance_fen) and the commands to send.
+  json::object card_swipe(const std::string& device_id, const std::string& msg, const proto::Card& c, int64_t now,
+                          const CardRules& rules, int64_t command_ttl_s, FollowUp* follow);
+
+  // ---- recharge packages ----
+  PackageRow create_package(const std::string& name, int64_t amount_fen, int64_t bonus_fen, int64_t now);
+  std::vector<PackageRow> packages();
+  std::optional<PackageRow> package(int64_t id);
+
+  // Commands sent but unanswered long after they expired: failed.
+  int64_t fail_stale_commands(int64_t before);
+  std::vector<std::string> online_devices();
+
   // ---- commands ----
   CommandRow new_command(const std::string& device_id, const std::string& op, json::object args,
                          const std::string& by, std::optional<int64_t> session_id, int64_t now, int64_t ttl_s);
@@ -206,8 +277,12 @@ class Store {
   void release_hold(const SessionRow& s);
   std::optional<Rider> load_rider(int64_t id);
   std::optional<CommandRow> load_command(const std::string& id);
+  Result<StartTicket> open_session_locked(const OpenRequest& r, int64_t now);
+  Result<CommandRow> request_stop_locked(int64_t session_id, const std::string& by, int64_t now);
+  void settle_as(const SessionRow& s, const pricing::Usage& u, std::optional<int64_t> reason, const std::string& state_note,
+                 int64_t now);
 
-  std::mutex mu_;
+  std::recursive_mutex mu_;   // recursive: operations compose (a card swipe opens a session)
   sql::Db db_;
 };
 

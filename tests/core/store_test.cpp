@@ -4,6 +4,7 @@
 #include <random>
 
 #include "chargehub/payloads.hpp"
+#include "migrations.hpp"
 #include "store.hpp"
 #include "testsupport.hpp"
 
@@ -41,10 +42,12 @@ struct StoreTest : ::testing::Test {
 }  // namespace
 
 TEST_F(StoreTest, MigratesOnceAndReopens) {
-  EXPECT_EQ(store->schema_version(), 1);
+  int latest = migrations().back().version;
+  EXPECT_GE(latest, 2);
+  EXPECT_EQ(store->schema_version(), latest);
   store.reset();
   store = std::make_unique<Store>(path);
-  EXPECT_EQ(store->schema_version(), 1);
+  EXPECT_EQ(store->schema_version(), latest);
 }
 
 TEST_F(StoreTest, DeviceCreationBumpsTheAuthRevisionAndKeepsChineseNames) {
@@ -251,4 +254,161 @@ TEST_F(StoreTest, WalletInvariantsHoldUnderRandomOperations) {
       ASSERT_EQ(rd->held_fen, held) << "step " << step;
     }
   }
+}
+
+TEST_F(StoreTest, ReconcileStopsUnknownPortsAndSettlesLostSessions) {
+  auto dev = device();
+  int64_t r = rider(1000);
+  auto t = open(dev, 2, r, 500);
+  store->command_sent(t.command.id, T0);
+  store->record_meter(dev, proto::Meter{{proto::MeterPort{2, static_cast<uint32_t>(t.session.id), 200, 250, 4000, 540, 3700}}}, T0 + 60);
+  // The charger rebooted: port 2 is idle, and port 7 charges a session nobody knows.
+  json::array ports;
+  for (int p = 1; p <= 10; ++p)
+    ports.push_back(json::object{{"port", p}, {"state", p == 7 ? 1 : 0}, {"session", p == 7 ? 987654 : 0}, {"power_w", 0}, {"energy_wh", 0}, {"elapsed_s", 0}});
+  auto f = store->reconcile(dev, ports, T0 + 120);
+  ASSERT_EQ(f.settled.size(), 1u);
+  EXPECT_EQ(f.settled[0].state, session::State::Settled);
+  EXPECT_EQ(f.settled[0].energy_wh, 250);
+  EXPECT_EQ(f.settled[0].amount_fen, 25);
+  ASSERT_EQ(f.commands.size(), 1u);
+  EXPECT_EQ(f.commands[0].op, "stop");
+  EXPECT_EQ(f.commands[0].args.at("port").to_number<int>(), 7);
+  auto rd = store->rider(r);
+  EXPECT_EQ(rd->balance_fen, 975);
+  EXPECT_EQ(rd->held_fen, 0);
+  // A late SESSION_END for the lost session changes nothing.
+  Effect eff;
+  store->settle_end(dev, "late", end_of(t.session, 400), T0 + 130, &eff);
+  EXPECT_FALSE(eff.session);
+  EXPECT_EQ(store->rider(r)->balance_fen, 975);
+}
+
+TEST_F(StoreTest, ReconcileLeavesSessionsTheChargerRunsAndYoungStarts) {
+  auto dev = device();
+  int64_t r = rider(1000);
+  auto running = open(dev, 1, r, 100);
+  store->record_meter(dev, proto::Meter{{proto::MeterPort{1, static_cast<uint32_t>(running.session.id), 200, 5, 60, 540, 3700}}}, T0);
+  auto young = open(dev, 2, r, 100);
+  json::array ports{json::object{{"port", 1}, {"state", 1}, {"session", running.session.id}, {"power_w", 200}, {"energy_wh", 5}, {"elapsed_s", 60}}};
+  auto f = store->reconcile(dev, ports, T0 + 10);
+  EXPECT_TRUE(f.settled.empty());
+  EXPECT_TRUE(f.commands.empty());
+  EXPECT_EQ(store->session(young.session.id)->state, session::State::Requested);
+}
+
+TEST_F(StoreTest, CardSwipesStartStopAndRefuse) {
+  auto dev = device();
+  auto own = store->create_card("04A1B2C3", std::nullopt, T0);
+  ASSERT_TRUE(own);
+  EXPECT_FALSE(store->create_card("04A1B2C3", std::nullopt, T0));
+  EXPECT_FALSE(store->create_card("zz", std::nullopt, T0));
+  CardRules rules{300, 50};
+  auto swipe = [&](std::string msg, std::string uid, uint8_t port, FollowUp* f) {
+    proto::Card c{proto::from_hex(uid), port};
+    return store->card_swipe(dev, msg, c, T0, rules, 60, f);
+  };
+  FollowUp f;
+  EXPECT_EQ(swipe("m1", "04A1B2C3", 2, &f).at("result").to_number<int>(), 1);   // no money on it yet
+  store->topup(own.value->rider_id, 1000, 0, "", T0);
+  auto a = swipe("m2", "04A1B2C3", 2, &f);
+  EXPECT_EQ(a.at("result").to_number<int>(), 0);
+  EXPECT_EQ(a.at("balance_fen").to_number<int>(), 700);
+  ASSERT_EQ(f.commands.size(), 1u);
+  EXPECT_EQ(f.commands[0].op, "start");
+  // The same report again: the same answer, nothing new.
+  FollowUp again;
+  EXPECT_EQ(swipe("m2", "04A1B2C3", 2, &again), a);
+  EXPECT_TRUE(again.commands.empty());
+  EXPECT_EQ(swipe("m3", "DEADBEEF", 3, &f).at("result").to_number<int>(), 2);    // unknown card
+  auto other = store->create_card("11223344", rider(500), T0);
+  EXPECT_EQ(swipe("m4", "11223344", 2, &f).at("result").to_number<int>(), 4);    // port busy
+  store->set_card_state("11223344", "lost");
+  EXPECT_EQ(swipe("m5", "11223344", 3, &f).at("result").to_number<int>(), 3);    // reported lost
+  FollowUp stop;
+  EXPECT_EQ(swipe("m6", "04A1B2C3", 2, &stop).at("result").to_number<int>(), 0); // swipe again to stop
+  ASSERT_EQ(stop.commands.size(), 1u);
+  EXPECT_EQ(stop.commands[0].op, "stop");
+}
+
+TEST_F(StoreTest, TimePlanStopsWhenPrepaidFundsRunOut) {
+  auto dev = device();
+  int64_t plan = store->create_plan("按时", pricing::Plan::time(100, 60), T0);
+  ASSERT_TRUE(store->assign_plan(dev, plan));
+  int64_t r = rider(1000);
+  auto t = open(dev, 1, r, 200);
+  EXPECT_EQ(t.session.mode, 1);
+  EXPECT_EQ(t.session.limit_value, 7200);
+  store->command_sent(t.command.id, T0);
+  auto f = store->record_meter_and_check(dev, proto::Meter{{proto::MeterPort{1, static_cast<uint32_t>(t.session.id), 200, 10, 600, 540, 3700}}}, T0, {});
+  EXPECT_TRUE(f.commands.empty());
+  f = store->record_meter_and_check(dev, proto::Meter{{proto::MeterPort{1, static_cast<uint32_t>(t.session.id), 200, 300, 3700, 540, 3700}}}, T0, {});
+  ASSERT_EQ(f.commands.size(), 1u);
+  EXPECT_EQ(f.commands[0].op, "stop");
+  EXPECT_EQ(store->session(t.session.id)->state, session::State::Stopping);
+}
+
+TEST_F(StoreTest, PowerTierShortensTheLimitWhenTheBandRises) {
+  auto dev = device();
+  int64_t plan = store->create_plan("功率段", pricing::Plan::power_tier({{200, 100}, {400, 200}, {600, 300}}), T0);
+  store->assign_plan(dev, plan);
+  int64_t r = rider(1000);
+  auto t = open(dev, 1, r, 600);
+  EXPECT_EQ(t.session.limit_value, 6 * 3600);
+  store->command_sent(t.command.id, T0);
+  auto f = store->record_meter_and_check(dev, proto::Meter{{proto::MeterPort{1, static_cast<uint32_t>(t.session.id), 350, 10, 60, 540, 3700}}}, T0, {});
+  ASSERT_EQ(f.commands.size(), 1u);
+  EXPECT_EQ(f.commands[0].op, "adjust");
+  EXPECT_EQ(f.commands[0].args.at("limit").to_number<int64_t>(), 3 * 3600);
+  EXPECT_EQ(store->session(t.session.id)->limit_value, 3 * 3600);
+}
+
+TEST_F(StoreTest, DangerousCurvesAreFlagged) {
+  auto dev = device();
+  int64_t r = rider(5000);
+  auto t = open(dev, 1, r, 3000);
+  store->command_sent(t.command.id, T0);
+  auto id = static_cast<uint32_t>(t.session.id);
+  store->record_meter_and_check(dev, proto::Meter{{proto::MeterPort{1, id, 240, 1000, 4 * 3600, 540, 4400}}}, T0, {});
+  EXPECT_FALSE(store->session(t.session.id)->flag);
+  store->record_meter_and_check(dev, proto::Meter{{proto::MeterPort{1, id, 235, 1300, 6 * 3600, 540, 4300}}}, T0, {});
+  EXPECT_EQ(store->session(t.session.id)->flag, "power_not_tapering");
+}
+
+TEST_F(StoreTest, OverloadAlarmStopsThatPort) {
+  auto dev = device();
+  int64_t r = rider(1000);
+  auto a = open(dev, 1, r, 100), b = open(dev, 2, r, 100);
+  store->command_sent(a.command.id, T0);
+  store->command_sent(b.command.id, T0);
+  auto f = store->stop_for_alarm(dev, proto::Alarm{3, 2, 720}, T0);
+  ASSERT_EQ(f.commands.size(), 1u);
+  EXPECT_EQ(f.commands[0].args.at("port").to_number<int>(), 2);
+  EXPECT_TRUE(store->stop_for_alarm(dev, proto::Alarm{1, 0, 655}, T0).commands.empty());   // a warning stops nothing
+  EXPECT_EQ(store->stop_for_alarm(dev, proto::Alarm{2, 0, 805}, T0).commands.size(), 1u);    // cut-off: the rest
+}
+
+TEST_F(StoreTest, OldMeterSamplesAreDownsampled) {
+  auto dev = device();
+  int64_t r = rider(1000);
+  auto t = open(dev, 1, r, 500);
+  for (int i = 0; i < 60; ++i)
+    store->record_meter(dev, proto::Meter{{proto::MeterPort{1, static_cast<uint32_t>(t.session.id), 200, uint32_t(i), uint32_t(i * 60), 540, 3700}}}, T0 + i * 60);
+  EXPECT_EQ(store->meter_samples(t.session.id, 1000).size(), 60u);
+  store->downsample_meter(T0 + 30 * 60, 600);   // the first half thinned to one per 10 minutes
+  EXPECT_EQ(store->meter_samples(t.session.id, 1000).size(), 30u + 3u);
+}
+
+TEST_F(StoreTest, RefundsGoBackToTheWalletOnce) {
+  auto dev = device();
+  int64_t r = rider(1000);
+  auto t = open(dev, 1, r, 500);
+  store->settle_end(dev, "e", end_of(t.session, 3000), T0);
+  EXPECT_EQ(store->rider(r)->balance_fen, 700);
+  EXPECT_FALSE(store->refund_session(t.session.id, 301, "", T0));
+  ASSERT_TRUE(store->refund_session(t.session.id, 200, "充电异常退款", T0));
+  EXPECT_EQ(store->refund_session(t.session.id, 101, "", T0).refusal.code, "bad_amount");
+  EXPECT_TRUE(store->refund_session(t.session.id, 100, "", T0));
+  EXPECT_EQ(store->rider(r)->balance_fen, 1000);
+  EXPECT_EQ(store->ledger_sum(r), 1000);
 }
