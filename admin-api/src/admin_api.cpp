@@ -142,7 +142,19 @@ json::object session_json(const core::SessionRow& s) {
           {"created_at", s.created_at},
           {"started_at", opt(s.started_at)},
           {"ended_at", opt(s.ended_at)},
-          {"settled_at", opt(s.settled_at)}};
+          {"settled_at", opt(s.settled_at)},
+          {"card_uid", opt(s.card_uid)},
+          {"flag", opt(s.flag)},
+          {"refunded_fen", s.refunded_fen}};
+}
+
+json::object card_json(const core::CardRow& c, const std::optional<core::Rider>& r) {
+  return {{"uid", c.uid}, {"rider_id", c.rider_id}, {"state", c.state}, {"created_at", c.created_at},
+          {"balance_fen", r ? r->balance_fen : 0}, {"available_fen", r ? r->available_fen() : 0}};
+}
+
+json::object package_json(const core::PackageRow& p) {
+  return {{"id", p.id}, {"name", p.name}, {"amount_fen", p.amount_fen}, {"bonus_fen", p.bonus_fen}, {"created_at", p.created_at}};
 }
 
 json::object command_json(const core::CommandRow& c) {
@@ -431,9 +443,18 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
   srv.Post(R"(/api/v1/riders/(\d{1,18})/topups)", [&svc](const httplib::Request& req, httplib::Response& res) {
     auto b = body_object(req, res);
     if (!b) return;
-    auto amount = int_field(*b, "amount_fen", 0, 1, 10'000'000, true);
+    auto pkg = int_field(*b, "package_id", 0, 1, INT64_MAX);
+    auto amount = int_field(*b, "amount_fen", 0, 1, 10'000'000, !b->contains("package_id"));
     auto bonus = int_field(*b, "bonus_fen", 0, 0, 10'000'000);
     auto note = str_field(*b, "note", 200);
+    if (!pkg.ok) return fail(res, 400, "bad_field", "package_id must be an integer");
+    if (pkg.v) {
+      auto p = svc.store().package(pkg.v);
+      if (!p || !p->active) return fail(res, 404, "package_not_found", "no active recharge package with this id");
+      amount.v = p->amount_fen;
+      bonus.v = p->bonus_fen;
+      if (note && note->empty()) *note = p->name;
+    }
     if (!amount.ok || !bonus.ok) return fail(res, 400, "bad_amount", "amount_fen must be an integer 1..10000000 (fen)");
     if (!note || !valid_utf8(*note)) return fail(res, 400, "bad_field", "note must be short UTF-8 text");
     auto r = svc.store().topup(std::stoll(req.matches[1]), amount.v, bonus.v, *note, svc.now());
@@ -446,6 +467,53 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
       out.push_back(json::object{{"id", e.id}, {"kind", e.kind}, {"amount_fen", e.amount_fen}, {"session_id", opt(e.session_id)},
                                  {"note", e.note}, {"created_at", e.created_at}});
     send(res, 200, json::object{{"entries", std::move(out)}});
+  });
+
+  // ---- IC cards and recharge packages ----
+  srv.Post("/api/v1/cards", [&svc](const httplib::Request& req, httplib::Response& res) {
+    auto b = body_object(req, res);
+    if (!b) return;
+    auto uid = str_field(*b, "uid", 20);
+    auto rider = int_field(*b, "rider_id", 0, 1, INT64_MAX);
+    if (!uid || !rider.ok) return fail(res, 400, "bad_field", "uid (hex) is required; rider_id is optional");
+    std::string u = *uid;
+    for (auto& ch : u) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    auto c = svc.store().create_card(u, rider.v ? std::optional<int64_t>(rider.v) : std::nullopt, svc.now());
+    if (!c) return refuse(res, c.refusal);
+    send(res, 201, card_json(*c.value, svc.store().rider(c.value->rider_id)));
+  });
+  srv.Get(R"(/api/v1/cards/([0-9A-Fa-f]{8,20}))", [&svc](const httplib::Request& req, httplib::Response& res) {
+    std::string u = req.matches[1];
+    for (auto& ch : u) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    auto c = svc.store().card(u);
+    if (!c) return fail(res, 404, "card_not_found", "no card with this uid");
+    send(res, 200, card_json(*c, svc.store().rider(c->rider_id)));
+  });
+  srv.Put(R"(/api/v1/cards/([0-9A-Fa-f]{8,20})/state)", [&svc](const httplib::Request& req, httplib::Response& res) {
+    auto b = body_object(req, res);
+    if (!b) return;
+    auto st = str_field(*b, "state", 16);
+    if (!st) return fail(res, 400, "bad_state", "state must be active, lost or blocked");
+    std::string u = req.matches[1];
+    for (auto& ch : u) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    auto c = svc.store().set_card_state(u, *st);
+    if (!c) return refuse(res, c.refusal);
+    send(res, 200, card_json(*c.value, svc.store().rider(c.value->rider_id)));
+  });
+  srv.Post("/api/v1/packages", [&svc](const httplib::Request& req, httplib::Response& res) {
+    auto b = body_object(req, res);
+    if (!b) return;
+    auto name = str_field(*b, "name", 200);
+    auto amount = int_field(*b, "amount_fen", 0, 1, 10'000'000, true);
+    auto bonus = int_field(*b, "bonus_fen", 0, 0, 10'000'000);
+    if (!name || name->empty() || !valid_utf8(*name)) return fail(res, 400, "bad_name", "name is required");
+    if (!amount.ok || !bonus.ok || bonus.v > amount.v) return fail(res, 400, "bad_amount", "amount_fen 1..10000000, bonus_fen 0..amount_fen");
+    send(res, 201, package_json(svc.store().create_package(*name, amount.v, bonus.v, svc.now())));
+  });
+  srv.Get("/api/v1/packages", [&svc](const httplib::Request&, httplib::Response& res) {
+    json::array out;
+    for (auto& p : svc.store().packages()) out.push_back(package_json(p));
+    send(res, 200, json::object{{"packages", std::move(out)}});
   });
 
   // ---- sessions ----
@@ -488,6 +556,17 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
   });
   srv.Get(R"(/api/v1/sessions/(\d{1,18})/meter)", [&svc](const httplib::Request& req, httplib::Response& res) {
     send(res, 200, json::object{{"samples", svc.store().meter_samples(std::stoll(req.matches[1]), 5000)}});
+  });
+  srv.Post(R"(/api/v1/sessions/(\d{1,18})/refund)", [&svc](const httplib::Request& req, httplib::Response& res) {
+    auto b = body_object(req, res);
+    if (!b) return;
+    auto amount = int_field(*b, "amount_fen", 0, 1, 10'000'000, true);
+    auto note = str_field(*b, "note", 200);
+    if (!amount.ok) return fail(res, 400, "bad_amount", "amount_fen must be a positive integer (fen)");
+    if (!note || !valid_utf8(*note)) return fail(res, 400, "bad_field", "note must be short UTF-8 text");
+    auto r = svc.store().refund_session(std::stoll(req.matches[1]), amount.v, *note, svc.now());
+    if (!r) return refuse(res, r.refusal);
+    send(res, 200, session_json(*r.value));
   });
   srv.Post(R"(/api/v1/sessions/(\d{1,18})/stop)", [&svc](const httplib::Request& req, httplib::Response& res) {
     int64_t id = std::stoll(req.matches[1]);
