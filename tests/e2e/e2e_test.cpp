@@ -116,3 +116,65 @@ TEST_F(EndToEnd, AForgedOrMissingTokenIsRefusedByTheBroker) {
   auto d = stack.api("GET", "/devices/" + kDevice).obj();
   EXPECT_TRUE(d.at("fw").is_null());   // it never booted
 }
+
+TEST_F(EndToEnd, ACoreKilledMidSessionLosesNothingAndBillsOnce) {
+  stack.start_sim(kDevice, token, {"--time-scale", "600", "--retry-ms", "300", "--seed", "11"});
+  ASSERT_TRUE(wait_until([&] { return online(); }, std::chrono::seconds(20))) << logs();
+  // 10 fen buy 100 Wh: the charger reaches the limit while the core is down.
+  auto s = stack.api("POST", "/sessions", json::object{{"device_id", kDevice}, {"port", 4}, {"rider_id", rider}, {"amount_fen", 10}});
+  ASSERT_EQ(s.status, 201);
+  int64_t id = s.obj().at("id").as_int64();
+  ASSERT_TRUE(wait_until([&] { return session(id).at("state").as_string() == "charging"; }, std::chrono::seconds(20))) << logs();
+  stack.stop_core(9);
+  ASSERT_TRUE(wait_until([&] { return stack.sim_log().find("end port 4") != std::string::npos; }, std::chrono::seconds(60))) << logs();
+  std::this_thread::sleep_for(std::chrono::seconds(1));   // a few unanswered copies of SESSION_END
+  stack.start_core();
+  ASSERT_TRUE(wait_until([&] { return session(id).at("state").as_string() == "settled"; }, std::chrono::seconds(30))) << logs();
+  auto done = session(id);
+  EXPECT_EQ(done.at("end_reason").as_int64(), 2);   // limit reached
+  EXPECT_GE(done.at("energy_wh").as_int64(), 99);
+  EXPECT_EQ(done.at("amount_fen").as_int64(), 10);
+  ASSERT_TRUE(wait_until([&] { return stack.sim_log().find("session_end acked port 4") != std::string::npos; }, std::chrono::seconds(15)));
+  auto w = rider_now();
+  EXPECT_EQ(w.at("balance_fen").as_int64(), 990);
+  EXPECT_EQ(w.at("held_fen").as_int64(), 0);
+  EXPECT_EQ(stack.api("GET", "/riders/" + std::to_string(rider) + "/ledger").obj().at("entries").as_array().size(), 2u);
+}
+
+TEST_F(EndToEnd, DuplicateAndReorderedReportsThroughTheBrokerCountOnce) {
+  // Here the test is the charger, speaking MQTT natively with its own credentials (mqtt.md).
+  auto rot = stack.api("POST", "/devices/" + kDevice + "/token", json::object{{"grace_s", 0}});
+  std::string password = std::string(rot.obj().at("mqtt_password").as_string());
+  auto pub = [&](const std::string& kind, const std::string& payload, bool retain = false) {
+    std::vector<std::string> argv{"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(stack.broker().port()),
+                                  "-i", kDevice, "-u", kDevice, "-P", password, "-q", "1",
+                                  "-t", kind == "status" ? "chg/v1/" + kDevice + "/status" : "chg/v1/" + kDevice + "/up/" + kind,
+                                  "-m", payload};
+    if (retain) argv.push_back("-r");
+    Process p(argv, dir / "pub.log");
+    ASSERT_EQ(p.wait(), 0) << read_file(dir / "pub.log");
+  };
+  pub("status", R"({"online":true,"ts":1})", true);
+  ASSERT_TRUE(wait_until([&] { return online(); }, std::chrono::seconds(10))) << logs();
+  auto s = stack.api("POST", "/sessions", json::object{{"device_id", kDevice}, {"port", 1}, {"rider_id", rider}, {"amount_fen", 500}});
+  ASSERT_EQ(s.status, 201);
+  int64_t id = s.obj().at("id").as_int64();
+  std::string sid = std::to_string(id);
+  pub("meter", R"({"ports":[{"port":1,"session":)" + sid + R"(,"power_w":200,"energy_wh":100,"elapsed_s":1800,"voltage_dv":540,"current_ma":3700}]})");
+  ASSERT_TRUE(wait_until([&] { return session(id).at("state").as_string() == "charging"; }, std::chrono::seconds(10))) << logs();
+  std::string end = R"({"msg":")" + kDevice + "-session_end-" + sid + R"(","port":1,"session":)" + sid +
+                    R"(,"reason":1,"started_at":1795500000,"duration_s":7200,"energy_wh":640,"max_power_w":230})";
+  std::string forged_copy = end;
+  forged_copy.replace(forged_copy.find("\"energy_wh\":640"), 15, "\"energy_wh\":999");
+  pub("session_end", end);
+  pub("session_end", end);
+  pub("meter", R"({"ports":[{"port":1,"session":)" + sid + R"(,"power_w":150,"energy_wh":300,"elapsed_s":3600,"voltage_dv":540,"current_ma":2700}]})");
+  pub("session_end", forged_copy);   // same msg, other numbers: still the first one counts
+  ASSERT_TRUE(wait_until([&] { return session(id).at("state").as_string() == "settled"; }, std::chrono::seconds(10))) << logs();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto done = session(id);
+  EXPECT_EQ(done.at("energy_wh").as_int64(), 640);
+  EXPECT_EQ(done.at("amount_fen").as_int64(), 64);
+  EXPECT_EQ(rider_now().at("balance_fen").as_int64(), 936);
+  EXPECT_EQ(stack.api("GET", "/riders/" + std::to_string(rider) + "/ledger").obj().at("entries").as_array().size(), 2u);
+}
