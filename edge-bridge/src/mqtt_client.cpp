@@ -48,7 +48,10 @@ MqttClient::MqttClient(asio::io_context& io, MqttHandler* h) : io_(io), handler_
 
 std::shared_ptr<MqttClient> MqttClient::create(asio::io_context& io, const MqttOptions& o, MqttHandler* h) {
   std::shared_ptr<MqttClient> c(new MqttClient(io, h));
-  c->m_ = mosquitto_new(o.client_id.c_str(), true, c.get());
+  {
+    RefuseSocketpair guard;   // libmosquitto 2.0.11 opens it in mosquitto_new (mosquitto_reinitialise)
+    c->m_ = mosquitto_new(o.client_id.c_str(), true, c.get());
+  }
   if (!c->m_) throw std::runtime_error("mosquitto_new failed");
   mosquitto_int_option(c->m_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
   mosquitto_int_option(c->m_, MOSQ_OPT_TCP_NODELAY, 1);   // replies must not wait for Nagle (measured +20 ms)

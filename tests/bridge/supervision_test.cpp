@@ -189,3 +189,28 @@ TEST(Config, AConfigFileSetsTheOptions) {
 }
 
 }  // namespace
+
+namespace {
+size_t open_fds(int pid) {
+  size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) ++n;
+  return n;
+}
+}  // namespace
+
+TEST(Supervision, EachChargerCostsTwoFileDescriptors) {
+  TempDir dir{"bridge-sup"};
+  PlainBroker broker{dir};
+  BridgeProcess bridge{dir, broker.port()};
+  std::this_thread::sleep_for(300ms);
+  size_t before = open_fds(bridge.pid());
+  std::vector<std::unique_ptr<FakeLink>> links;
+  for (int i = 0; i < 20; ++i) {
+    links.push_back(FakeLink::tcp(bridge.port()));
+    FakeCharger ch{*links.back(), 7000 + static_cast<DeviceId>(i)};
+    ASSERT_EQ(ch.login()->result, LoginResult::Ok);
+  }
+  size_t after = open_fds(bridge.pid());
+  EXPECT_LE(after - before, 42u) << "libmosquitto's wake-up socketpair is back (4 fds per charger)";
+  EXPECT_GE(after - before, 40u);
+}
