@@ -41,7 +41,7 @@ struct Member {
 struct Totals {
   uint64_t chargers = 0, online = 0, charging = 0;
   Counters c;
-  uint64_t bad_frames = 0, connects = 0;
+  uint64_t bad_frames = 0, connects = 0, dropped_writes = 0;
 };
 
 std::string read_text(const std::string& path) {
@@ -175,6 +175,7 @@ int run_fleet(const FleetCli& o) {
       for (size_t r = 0; r < k.ended_by_reason.size(); ++r) t.c.ended_by_reason[r] += k.ended_by_reason[r];
       t.bad_frames += m.link->bad_frames;
       t.connects += m.link->connects;
+      t.dropped_writes += m.link->dropped_writes;
     }
     return t;
   };
@@ -248,7 +249,7 @@ int run_fleet(const FleetCli& o) {
       {"energy_kwh", t.c.energy_wh / 1000.0}, {"alarms", by_alarm}, {"frames_sent", t.c.frames_sent},
       {"frames_received", t.c.frames_received}, {"retries", t.c.retries}, {"duplicates", t.c.duplicates},
       {"logins", t.c.logins}, {"login_refusals", refusals}, {"timeouts", timeouts}, {"bad_frames", t.bad_frames},
-      {"connects", t.connects}, {"link_cuts", cuts}, {"reboots", reboots}, {"power_losses", power_losses},
+      {"connects", t.connects}, {"shed_frames", t.dropped_writes}, {"link_cuts", cuts}, {"reboots", reboots}, {"power_losses", power_losses},
       {"rider_arrivals", riders.arrivals()}, {"card_swipes", riders.swipes()}, {"cpu_s", cpu},
       {"max_rss_mb", ru.ru_maxrss / 1024.0}};
   std::printf(
@@ -256,7 +257,7 @@ int run_fleet(const FleetCli& o) {
       "sessions: started %llu, ended %llu (%s)\n"
       "energy: %.1f kWh; alarms: %llu (%s)\n"
       "frames: sent %llu, received %llu (%.0f/s); retries %llu, duplicates %llu\n"
-      "errors: login refusals %llu, timeouts %llu, bad frames %llu; connects %llu; injected: cuts %llu, reboots %llu, "
+      "errors: login refusals %llu, timeouts %llu, bad frames %llu, shed (send queue full) %llu; connects %llu; injected: cuts %llu, reboots %llu, "
       "power losses %llu\n"
       "riders: %llu arrivals, %llu card swipes; process: %.1f s CPU (%.0f %% of one core), max RSS %.0f MB (%.1f KB per charger)\n",
       sc.name.c_str(), sig ? "stopped by signal" : "done", real_s, real_s * sc.time_scale / 3600.0, sc.time_scale,
@@ -266,7 +267,8 @@ int run_fleet(const FleetCli& o) {
       (unsigned long long)t.c.frames_sent, (unsigned long long)t.c.frames_received,
       static_cast<double>(t.c.frames_sent + t.c.frames_received) / std::max(real_s, 0.001),
       (unsigned long long)t.c.retries, (unsigned long long)t.c.duplicates, (unsigned long long)refusals,
-      (unsigned long long)timeouts, (unsigned long long)t.bad_frames, (unsigned long long)t.connects,
+      (unsigned long long)timeouts, (unsigned long long)t.bad_frames, (unsigned long long)t.dropped_writes,
+      (unsigned long long)t.connects,
       (unsigned long long)cuts, (unsigned long long)reboots, (unsigned long long)power_losses,
       (unsigned long long)riders.arrivals(), (unsigned long long)riders.swipes(), cpu, 100.0 * cpu / std::max(real_s, 0.001),
       ru.ru_maxrss / 1024.0, ru.ru_maxrss / std::max<double>(1, static_cast<double>(t.chargers)));

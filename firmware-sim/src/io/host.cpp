@@ -161,13 +161,17 @@ int Host::run(double real_duration_s) {
   }
   asio::steady_timer starter(io_);
   size_t next_link = 0;
+  auto starts_from = std::chrono::steady_clock::now();
   std::function<void()> start_more = [&] {
-    // Every wake-up (at most one per ms) starts the links that are due since the last one.
-    int64_t spacing = link_start_spacing_us;
-    size_t batch = spacing <= 0 ? links_.size() : static_cast<size_t>(std::max<int64_t>(1, 1000 / spacing));
-    for (size_t i = 0; i < batch && next_link < links_.size(); ++i) links_[next_link++]->start();
+    // Starts every link that is due by now (so a busy loop that wakes late catches up), then sleeps 1 ms.
+    size_t due = links_.size();
+    if (link_start_spacing_us > 0) {
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - starts_from).count();
+      due = std::min(links_.size(), static_cast<size_t>(us / link_start_spacing_us) + 1);
+    }
+    while (next_link < due) links_[next_link++]->start();
     if (next_link >= links_.size()) return;
-    starter.expires_after(std::chrono::microseconds(std::max<int64_t>(1000, spacing)));
+    starter.expires_after(std::chrono::milliseconds(1));
     starter.async_wait([&](std::error_code ec) {
       if (!ec) start_more();
     });

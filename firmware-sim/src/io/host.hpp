@@ -93,7 +93,7 @@ class Link {
   virtual bool connected() const = 0;
   // Fault injection: the link breaks now and is dialled again after the delay.
   virtual void cut(const Now& now, int64_t reconnect_after_ms) { (void)now; (void)reconnect_after_ms; }
-  uint64_t bytes_in = 0, bytes_out = 0, bad_frames = 0, connects = 0;
+  uint64_t bytes_in = 0, bytes_out = 0, bad_frames = 0, connects = 0, dropped_writes = 0;
 };
 
 struct TcpOptions {

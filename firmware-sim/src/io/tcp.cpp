@@ -89,6 +89,7 @@ class TcpLink : public Link {
     ++gen_;
     connected_ = writing_ = false;
     wq_.clear();
+    queued_ = 0;
     std::error_code ec;
     sock_.shutdown(tcp::socket::shutdown_both, ec);
     sock_.close(ec);
@@ -110,17 +111,30 @@ class TcpLink : public Link {
   }
   void write(std::vector<uint8_t> b) {
     if (!connected_) return;
+    if (queued_ + b.size() > kMaxQueued) {   // the peer does not keep up: shed, like a full modem buffer
+      ++dropped_writes;
+      return;
+    }
     bytes_out += b.size();
+    queued_ += b.size();
     wq_.push_back(std::move(b));
     if (!writing_) write_next(gen_);
   }
+  // Everything queued goes out in one gather write.
   void write_next(uint64_t gen) {
     if (wq_.empty()) { writing_ = false; return; }
     writing_ = true;
-    asio::async_write(sock_, asio::buffer(wq_.front()), [this, gen](std::error_code ec, size_t) {
+    inflight_.clear();
+    while (!wq_.empty()) {
+      inflight_.push_back(std::move(wq_.front()));
+      wq_.pop_front();
+    }
+    bufs_.clear();
+    for (auto& b : inflight_) bufs_.emplace_back(asio::buffer(b));
+    asio::async_write(sock_, bufs_, [this, gen](std::error_code ec, size_t n) {
       if (gen != gen_) return;
       if (ec) return fail(gen);
-      wq_.pop_front();
+      queued_ -= std::min(queued_, n);
       write_next(gen);
     });
   }
@@ -134,6 +148,10 @@ class TcpLink : public Link {
   FrameDecoder decoder_;
   std::array<uint8_t, 2048> rbuf_{};
   std::deque<std::vector<uint8_t>> wq_;
+  std::vector<std::vector<uint8_t>> inflight_;
+  std::vector<asio::const_buffer> bufs_;
+  size_t queued_ = 0;
+  static constexpr size_t kMaxQueued = 256 * 1024;
   bool connected_ = false, writing_ = false, stopped_ = false;
   uint64_t gen_ = 0;
   int64_t backoff_;
