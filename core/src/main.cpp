@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
     core::MqttConfig mcfg{broker, "core-" + name, user, read_secret(secret_file), share_group};
     core::Service* svc_ptr = nullptr;
     core::MqttLink link(
-        mcfg, [&](const std::string& t, const std::string& p) { svc_ptr->on_message(t, p); },
+        mcfg, [&](const core::MqttLink::Batch& b) { svc_ptr->on_messages(b); },
         [&] { svc_ptr->on_connected(); });
     core::Service svc(store, link, scfg);
     svc_ptr = &svc;

@@ -104,10 +104,15 @@ void MqttLink::worker() {
       lock.lock();
       continue;
     }
-    auto [topic, payload] = std::move(queue_.front());
-    queue_.pop_front();
+    Batch batch;
+    size_t n = std::min(queue_.size(), cfg_.max_batch);
+    batch.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
     lock.unlock();
-    on_message_(topic, payload);
+    on_message_(batch);
     lock.lock();
   }
 }

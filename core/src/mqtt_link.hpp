@@ -25,11 +25,13 @@ struct MqttConfig {
   std::string password;
   std::string share_group;   // non-empty: subscribe uplinks through $share/<group>/ (several core instances)
   size_t max_queue = 100000; // messages waiting for the worker; beyond that they are dropped and counted
+  size_t max_batch = 500;    // messages applied in one database transaction
 };
 
 class MqttLink : public Publisher {
  public:
-  using Handler = std::function<void(const std::string& topic, const std::string& payload)>;
+  using Batch = std::vector<std::pair<std::string, std::string>>;
+  using Handler = std::function<void(const Batch& messages)>;   // up to max_batch messages at a time
   MqttLink(MqttConfig cfg, Handler on_message, std::function<void()> on_connected);
   ~MqttLink() override;
   void start();   // connects in the background, retrying forever

@@ -142,18 +142,41 @@ void Service::handle(const std::string& device, std::string_view kind, const jso
   log::warn("malformed ", kind, " from ", device);
 }
 
+void Service::on_messages(const std::vector<std::pair<std::string, std::string>>& batch) {
+  std::vector<Deferred> deferred;
+  deferred_ = &deferred;
+  store_.batch([&] {
+    for (auto& [topic, payload] : batch) on_message(topic, payload);
+  });
+  deferred_ = nullptr;
+  for (auto& d : deferred) publish(d.topic, d.payload, d.qos, d.command_id);
+}
+
+// Publishes now, or after the current batch commits (an ack must never precede the commit of what it
+// acknowledges). A command is marked sent only once it was handed to the broker.
+bool Service::publish(const std::string& topic, const std::string& payload, int qos, const std::string& command_id) {
+  if (deferred_) {
+    deferred_->push_back(Deferred{topic, payload, qos, command_id});
+    return true;
+  }
+  if (!pub_.publish(topic, payload, qos, false)) {
+    ++counters_.publish_failures;   // a command stays queued; flush_commands() sends it after reconnecting
+    return false;
+  }
+  if (!command_id.empty()) {
+    ++counters_.commands_published;
+    store_.command_sent(command_id, now());
+  }
+  return true;
+}
+
 void Service::ack(const std::string& device, const json::object& a) {
-  if (!pub_.publish(topics::down_topic(device, topics::down::kAck), json::serialize(a), 1, false)) ++counters_.publish_failures;
+  publish(topics::down_topic(device, topics::down::kAck), json::serialize(a), 1);
 }
 
 void Service::publish_command(const CommandRow& c) {
   pl::Command cmd{c.id, c.op, c.args, c.expires_at};
-  if (pub_.publish(topics::down_topic(c.device_id, topics::down::kCmd), json::serialize(pl::command(cmd)), 1, false)) {
-    ++counters_.commands_published;
-    store_.command_sent(c.id, now());
-  } else {
-    ++counters_.publish_failures;   // stays queued; flush_commands() sends it after reconnecting
-  }
+  publish(topics::down_topic(c.device_id, topics::down::kCmd), json::serialize(pl::command(cmd)), 1, c.id);
 }
 
 void Service::follow_up(const FollowUp& f) {
@@ -233,7 +256,7 @@ Result<CommandRow> Service::send_command(const std::string& device_id, const std
 void Service::push_auth(json::object command) {
   json::object msg{{"commands", json::array{std::move(command)}}};
   // If this fails the plugin still picks the change up from the database within its poll interval.
-  if (!pub_.publish(std::string(topics::kControl), json::serialize(msg), 1, false)) ++counters_.publish_failures;
+  publish(std::string(topics::kControl), json::serialize(msg), 1);
 }
 
 Result<Device> Service::set_enabled(const std::string& device_id, bool enabled) {

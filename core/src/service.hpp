@@ -57,6 +57,8 @@ class Service {
 
   // A message from the fleet (topic under chg/v1/). Never throws for bad input: it is counted and dropped.
   void on_message(const std::string& topic, std::string_view payload);
+  // A burst of messages in one transaction; what they publish (acks, commands) goes out after the commit.
+  void on_messages(const std::vector<std::pair<std::string, std::string>>& batch);
   // Periodic housekeeping: give up unanswered STARTs, mark silent devices offline, send queued commands.
   void tick();
   // After (re)connecting to the broker: send what is still queued and reconcile every online device.
@@ -86,6 +88,13 @@ class Service {
   void publish_command(const CommandRow& c);
   void ack(const std::string& device, const json::object& a);
   void push_auth(json::object command);
+  bool publish(const std::string& topic, const std::string& payload, int qos, const std::string& command_id = "");
+  struct Deferred {
+    std::string topic, payload;
+    int qos;
+    std::string command_id;
+  };
+  std::vector<Deferred>* deferred_ = nullptr;
   void follow_up(const FollowUp& f);
   void query_ports(const std::string& device, const std::string& why);
   int64_t last_downsample_ = 0;

@@ -176,6 +176,15 @@ class Store {
   // Opens (creating if needed) and migrates the database.
   explicit Store(const std::string& path);
   int schema_version();
+  // Runs fn inside one transaction (the operations it calls nest as savepoints): the core applies a
+  // burst of telemetry this way. fn must not throw (each operation handles its own failures).
+  template <class F>
+  void batch(F&& fn) {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    sql::Tx tx(db_);
+    fn();
+    tx.commit();
+  }
 
   // ---- devices ----
   Result<Device> create_device(const NewDevice& d, int64_t now);

@@ -40,6 +40,7 @@ Broker::Broker(const TempDir& dir, BrokerOptions opts, std::map<std::string, std
     conf += "connection_messages true\n";
     conf += "listener " + std::to_string(port_) + " 127.0.0.1\n";
     conf += "max_queued_messages 10000\n";
+    conf += "set_tcp_nodelay true\n";
     conf += "plugin " + plugin.string() + "\n";
     if (!opts.db.empty()) conf += "plugin_opt_database " + opts.db.string() + "\n";
     if (!opts.services.empty()) conf += "plugin_opt_services " + opts.services.string() + "\n";
