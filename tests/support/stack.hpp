@@ -43,6 +43,7 @@ class Stack {
 
   Broker& broker() { return *broker_; }
   int http_port() const { return http_port_; }
+  int core_pid() const { return core_ ? core_->pid() : -1; }
   int bridge_port() const { return bridge_port_; }
   const std::string& api_key() const { return api_key_; }
   const std::string& core_secret() const { return secrets_.at("core"); }
