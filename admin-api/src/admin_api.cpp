@@ -524,6 +524,7 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     auto port = int_field(*b, "port", 0, 1, 255, true);
     auto rider = int_field(*b, "rider_id", 0, 1, INT64_MAX, true);
     auto amount = int_field(*b, "amount_fen", 0, 0, 10'000'000);
+    auto duration = int_field(*b, "duration_s", 0, 0, 72 * 3600);
     bool until_full = false;
     if (auto* u = b->if_contains("until_full")) {
       if (!u->is_bool()) return fail(res, 400, "bad_field", "until_full must be true or false");
@@ -532,8 +533,10 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     if (!device || device->empty()) return fail(res, 400, "bad_field", "device_id is required");
     if (!port.ok || !rider.ok) return fail(res, 400, "bad_field", "port (1..255) and rider_id are required integers");
     if (!amount.ok) return fail(res, 400, "bad_amount", "amount_fen must be an integer 0..10000000 (fen)");
-    if (amount.v == 0 && !until_full) return fail(res, 400, "bad_amount", "give amount_fen, or until_full: true");
-    core::OpenRequest r{*device, port.v, rider.v, amount.v, until_full, "api"};
+    if (!duration.ok) return fail(res, 400, "bad_duration", "duration_s must be an integer 0..259200");
+    if (amount.v == 0 && duration.v == 0 && !until_full)
+      return fail(res, 400, "bad_amount", "give amount_fen, duration_s, or until_full: true");
+    core::OpenRequest r{*device, port.v, rider.v, amount.v, until_full, duration.v, "api"};
     auto t = svc.start_session(r);
     if (!t) return refuse(res, t.refusal);
     send(res, 201, session_json(t.value->session));

@@ -576,6 +576,13 @@ Result<StartTicket> Store::open_session_locked(const OpenRequest& r, int64_t now
   if (!plan) return R::no("plan_invalid", "the device's price plan cannot be read", 500);
 
   int64_t amount = r.amount_fen;
+  if (r.duration_s > 0) {
+    if (plan->kind != pricing::PlanKind::Time && plan->kind != pricing::PlanKind::PowerTier && plan->kind != pricing::PlanKind::Free)
+      return R::no("duration_not_offered", "this device's price plan sells energy, not time: give amount_fen", 400);
+    if (r.duration_s > plan->max_duration_s) return R::no("bad_duration", "longer than the plan allows", 400);
+    // The price of that duration at the lowest band; a dearer band shortens it (ADJUST) as power rises.
+    amount = pricing::price_fen(*plan, pricing::Usage{0, static_cast<uint32_t>(r.duration_s), 0});
+  }
   if (plan->kind == pricing::PlanKind::Free) {
     amount = 0;
   } else {
@@ -585,6 +592,7 @@ Result<StartTicket> Store::open_session_locked(const OpenRequest& r, int64_t now
       return R::no("insufficient_funds", "the wallet's available balance is " + std::to_string(rider->available_fen()) + " fen", 402);
   }
   auto limit = pricing::limit_for_amount(*plan, amount, 0);
+  if (r.duration_s > 0) limit = pricing::Limit{1, static_cast<uint32_t>(std::min<int64_t>(r.duration_s, limit.limit ? limit.limit : r.duration_s))};
   if (plan->kind != pricing::PlanKind::Free && limit.limit == 0)
     return R::no("amount_too_small", "the amount buys nothing under this device's price plan", 400);
 
@@ -1071,7 +1079,7 @@ json::object Store::card_swipe(const std::string& device_id, const std::string& 
     } else if (rider->available_fen() < rules.min_fen) {
       ack = answer(CardResult::InsufficientBalance, rider->available_fen());
     } else {
-      OpenRequest r{device_id, c.port, cr->rider_id, std::min(rules.prepay_fen, rider->available_fen()), false, "card:" + uid,
+      OpenRequest r{device_id, c.port, cr->rider_id, std::min(rules.prepay_fen, rider->available_fen()), false, 0, "card:" + uid,
                     command_ttl_s, uid};
       auto t = open_session_locked(r, now);
       if (!t) {

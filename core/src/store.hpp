@@ -133,6 +133,7 @@ struct OpenRequest {
   int64_t rider_id = 0;
   int64_t amount_fen = 0;          // prepayment; 0 with until_full = the plan's cap
   bool until_full = false;
+  int64_t duration_s = 0;          // or a duration the rider buys (time and power tier plans)
   std::string created_by;
   int64_t command_ttl_s = 60;
   std::optional<std::string> card_uid;

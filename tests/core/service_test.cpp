@@ -63,7 +63,7 @@ TEST_F(ServiceTest, BadInputIsCountedNotFatal) {
 TEST_F(ServiceTest, StartPublishesACommandAndEndIsAcked) {
   auto r = store.create_rider("李四", "", now);
   store.topup(r.id, 1000, 0, "", now);
-  auto t = svc.start_session(OpenRequest{dev, 3, r.id, 500, false, "test"});
+  auto t = svc.start_session(OpenRequest{dev, 3, r.id, 500, false, 0, "test"});
   ASSERT_TRUE(t);
   ASSERT_EQ(pub.sent.size(), 1u);
   EXPECT_EQ(pub.sent[0].first, topics::down_topic(dev, "cmd"));
@@ -95,7 +95,7 @@ TEST_F(ServiceTest, CommandsWaitForTheBrokerAndGoOutAfterReconnect) {
   auto r = store.create_rider("王五", "", now);
   store.topup(r.id, 1000, 0, "", now);
   pub.up = false;
-  auto t = svc.start_session(OpenRequest{dev, 1, r.id, 100, false, "test"});
+  auto t = svc.start_session(OpenRequest{dev, 1, r.id, 100, false, 0, "test"});
   ASSERT_TRUE(t);
   EXPECT_EQ(t.value->session.state, session::State::Requested);
   EXPECT_TRUE(pub.sent.empty());
@@ -108,7 +108,7 @@ TEST_F(ServiceTest, CommandsWaitForTheBrokerAndGoOutAfterReconnect) {
 TEST_F(ServiceTest, TickGivesUpOnUnansweredStartsAndSilentDevices) {
   auto r = store.create_rider("赵六", "", now);
   store.topup(r.id, 1000, 0, "", now);
-  auto t = svc.start_session(OpenRequest{dev, 1, r.id, 100, false, "test"});
+  auto t = svc.start_session(OpenRequest{dev, 1, r.id, 100, false, 0, "test"});
   now += 91;
   svc.tick();
   EXPECT_EQ(store.session(t.value->session.id)->state, session::State::StartTimedOut);

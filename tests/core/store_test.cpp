@@ -31,7 +31,7 @@ struct StoreTest : ::testing::Test {
     return r.id;
   }
   StartTicket open(const std::string& dev, int64_t port, int64_t rider_id, int64_t fen) {
-    auto t = store->open_session(OpenRequest{dev, port, rider_id, fen, false, "test"}, T0);
+    auto t = store->open_session(OpenRequest{dev, port, rider_id, fen, false, 0, "test"}, T0);
     EXPECT_TRUE(t) << t.refusal.code;
     return *t.value;
   }
@@ -97,7 +97,7 @@ TEST_F(StoreTest, RefusalsNameTheReason) {
   auto off = device("861234567890124", false);
   int64_t r = rider(300);
   auto try_open = [&](std::string d, int64_t port, int64_t rid, int64_t fen) {
-    return store->open_session(OpenRequest{d, port, rid, fen, false, "t"}, T0).refusal.code;
+    return store->open_session(OpenRequest{d, port, rid, fen, false, 0, "t"}, T0).refusal.code;
   };
   EXPECT_EQ(try_open(dev, 1, r, 500), "insufficient_funds");
   EXPECT_EQ(try_open(off, 1, r, 100), "device_offline");
@@ -227,7 +227,7 @@ TEST_F(StoreTest, WalletInvariantsHoldUnderRandomOperations) {
     if (op == 0) {
       store->topup(r, 1 + rng() % 500, rng() % 2 ? 0 : 10, "", T0);
     } else if (op == 1) {
-      auto t = store->open_session(OpenRequest{dev, int64_t(1 + rng() % 10), r, int64_t(1 + rng() % 600), false, "p"}, T0);
+      auto t = store->open_session(OpenRequest{dev, int64_t(1 + rng() % 10), r, int64_t(1 + rng() % 600), false, 0, "p"}, T0);
       if (t) {
         store->command_sent(t.value->command.id, T0);
         open_sessions.push_back(*t.value);
@@ -411,4 +411,17 @@ TEST_F(StoreTest, RefundsGoBackToTheWalletOnce) {
   EXPECT_TRUE(store->refund_session(t.session.id, 100, "", T0));
   EXPECT_EQ(store->rider(r)->balance_fen, 1000);
   EXPECT_EQ(store->ledger_sum(r), 1000);
+}
+
+TEST_F(StoreTest, ARiderCanBuyADurationOnTimePlans) {
+  auto dev = device();
+  int64_t r = rider(1000);
+  auto refused = store->open_session(OpenRequest{dev, 1, r, 0, false, 3600, "t"}, T0);
+  EXPECT_EQ(refused.refusal.code, "duration_not_offered");   // the default plan sells energy
+  store->assign_plan(dev, store->create_plan("按时", pricing::Plan::time(50, 30), T0));
+  auto t = store->open_session(OpenRequest{dev, 1, r, 0, false, 5400, "t"}, T0);
+  ASSERT_TRUE(t) << t.refusal.code;
+  EXPECT_EQ(t.value->session.prepaid_fen, 150);   // three half-hour blocks
+  EXPECT_EQ(t.value->session.mode, 1);
+  EXPECT_EQ(t.value->session.limit_value, 5400);
 }
