@@ -10,8 +10,10 @@
 #include <thread>
 
 #include "chargehub/admin_api.hpp"
+#include "chargehub/ota_api.hpp"   // OTA (issue 9)
 #include "log.hpp"
 #include "mqtt_link.hpp"
+#include "ota.hpp"   // OTA (issue 9)
 #include "service.hpp"
 #include "store.hpp"
 
@@ -60,6 +62,10 @@ int main(int argc, char** argv) {
   serve->add_option("--card-min", scfg.cards.min_fen, "least available fen for a card swipe to start")->capture_default_str();
   serve->add_option("--full-resolution", scfg.full_resolution_s, "seconds meter samples keep full resolution")->capture_default_str();
   serve->add_option("--downsample", scfg.downsample_interval_s, "one meter sample per this many seconds after that")->capture_default_str();
+  // OTA (issue 9, docs/ota.md): the platform's firmware public key and where images are kept.
+  std::string fw_pubkey, fw_dir;
+  serve->add_option("--firmware-pubkey", fw_pubkey, "platform firmware public key PEM (`chargehub-ota keygen`); without it uploads are refused");
+  serve->add_option("--firmware-dir", fw_dir, "directory of firmware images (default: <db>.firmware)");
 
   std::string key_name = "admin", key_out;
   auto* apikey = app.add_subcommand("api-key", "make a new API key: prints the key once, appends its hash to --file");
@@ -112,6 +118,21 @@ int main(int argc, char** argv) {
     srv.new_task_queue = [] { return new httplib::ThreadPool(16); };
     api::mount(srv, svc, api::ApiConfig{keys, [&link] { return link.connected(); }});
     // ---- wiring of optional modules (OTA: issue 9) ----
+    core::OtaConfig ocfg{db, fw_dir.empty() ? db + ".firmware" : fw_dir, std::nullopt};
+    if (!fw_pubkey.empty()) {
+      std::ifstream kin(fw_pubkey);
+      std::string pem((std::istreambuf_iterator<char>(kin)), std::istreambuf_iterator<char>());
+      ocfg.pubkey = firmware::public_from_pem(pem);
+      if (!ocfg.pubkey) throw std::runtime_error(fw_pubkey + ": not an Ed25519 public key (PEM)");
+    } else {
+      core::log::warn("no --firmware-pubkey: firmware uploads are refused");
+    }
+    core::Ota ota(svc, link, ocfg);
+    svc.set_ota(&ota);
+    // Firmware uploads are up to 4 MiB of image in base64; the route checks its own limit, the other
+    // routes still parse at most 64 KiB of JSON.
+    srv.set_payload_max_length(api::kFirmwareUploadMax);
+    api::mount_ota(srv, ota, keys);
     // ---- end of wiring ----
     auto [host, port] = split_host_port(http);
     if (!srv.bind_to_port(host.c_str(), port)) throw std::runtime_error("cannot listen on " + http);

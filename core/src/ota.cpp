@@ -158,8 +158,8 @@ void write_file_atomically(const fs::path& path, const firmware::Bytes& data) {
 // ---------------------------------------------------------------------------------------------------
 // construction
 
-Ota::Ota(Service& svc, Publisher& pub, OtaConfig cfg) : svc_(svc), pub_(pub), cfg_(std::move(cfg)), db_(cfg_.db) {
-  db_.exec("PRAGMA journal_mode=WAL");
+Ota::Ota(Service& svc, Publisher& pub, OtaConfig cfg)
+    : svc_(svc), pub_(pub), cfg_(std::move(cfg)), db_(cfg_.db), rdb_(cfg_.db, true) {
   db_.exec("PRAGMA synchronous=NORMAL");
   fs::create_directories(cfg_.dir);
   // The Store migrated the database before us; make sure our tables are there.
@@ -172,7 +172,7 @@ Ota::~Ota() {
 }
 
 Ota::Stats Ota::stats() {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(mem_mu_);
   return stats_;
 }
 
@@ -194,6 +194,7 @@ Result<FirmwareRow> Ota::add_firmware(const firmware::Package& p, const std::str
                                          p.manifest.version.text() + " (id " + std::to_string(st.i64(0)) + ")",
                                      409);
   }
+  // Content-addressed: the file is named by its SHA-256, written to a temporary name and renamed.
   std::string file = firmware::hex(p.manifest.sha256) + ".bin";
   auto path = fs::path(cfg_.dir) / file;
   if (!fs::exists(path) || fs::file_size(path) != p.image.size()) write_file_atomically(path, p.image);
@@ -220,26 +221,32 @@ std::vector<FirmwareRow> Ota::firmware_list() {
 }
 
 std::optional<FirmwareRow> Ota::firmware(int64_t id) {
-  std::lock_guard lock(mu_);
-  if (auto it = fw_cache_.find(id); it != fw_cache_.end()) return it->second;
-  auto st = db_.prepare(std::string("SELECT ") + kFirmwareCols + " FROM firmware WHERE id = ?");
-  st.args(id);
-  if (!st.step()) return std::nullopt;
-  auto f = read_firmware(st);
-  fw_cache_[id] = f;
+  {
+    std::lock_guard lock(mem_mu_);
+    if (auto it = fw_cache_.find(id); it != fw_cache_.end()) return it->second;
+  }
+  auto f = load_firmware(id);
+  if (f) {
+    std::lock_guard lock(mem_mu_);
+    fw_cache_[id] = *f;
+  }
   return f;
 }
 
-int Ota::fd_of(int64_t firmware_id) {
-  if (auto it = fds_.find(firmware_id); it != fds_.end()) return it->second;
-  auto f = firmware(firmware_id);
-  if (!f) return -1;
-  int fd = ::open((fs::path(cfg_.dir) / f->file).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    log::error("firmware ", firmware_id, ": cannot open ", (fs::path(cfg_.dir) / f->file).string());
-    return -1;
-  }
-  fds_[firmware_id] = fd;
+std::optional<FirmwareRow> Ota::load_firmware(int64_t id) {
+  std::lock_guard lock(rd_mu_);
+  auto st = rdb_.prepare(std::string("SELECT ") + kFirmwareCols + " FROM firmware WHERE id = ?");
+  st.args(id);
+  if (!st.step()) return std::nullopt;
+  return read_firmware(st);
+}
+
+int Ota::fd_of(const FirmwareRow& f) {
+  std::lock_guard lock(mem_mu_);
+  if (auto it = fds_.find(f.id); it != fds_.end()) return it->second;
+  int fd = ::open((fs::path(cfg_.dir) / f.file).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  fds_[f.id] = fd;
   return fd;
 }
 
@@ -391,7 +398,6 @@ Result<RolloutRow> Ota::create_rollout(const RolloutRequest& rq) {
   tx.commit();
   log::info("rollout ", id, ": firmware ", fw->manifest.version.text(), " (model ", fw->manifest.model, ") to ",
             devices.size(), " devices by ", rq.target_kind, ", stages ", json::serialize(stages), ", by ", rq.created_by);
-  wake_ = true;
   return R::ok(*load_rollout(id));
 }
 
@@ -422,7 +428,6 @@ Result<RolloutRow> Ota::resume(int64_t id, const std::string& by) {
       .args(failed, now(), id)
       .run();
   log::info("rollout ", id, " resumed by ", by, " (", failed, " failures in stage ", r->stage + 1, " accepted)");
-  wake_ = true;
   return Result<RolloutRow>::ok(*load_rollout(id));
 }
 
@@ -479,21 +484,87 @@ json::array Ota::rollout_devices(int64_t id, const std::string& state, int64_t l
 }
 
 // ---------------------------------------------------------------------------------------------------
-// device progress
+// device progress: the hooks (service's worker thread, inside the store's transaction)
 
 std::optional<Ota::Active> Ota::active_for(const std::string& device) {
-  if (auto it = active_.find(device); it != active_.end()) return it->second;
+  {
+    std::lock_guard lock(mem_mu_);
+    if (auto it = active_.find(device); it != active_.end()) return it->second;
+  }
   // In flight, or offered before and set back for another offer (a lost reply: it may be pulling).
-  auto st = db_.prepare(
-      "SELECT rd.rollout_id, r.firmware_id, rd.state FROM rollout_device rd JOIN rollout r ON r.id = rd.rollout_id "
-      "WHERE rd.device_id = ? AND (rd.state IN ('offered', 'downloading', 'verified') OR (rd.state = 'pending' AND "
-      "rd.offered_at IS NOT NULL)) ORDER BY rd.offered_at DESC LIMIT 1");
-  st.args(device);
-  if (!st.step()) return std::nullopt;
-  Active a{st.i64(0), st.i64(1), st.text(2)};
-  active_[device] = a;
-  return a;
+  std::optional<Active> a;
+  {
+    std::lock_guard lock(rd_mu_);
+    auto st = rdb_.prepare(
+        "SELECT rd.rollout_id, r.firmware_id, rd.state FROM rollout_device rd JOIN rollout r ON r.id = rd.rollout_id "
+        "WHERE rd.device_id = ? AND (rd.state IN ('offered', 'downloading', 'verified') OR (rd.state = 'pending' AND "
+        "rd.offered_at IS NOT NULL)) ORDER BY rd.offered_at DESC LIMIT 1");
+    st.args(device);
+    if (!st.step()) return std::nullopt;
+    a = Active{st.i64(0), st.i64(1), st.text(2)};
+  }
+  std::lock_guard lock(mem_mu_);
+  return active_.emplace(device, *a).first->second;
 }
+
+void Ota::on_ota_message(const std::string& device, const json::value& v) {
+  if (v.is_object() && v.get_object().contains("offset")) {
+    if (auto r = payloads::parse_ota_chunk_req(v)) serve_chunk(device, r->offset, r->length);
+    return;
+  }
+  auto st = payloads::parse_ota_status(v);
+  if (!st) {
+    log::warn("ota: malformed message from ", device);
+    return;
+  }
+  auto a = active_for(device);
+  std::lock_guard lock(mem_mu_);
+  ++stats_.statuses;
+  if (a) events_.push_back(Event{Event::Status, device, *a, *st, {}});
+}
+
+void Ota::serve_chunk(const std::string& device, uint32_t offset, uint32_t length) {
+  auto a = active_for(device);
+  auto fw = a ? firmware(a->firmware_id) : std::nullopt;
+  int fd = fw ? fd_of(*fw) : -1;
+  if (!a || !fw || fd < 0 || offset >= fw->manifest.size) {
+    std::lock_guard lock(mem_mu_);
+    ++stats_.chunk_requests_unknown;
+    return;
+  }
+  uint32_t len = std::min<uint32_t>({length, 1000u, fw->manifest.size - offset});
+  std::string payload(4 + len, '\0');
+  for (int i = 0; i < 4; ++i) payload[static_cast<size_t>(i)] = static_cast<char>((offset >> (8 * i)) & 0xFF);
+  if (::pread(fd, payload.data() + 4, len, offset) != static_cast<ssize_t>(len)) {
+    log::error("ota: short read of firmware ", a->firmware_id, " at ", offset);
+    return;
+  }
+  pub_.publish(topics::down_topic(device, topics::down::kOta), payload, 1, false);
+  std::lock_guard lock(mem_mu_);
+  ++stats_.chunks_served;
+  stats_.bytes_served += len;
+  if (a->state == "offered" || a->state == "pending") {
+    // The charger pulls: it accepted (its reply may still be on the way, or was lost).
+    active_[device].state = "downloading";
+    events_.push_back(Event{Event::Pulling, device, *a, {}, {}});
+  }
+}
+
+void Ota::on_boot(const std::string& device, const std::string& fwv) {
+  auto a = active_for(device);
+  if (!a) return;
+  std::lock_guard lock(mem_mu_);
+  events_.push_back(Event{Event::Boot, device, *a, {}, fwv});
+}
+
+void Ota::on_heartbeat(const std::string&, const std::vector<uint8_t>&) {
+  // Offers read online and port states from the device table (the store keeps them).
+}
+
+void Ota::on_online(const std::string&, bool) {}
+
+// ---------------------------------------------------------------------------------------------------
+// applying what the hooks saw (tick, under mu_)
 
 void Ota::set_device_state(int64_t rollout_id, const std::string& device, const std::string& state,
                            std::optional<std::string> error, std::optional<int64_t> bytes) {
@@ -503,117 +574,82 @@ void Ota::set_device_state(int64_t rollout_id, const std::string& device, const 
               "finished_at = CASE WHEN ? THEN ? ELSE finished_at END WHERE rollout_id = ? AND device_id = ?")
       .args(state, error, bytes, t, int64_t{terminal}, t, rollout_id, device)
       .run();
+  std::lock_guard lock(mem_mu_);
   if (terminal) {
     active_.erase(device);
     log::info("ota: device ", device, " in rollout ", rollout_id, ": ", state, error ? " (" + *error + ")" : "");
   } else if (auto it = active_.find(device); it != active_.end()) {
     it->second.state = state;
   }
-  wake_ = true;
 }
 
-void Ota::on_ota_message(const std::string& device, const json::value& v) {
-  std::lock_guard lock(mu_);
-  if (v.is_object() && v.get_object().contains("offset")) {
-    auto r = payloads::parse_ota_chunk_req(v);
-    if (!r) return;
-    serve_chunk(device, r->offset, r->length);
-    return;
+void Ota::apply(const Event& e) {
+  std::string cur;
+  {
+    auto st = db_.prepare("SELECT state FROM rollout_device WHERE rollout_id = ? AND device_id = ?");
+    st.args(e.active.rollout_id, e.device);
+    if (!st.step()) return;
+    cur = st.text(0);
   }
-  auto st = payloads::parse_ota_status(v);
-  if (!st) {
-    log::warn("ota: malformed message from ", device);
-    return;
+  if (kTerminal.count(cur)) return;
+  auto fw = firmware(e.active.firmware_id);
+  if (!fw) return;
+  int64_t r = e.active.rollout_id;
+  switch (e.kind) {
+    case Event::Pulling:
+      if (cur == "offered" || cur == "pending") {
+        db_.prepare("UPDATE rollout_device SET offer_result = coalesce(offer_result, 0) WHERE rollout_id = ? AND device_id = ?")
+            .args(r, e.device)
+            .run();
+        set_device_state(r, e.device, "downloading", std::nullopt, std::nullopt);
+      }
+      return;
+    case Event::Boot:
+      // The new version after the reboot is the success the rollout waits for (OTA_STATUS 3 may follow).
+      if (e.fw == fw->manifest.version.text()) set_device_state(r, e.device, "installed", std::nullopt, int64_t{fw->manifest.size});
+      return;
+    case Event::Status:
+      break;
   }
-  ++stats_.statuses;
-  apply_status(device, *st);
-}
-
-void Ota::serve_chunk(const std::string& device, uint32_t offset, uint32_t length) {
-  auto a = active_for(device);
-  if (!a) {
-    ++stats_.chunk_requests_unknown;
-    return;
-  }
-  auto fw = firmware(a->firmware_id);
-  int fd = fd_of(a->firmware_id);
-  if (!fw || fd < 0 || offset >= fw->manifest.size) {
-    ++stats_.chunk_requests_unknown;
-    return;
-  }
-  uint32_t len = std::min<uint32_t>({length, 1000u, fw->manifest.size - offset});
-  std::string payload(4 + len, '\0');
-  for (int i = 0; i < 4; ++i) payload[static_cast<size_t>(i)] = static_cast<char>((offset >> (8 * i)) & 0xFF);
-  ssize_t n = ::pread(fd, payload.data() + 4, len, offset);
-  if (n != static_cast<ssize_t>(len)) {
-    log::error("ota: short read of firmware ", a->firmware_id, " at ", offset);
-    return;
-  }
-  ++stats_.chunks_served;
-  stats_.bytes_served += len;
-  if (a->state == "offered" || a->state == "pending") {
-    // The charger pulls: it accepted (its reply may still be on the way, or was lost).
-    db_.prepare("UPDATE rollout_device SET state = 'downloading', offer_result = coalesce(offer_result, 0), updated_at = ? "
-                "WHERE rollout_id = ? AND device_id = ?")
-        .args(now(), a->rollout_id, device)
-        .run();
-    active_[device].state = "downloading";
-  }
-  pub_.publish(topics::down_topic(device, topics::down::kOta), payload, 1, false);
-}
-
-void Ota::apply_status(const std::string& device, const proto::OtaStatus& s) {
-  auto a = active_for(device);
-  if (!a) return;
-  auto fw = firmware(a->firmware_id);
-  if (!fw || s.version != fw->manifest.version) return;   // a report about some other image
-  switch (static_cast<proto::OtaState>(s.status)) {
+  if (e.status.version != fw->manifest.version) return;   // a report about some other image
+  switch (static_cast<proto::OtaState>(e.status.status)) {
     case proto::OtaState::Downloading:
-      if (rank(a->state) <= rank("downloading")) set_device_state(a->rollout_id, device, "downloading", std::nullopt, s.bytes);
+      if (rank(cur) <= rank("downloading")) set_device_state(r, e.device, "downloading", std::nullopt, e.status.bytes);
       break;
     case proto::OtaState::Verified:
-      set_device_state(a->rollout_id, device, "verified", std::nullopt, s.bytes);
+      set_device_state(r, e.device, "verified", std::nullopt, e.status.bytes);
       break;
     case proto::OtaState::Installed:
-      set_device_state(a->rollout_id, device, "installed", std::nullopt, int64_t{fw->manifest.size});
+      set_device_state(r, e.device, "installed", std::nullopt, int64_t{fw->manifest.size});
       break;
     case proto::OtaState::VerifyFailed:
-      set_device_state(a->rollout_id, device, "failed", std::string("verify_failed"), s.bytes);
+      set_device_state(r, e.device, "failed", std::string("verify_failed"), e.status.bytes);
       break;
     case proto::OtaState::RolledBack:
-      set_device_state(a->rollout_id, device, "rolled_back", std::string("boot_failed"), std::nullopt);
+      set_device_state(r, e.device, "rolled_back", std::string("boot_failed"), std::nullopt);
       break;
   }
-}
-
-void Ota::on_boot(const std::string& device, const std::string& fwv) {
-  std::lock_guard lock(mu_);
-  auto a = active_for(device);
-  if (!a) return;
-  auto fw = firmware(a->firmware_id);
-  // The new version after the reboot is the success the rollout waits for (OTA_STATUS 3 may follow).
-  if (fw && fwv == fw->manifest.version.text()) set_device_state(a->rollout_id, device, "installed", std::nullopt, int64_t{fw->manifest.size});
-}
-
-void Ota::on_heartbeat(const std::string&, const std::vector<uint8_t>& ports) {
-  // Offers read online and port states from the device table; a charger going idle just wakes the planner.
-  if (std::none_of(ports.begin(), ports.end(), [](uint8_t p) { return p == 1; })) wake_ = true;
-}
-
-void Ota::on_online(const std::string&, bool online) {
-  if (online) wake_ = true;
 }
 
 // ---------------------------------------------------------------------------------------------------
-// the planner
+// the planner (housekeeping thread, about once a second)
 
 void Ota::tick() {
-  std::lock_guard lock(mu_);
+  std::vector<Event> events;
+  {
+    std::lock_guard lock(mem_mu_);
+    events.swap(events_);
+  }
   std::vector<int64_t> ids;
   {
-    auto st = db_.prepare("SELECT id FROM rollout WHERE state IN ('running', 'paused', 'cancelled') AND "
-                          "(state != 'cancelled' OR EXISTS (SELECT 1 FROM rollout_device WHERE rollout_id = rollout.id "
-                          "AND state IN ('offered')))");
+    std::lock_guard lock(mu_);
+    if (!events.empty()) {
+      sql::Tx tx(db_);
+      for (auto& e : events) apply(e);
+      tx.commit();
+    }
+    auto st = db_.prepare("SELECT DISTINCT rollout_id FROM rollout_device WHERE state = 'offered' AND offer_result IS NULL "
+                          "UNION SELECT id FROM rollout WHERE state = 'running'");
     while (st.step()) ids.push_back(st.i64(0));
   }
   for (auto id : ids) {
@@ -624,25 +660,35 @@ void Ota::tick() {
       log::error("ota: rollout ", id, ": ", e.what());
     }
   }
-  wake_ = false;
 }
 
-// Applies the chargers' replies to offers (read from the command table).
+// Applies the chargers' replies to offers (read from the command table through the store).
 void Ota::check_offers(int64_t id) {
   struct Row {
     std::string device, command;
     int64_t attempts;
+    std::optional<CommandRow> cmd;
   };
   std::vector<Row> rows;
   {
+    std::lock_guard lock(mu_);
     auto st = db_.prepare("SELECT device_id, command_id, attempts FROM rollout_device WHERE rollout_id = ? AND state = 'offered' "
                           "AND offer_result IS NULL AND command_id IS NOT NULL");
     st.args(id);
-    while (st.step()) rows.push_back({st.text(0), st.text(1), st.i64(2)});
+    while (st.step()) rows.push_back({st.text(0), st.text(1), st.i64(2), std::nullopt});
   }
+  if (rows.empty()) return;
+  for (auto& r : rows) r.cmd = svc_.store().command(r.command);   // not under mu_ (lock order)
+  std::lock_guard lock(mu_);
+  sql::Tx tx(db_);
   for (auto& r : rows) {
-    auto c = svc_.store().command(r.command);
+    auto& c = r.cmd;
     if (!c) continue;
+    {   // still offered with this command? (a chunk request may have moved it on meanwhile)
+      auto st = db_.prepare("SELECT 1 FROM rollout_device WHERE rollout_id = ? AND device_id = ? AND state = 'offered' AND command_id = ?");
+      st.args(id, r.device, r.command);
+      if (!st.step()) continue;
+    }
     if (c->state == "replied" && c->result) {
       int64_t res = *c->result;
       db_.prepare("UPDATE rollout_device SET offer_result = ?, updated_at = ? WHERE rollout_id = ? AND device_id = ?")
@@ -663,114 +709,136 @@ void Ota::check_offers(int64_t id) {
       }
     }
   }
+  tx.commit();
 }
 
 void Ota::step_rollout(int64_t id) {
   for (int guard = 0; guard < 12; ++guard) {
-    auto r = load_rollout(id);
-    if (!r || r->state != "running") return;
-    auto fw = firmware(r->firmware_id);
-    if (!fw) return;
-    int64_t skipped = r->counts["skipped"];
-    int64_t eligible = r->total - skipped - r->counts["cancelled"];
-    auto quotas = rollout::stage_quotas(eligible, r->stages);
-    rollout::StageView v;
-    v.stage = r->stage;
-    v.stages = static_cast<int>(r->stages.size());
-    v.quota = quotas.empty() ? 0 : quotas[static_cast<size_t>(std::min<int>(r->stage, static_cast<int>(quotas.size()) - 1))];
-    v.in_flight = r->counts["offered"] + r->counts["downloading"] + r->counts["verified"];
-    v.failed_accepted = r->failed_accepted;
-    v.max_failure_pct = r->max_failure_pct;
-    v.max_concurrent = r->max_concurrent;
-    {
-      auto st = db_.prepare("SELECT count(*), coalesce(sum(state IN ('failed', 'rolled_back')), 0) FROM rollout_device "
-                            "WHERE rollout_id = ? AND stage = ? AND state != 'skipped'");
-      st.args(id, int64_t{r->stage});
-      if (st.step()) {
-        v.started = st.i64(0);
-        v.failed = st.i64(1);
-      }
-    }
-    // Devices set back for another offer keep their place in their stage.
-    {
-      auto st = db_.prepare("SELECT count(*) FROM rollout_device WHERE rollout_id = ? AND state = 'pending' AND stage IS NOT NULL");
-      st.args(id);
-      if (st.step()) v.retry = st.i64(0);
-      v.pending = r->counts["pending"] - v.retry;
-    }
-    auto d = rollout::decide(v);
-    int64_t t = now();
-    switch (d.verdict) {
-      case rollout::Verdict::Wait:
-        return;
-      case rollout::Verdict::Pause:
-        db_.prepare("UPDATE rollout SET state = 'paused', pause_reason = ?, updated_at = ? WHERE id = ?").args(d.reason, t, id).run();
-        log::warn("rollout ", id, " paused: ", d.reason);
-        return;
-      case rollout::Verdict::Complete:
-        db_.prepare("UPDATE rollout SET state = 'completed', updated_at = ?, finished_at = ? WHERE id = ?").args(t, t, id).run();
-        log::info("rollout ", id, " completed: ", r->counts["installed"], " installed, ",
-                  r->counts["failed"] + r->counts["rolled_back"], " failed, ", skipped, " skipped");
-        return;
-      case rollout::Verdict::Advance:
-        db_.prepare("UPDATE rollout SET stage = stage + 1, failed_accepted = 0, updated_at = ? WHERE id = ?").args(t, id).run();
-        log::info("rollout ", id, ": stage ", r->stage + 1, " passed the gate; stage ", r->stage + 2, " of ", r->stages.size());
-        continue;
-      case rollout::Verdict::Offer:
-        break;
-    }
-    // Offer to up to d.offers pending devices that are online, enabled and idle (no port charging),
-    // in the rollout's order, and not busy with another rollout.
     struct Cand {
       std::string id;
-      std::optional<int64_t> model, stage;
       std::optional<std::string> fw;
-      int64_t attempts;
     };
-    std::vector<Cand> cands;
+    std::vector<Cand> offers;
+    std::optional<FirmwareRow> fw;
+    int stage = 0;
     {
+      std::lock_guard lock(mu_);
+      auto r = load_rollout(id);
+      if (!r || r->state != "running") return;
+      fw = firmware(r->firmware_id);
+      if (!fw) return;
+      stage = r->stage;
+      int64_t skipped = r->counts["skipped"];
+      int64_t eligible = r->total - skipped - r->counts["cancelled"];
+      auto quotas = rollout::stage_quotas(eligible, r->stages);
+      rollout::StageView v;
+      v.stage = r->stage;
+      v.stages = static_cast<int>(r->stages.size());
+      v.quota = quotas.empty() ? 0 : quotas[static_cast<size_t>(std::min<int>(r->stage, static_cast<int>(quotas.size()) - 1))];
+      v.in_flight = r->counts["offered"] + r->counts["downloading"] + r->counts["verified"];
+      v.failed_accepted = r->failed_accepted;
+      v.max_failure_pct = r->max_failure_pct;
+      v.max_concurrent = r->max_concurrent;
+      {
+        auto st = db_.prepare("SELECT count(*), coalesce(sum(state IN ('failed', 'rolled_back')), 0) FROM rollout_device "
+                              "WHERE rollout_id = ? AND stage = ? AND state != 'skipped'");
+        st.args(id, int64_t{r->stage});
+        if (st.step()) {
+          v.started = st.i64(0);
+          v.failed = st.i64(1);
+        }
+      }
+      {   // devices set back for another offer keep their place in their stage
+        auto st = db_.prepare("SELECT count(*) FROM rollout_device WHERE rollout_id = ? AND state = 'pending' AND stage IS NOT NULL");
+        st.args(id);
+        if (st.step()) v.retry = st.i64(0);
+        v.pending = r->counts["pending"] - v.retry;
+      }
+      auto d = rollout::decide(v);
+      int64_t t = now();
+      switch (d.verdict) {
+        case rollout::Verdict::Wait:
+          return;
+        case rollout::Verdict::Pause:
+          db_.prepare("UPDATE rollout SET state = 'paused', pause_reason = ?, updated_at = ? WHERE id = ?").args(d.reason, t, id).run();
+          log::warn("rollout ", id, " paused: ", d.reason);
+          return;
+        case rollout::Verdict::Complete:
+          db_.prepare("UPDATE rollout SET state = 'completed', updated_at = ?, finished_at = ? WHERE id = ?").args(t, t, id).run();
+          log::info("rollout ", id, " completed: ", r->counts["installed"], " installed, ",
+                    r->counts["failed"] + r->counts["rolled_back"], " failed, ", skipped, " skipped");
+          return;
+        case rollout::Verdict::Advance:
+          db_.prepare("UPDATE rollout SET stage = stage + 1, failed_accepted = 0, updated_at = ? WHERE id = ?").args(t, id).run();
+          log::info("rollout ", id, ": stage ", r->stage + 1, " passed the gate; now stage ", r->stage + 2, " of ", r->stages.size());
+          continue;
+        case rollout::Verdict::Offer:
+          break;
+      }
+      // Up to d.offers pending devices that are online, enabled and idle (no port charging), in the
+      // rollout's order (those set back for another offer first), not busy with another rollout.
       auto st = db_.prepare(
-          "SELECT rd.device_id, d.model, d.fw, rd.stage, rd.attempts FROM rollout_device rd JOIN device d ON d.id = rd.device_id "
+          "SELECT rd.device_id, d.model, d.fw FROM rollout_device rd JOIN device d ON d.id = rd.device_id "
           "WHERE rd.rollout_id = ? AND rd.state = 'pending' AND d.online = 1 AND d.enabled = 1 AND d.deleted_at IS NULL "
           "AND NOT EXISTS (SELECT 1 FROM port p WHERE p.device_id = d.id AND p.state = 1) "
           "AND NOT EXISTS (SELECT 1 FROM rollout_device o WHERE o.device_id = rd.device_id AND o.rollout_id != rd.rollout_id "
           "AND o.state IN ('offered', 'downloading', 'verified')) "
           "ORDER BY rd.stage IS NULL, rd.seq LIMIT ?");
       st.args(id, d.offers);
-      while (st.step()) cands.push_back({st.text(0), st.opt_i64(1), st.opt_i64(3), st.opt_text(2), st.i64(4)});
+      bool skipped_any = false;
+      sql::Tx tx(db_);
+      while (st.step()) {
+        Cand c{st.text(0), st.opt_text(2)};
+        auto model = st.opt_i64(1);
+        auto cur = c.fw ? proto::Version::parse(*c.fw) : std::nullopt;
+        std::optional<std::string> why;
+        if (model && *model != fw->manifest.model) why = "model_mismatch";
+        else if (cur && *cur == fw->manifest.version) why = "already_on_version";
+        else if (cur && *cur < fw->manifest.min_from) why = "below_min_from";
+        if (why) {
+          set_device_state(id, c.id, "skipped", why, std::nullopt);
+          skipped_any = true;
+          continue;
+        }
+        // Marked offered before the offer goes out, so its first chunk request finds it.
+        db_.prepare("UPDATE rollout_device SET state = 'offered', stage = coalesce(stage, ?), command_id = NULL, "
+                    "offer_result = NULL, attempts = attempts + 1, from_fw = coalesce(?, from_fw), offered_at = ?, "
+                    "updated_at = ? WHERE rollout_id = ? AND device_id = ?")
+            .args(int64_t{stage}, c.fw, t, t, id, c.id)
+            .run();
+        offers.push_back(std::move(c));
+      }
+      tx.commit();
+      if (offers.empty()) {
+        if (skipped_any) continue;   // skips changed the quotas: decide again
+        return;
+      }
+      std::lock_guard mlock(mem_mu_);
+      for (auto& c : offers) active_[c.id] = Active{id, fw->id, "offered"};
     }
-    if (cands.empty()) return;
+    // The offers go out through the service (command table, replies matched by id), not under mu_.
     json::object args{{"version", fw->manifest.version.text()},
                       {"size", fw->manifest.size},
                       {"sha256", firmware::hex(fw->manifest.sha256)},
                       {"signature", firmware::hex(fw->manifest.signature)},
                       {"chunk", 1000}};
-    bool skipped_any = false;
-    for (auto& c : cands) {
-      auto cur = c.fw ? proto::Version::parse(*c.fw) : std::nullopt;
-      std::optional<std::string> why;
-      if (c.model && *c.model != fw->manifest.model) why = "model_mismatch";
-      else if (cur && *cur == fw->manifest.version) why = "already_on_version";
-      else if (cur && *cur < fw->manifest.min_from) why = "below_min_from";
-      if (why) {
-        set_device_state(id, c.id, "skipped", why, std::nullopt);
-        skipped_any = true;
-        continue;
-      }
-      auto cmd = svc_.send_command(c.id, "ota_offer", args, "rollout:" + std::to_string(id));
+    std::vector<std::pair<std::string, Result<CommandRow>>> sent;
+    for (auto& c : offers) sent.emplace_back(c.id, svc_.send_command(c.id, "ota_offer", args, "rollout:" + std::to_string(id)));
+    std::lock_guard lock(mu_);
+    sql::Tx tx(db_);
+    for (auto& [dev, cmd] : sent) {
       if (!cmd) {
-        set_device_state(id, c.id, "failed", cmd.refusal.code, std::nullopt);
+        set_device_state(id, dev, "failed", cmd.refusal.code, std::nullopt);
         continue;
       }
-      ++stats_.offers_sent;
-      db_.prepare("UPDATE rollout_device SET state = 'offered', stage = coalesce(stage, ?), command_id = ?, offer_result = NULL, "
-                  "attempts = attempts + 1, from_fw = coalesce(?, from_fw), offered_at = ?, updated_at = ? "
-                  "WHERE rollout_id = ? AND device_id = ?")
-          .args(int64_t{r->stage}, cmd.value->id, c.fw, t, t, id, c.id)
-          .run();
-      active_[c.id] = Active{id, r->firmware_id, "offered"};
+      db_.prepare("UPDATE rollout_device SET command_id = ? WHERE rollout_id = ? AND device_id = ?").args(cmd.value->id, id, dev).run();
     }
-    if (!skipped_any) return;   // skips changed the quotas: decide again
+    tx.commit();
+    {
+      std::lock_guard mlock(mem_mu_);
+      stats_.offers_sent += sent.size();
+    }
+    return;
   }
 }
 

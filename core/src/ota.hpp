@@ -141,27 +141,43 @@ class Ota : public OtaHooks {
     int64_t rollout_id = 0, firmware_id = 0;
     std::string state;
   };
+  // What the hooks saw, applied to the tables by tick(): the hooks run inside the store's transaction
+  // on the service's worker thread, so they never write to the database themselves.
+  struct Event {
+    enum Kind { Pulling, Status, Boot } kind;
+    std::string device;
+    Active active;
+    proto::OtaStatus status;
+    std::string fw;
+  };
   void serve_chunk(const std::string& device, uint32_t offset, uint32_t length);
-  void apply_status(const std::string& device, const proto::OtaStatus& st);
   std::optional<Active> active_for(const std::string& device);
+  std::optional<FirmwareRow> load_firmware(int64_t id);
+  void apply(const Event& e);
   void set_device_state(int64_t rollout_id, const std::string& device, const std::string& state,
                         std::optional<std::string> error, std::optional<int64_t> bytes);
-  void step_rollout(int64_t id);
   void check_offers(int64_t id);
-  int fd_of(int64_t firmware_id);
+  void step_rollout(int64_t id);
+  int fd_of(const FirmwareRow& f);
   std::optional<RolloutRow> load_rollout(int64_t id);
   int64_t now() const { return svc_.now(); }
 
+  // Locking (docs/ota.md "Threads"): the service calls the hooks while holding the store's lock, and
+  // the store is called from tick() and the API; so Ota never calls the service or the store while it
+  // holds mu_ or rd_mu_, and mem_mu_ is a leaf (nothing else is taken or called while it is held).
   Service& svc_;
   Publisher& pub_;
   OtaConfig cfg_;
-  std::recursive_mutex mu_;
+  std::recursive_mutex mu_;   // db_: writes, the planner, the API
   sql::Db db_;
-  std::map<std::string, Active> active_;   // cache of in-flight devices
-  std::map<int64_t, int> fds_;             // open image files
+  std::mutex rd_mu_;          // rdb_: look-ups from the hooks (WAL: readers never wait for writers)
+  sql::Db rdb_;
+  std::mutex mem_mu_;         // the in-memory state below
+  std::map<std::string, Active> active_;
+  std::map<int64_t, int> fds_;
   std::map<int64_t, FirmwareRow> fw_cache_;
+  std::vector<Event> events_;
   Stats stats_;
-  bool wake_ = true;
 };
 
 }  // namespace chargehub::core
