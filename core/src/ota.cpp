@@ -648,8 +648,9 @@ void Ota::tick() {
       for (auto& e : events) apply(e);
       tx.commit();
     }
-    auto st = db_.prepare("SELECT DISTINCT rollout_id FROM rollout_device WHERE state = 'offered' AND offer_result IS NULL "
-                          "UNION SELECT id FROM rollout WHERE state = 'running'");
+    // Running rollouts, and paused or cancelled ones still waiting for replies to their offers.
+    auto st = db_.prepare("SELECT id FROM rollout r WHERE state = 'running' OR (state IN ('paused', 'cancelled') AND EXISTS "
+                          "(SELECT 1 FROM rollout_device rd WHERE rd.rollout_id = r.id AND rd.state IN ('offered', 'downloading')))");
     while (st.step()) ids.push_back(st.i64(0));
   }
   for (auto id : ids) {
@@ -676,6 +677,25 @@ void Ota::check_offers(int64_t id) {
                           "AND offer_result IS NULL AND command_id IS NOT NULL");
     st.args(id);
     while (st.step()) rows.push_back({st.text(0), st.text(1), st.i64(2), std::nullopt});
+  }
+  {
+    // A device that went offline in the middle of its download for longer than stall_timeout_s gives its
+    // place back: pending again (offered again when it returns; its chunk requests are still served).
+    std::lock_guard lock(mu_);
+    int64_t t = now();
+    db_.prepare("UPDATE rollout_device SET state = CASE WHEN attempts >= ? THEN 'failed' ELSE 'pending' END, "
+                "error = CASE WHEN attempts >= ? THEN 'stalled' ELSE error END, "
+                "finished_at = CASE WHEN attempts >= ? THEN ? ELSE finished_at END, command_id = NULL, updated_at = ? "
+                "WHERE rollout_id = ? AND state IN ('offered', 'downloading') AND updated_at < ? "
+                "AND device_id IN (SELECT id FROM device WHERE online = 0)")
+        .args(cfg_.max_offer_attempts, cfg_.max_offer_attempts, cfg_.max_offer_attempts, t, t, id, t - cfg_.stall_timeout_s)
+        .run();
+    if (db_.changes() > 0) {
+      log::warn("ota: rollout ", id, ": ", db_.changes(), " device(s) offline mid-download for ", cfg_.stall_timeout_s,
+                " s gave their place back");
+      std::lock_guard mlock(mem_mu_);
+      active_.clear();   // re-read from the table on the next request
+    }
   }
   if (rows.empty()) return;
   for (auto& r : rows) r.cmd = svc_.store().command(r.command);   // not under mu_ (lock order)

@@ -63,9 +63,8 @@ struct OtaConfig {
   std::string db;                       // the core's database file (own connection, WAL)
   std::string dir;                      // image files
   std::optional<firmware::PublicKey> pubkey;   // uploads refused without it
-  int64_t offer_timeout_s = 120;        // an offer unanswered for this long is tried again
   int64_t max_offer_attempts = 3;       // then the device fails with "no_answer"
-  int64_t stall_timeout_s = 600;        // in flight with no news for this long: failed "stalled"
+  int64_t stall_timeout_s = 600;        // offline mid-download this long: pending again (failed "stalled" after max attempts)
 };
 
 struct FirmwareRow {

@@ -59,6 +59,15 @@ TEST(OtaRegistry, AFourMebibyteImageIsTheLimit) {
   EXPECT_EQ(r.status, 413) << json::serialize(r.body);
 }
 
+TEST(OtaRegistry, OtherRoutesKeepTheir64KiBBodyLimit) {
+  Site site("ota-body-limit");
+  auto huge = site.stack->api_raw("POST", "/riders", std::string(2 * 1024 * 1024, 'x'), "application/json", site.stack->api_key());
+  EXPECT_EQ(huge.status, 413);
+  EXPECT_EQ(huge.obj().at("error").as_string(), "too_large");
+  auto ok = site.stack->api("POST", "/riders", json::object{{"name", "张三"}});
+  EXPECT_EQ(ok.status, 201);
+}
+
 TEST(OtaRegistry, RolloutsCheckTheirTargetStagesAndFirmware) {
   Site site("ota-rollout-args");
   site.add_devices(2);
@@ -260,4 +269,46 @@ TEST(OtaRollout, PauseStopsNewOffersAndCancelLeavesTheRestAlone) {
   EXPECT_EQ(c.obj().at("state").as_string(), "cancelled");
   EXPECT_EQ(count(c.obj(), "cancelled"), 3);
   EXPECT_EQ(site.stack->api("POST", "/rollouts/" + std::to_string(id) + "/resume").status, 409);
+}
+
+// ---- the CLI against the real core ----
+
+TEST(OtaCli, UploadAndRolloutCommandsDriveTheApiWithClearExitCodes) {
+  Site site("ota-cli");
+  site.add_devices(2);
+  auto pkg_file = site.dir / "fw.chfw";
+  write_file(pkg_file, firmware::package_to_json(site.package(image(6000))));
+  write_file(site.dir / "api.key", site.stack->api_key() + "\n");
+  std::string api = "http://127.0.0.1:" + std::to_string(site.stack->http_port());
+  int n = 0;
+  auto ota = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{bin("chargehub-ota").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    if (args[0] == "upload" || args[0] == "rollout") {
+      argv.insert(argv.end(), {"--api", api, "--api-key-file", (site.dir / "api.key").string()});
+    }
+    Process p(argv, site.dir / ("cli" + std::to_string(++n) + ".log"));
+    return p.wait();
+  };
+  auto out = [&] { return read_file(site.dir / ("cli" + std::to_string(n) + ".log")); };
+  EXPECT_EQ(ota({"upload", pkg_file.string()}), 0) << out();
+  EXPECT_NE(out().find("uploaded: firmware 1"), std::string::npos) << out();
+  EXPECT_EQ(ota({"upload", pkg_file.string()}), 8) << out();   // the same version again: refused by the core
+  EXPECT_NE(out().find("firmware_exists"), std::string::npos) << out();
+  EXPECT_EQ(ota({"rollout", "create", "--firmware", "1", "--devices", site.devices[0] + "," + site.devices[1], "--stages", "50,100"}), 0)
+      << out();
+  EXPECT_NE(out().find("rollout 1"), std::string::npos) << out();
+  EXPECT_EQ(ota({"rollout", "pause", "1"}), 0) << out();
+  EXPECT_EQ(ota({"rollout", "show", "1", "--devices"}), 0) << out();
+  EXPECT_NE(out().find("paused"), std::string::npos) << out();
+  EXPECT_NE(out().find(site.devices[1]), std::string::npos) << out();
+  EXPECT_EQ(ota({"rollout", "resume", "1"}), 0) << out();
+  EXPECT_EQ(ota({"rollout", "cancel", "1"}), 0) << out();
+  EXPECT_EQ(ota({"rollout", "cancel", "1"}), 8) << out();
+  EXPECT_EQ(ota({"rollout", "create", "--firmware", "1"}), 1) << out();   // no target
+  // Nobody listening there.
+  Process p({bin("chargehub-ota").string(), "rollout", "show", "1", "--api", "http://127.0.0.1:1", "--api-key-file",
+             (site.dir / "api.key").string()},
+            site.dir / "unreachable.log");
+  EXPECT_EQ(p.wait(), 9);
 }
