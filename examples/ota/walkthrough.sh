@@ -28,6 +28,8 @@ mkdir -p run/ota && cd run/ota
 # 5. A rollout to every model-1 charger: 1 %, 10 %, then everyone; pause if more than 10 % of a stage fail.
 ID=$(curl -s -H "Authorization: Bearer $(cat ../../$KEYFILE)" "$API/api/v1/firmware" |
      python3 -c 'import json,sys; print(json.load(sys.stdin)["firmware"][0]["id"])')
-../../$OTA rollout create --firmware "$ID" --model 1 --stages 1,10,100 --max-failure-pct 10 --max-concurrent 50 \
-  --api "$API" --api-key-file "../../$KEYFILE"
-../../$OTA rollout show 1 --devices --api "$API" --api-key-file "../../$KEYFILE"
+OUT=$(../../$OTA rollout create --firmware "$ID" --model 1 --stages 1,10,100 --max-failure-pct 10 --max-concurrent 50 \
+  --api "$API" --api-key-file "../../$KEYFILE")
+echo "$OUT"
+RID=$(echo "$OUT" | sed -n 's/^rollout \([0-9]*\):.*/\1/p')
+../../$OTA rollout show "$RID" --devices --api "$API" --api-key-file "../../$KEYFILE"

@@ -126,3 +126,18 @@ TEST_F(DirectFlash, APackageThatDoesNotVerifyIsNeverOffered) {
   write_file(other, firmware::public_to_pem(firmware::generate_key().pub));
   EXPECT_EQ(flash({"--pubkey", other.string()}), 2) << logs();
 }
+
+TEST_F(DirectFlash, AChargerDialingInOverTcpIsFlashedAcrossItsReboot) {
+  // The installer points the charger's server address at the laptop; it dials in as it dials the bridge,
+  // and again after the reboot.
+  int port = free_port();
+  Process tool({bin("chargehub-ota").string(), "flash", pkg.string(), "--listen", "127.0.0.1:" + std::to_string(port), "--timeout", "30"},
+               dir / "flash.log");
+  ASSERT_TRUE(wait_for_port(port)) << logs();
+  Process s({bin("chargehub-sim").string(), "--bridge", "127.0.0.1:" + std::to_string(port), "--device", device, "--token-hex",
+             "000102030405060708090a0b0c0d0e0f", "--tick-ms", "20", "--retry-ms", "1000", "--plug-in", "none", "--firmware-key",
+             pub.string()},
+            dir / "sim.log");
+  EXPECT_EQ(tool.wait(), 0) << logs();
+  EXPECT_NE(read_file(dir / "flash.log").find("installed: the charger booted 1.1.0"), std::string::npos) << logs();
+}
