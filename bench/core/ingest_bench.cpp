@@ -4,6 +4,8 @@
 // with, its lag when the publishers stop, and the core's CPU and memory.
 //   build/bin/core_ingest_bench --chargers 10000 --rate 20000 --seconds 30
 #include <mosquitto.h>
+#include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -57,62 +59,56 @@ struct Charger {
 };
 }  // namespace
 
-int main(int argc, char** argv) {
-  CLI::App app{"Fleet ingest through Mosquitto and the plugin into the core"};
-  int n = 2000, rate = 20000, seconds = 20;
-  app.add_option("--chargers", n, "simulated chargers (one MQTT connection each)")->capture_default_str();
-  app.add_option("--rate", rate, "messages per second in all (half heartbeat, half meter)")->capture_default_str();
-  app.add_option("--seconds", seconds, "how long to publish")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
-
+namespace {
+// One publisher process: connects chargers [from, to), marks them online, waits for "go", publishes at
+// `rate` msg/s for `seconds`, then reports how many it sent on the pipe.
+int publisher(int port, std::vector<Charger> chargers, int rate, int seconds, int ready_fd, int go_fd) {
   mosquitto_lib_init();
-  TempDir dir("ingest-bench");
-  Stack stack(dir);
-  std::printf("stack up: broker :%d, core pid %d\n", stack.broker().port(), stack.core_pid());
-  auto rider = stack.api("POST", "/riders", json::object{{"name", "bench"}}).obj().at("id").as_int64();
-  stack.api("POST", "/riders/" + std::to_string(rider) + "/topups", json::object{{"amount_fen", 10'000'000}});
-
-  std::vector<Charger> chargers(n);
-  auto t_setup = Clock::now();
-  for (int i = 0; i < n; ++i) {
+  for (size_t i = 0; i < chargers.size(); ++i) {
     auto& c = chargers[i];
-    c.id = std::to_string(861000000000000LL + i);
-    auto d = stack.api("POST", "/devices", json::object{{"id", c.id}, {"ports", 20}, {"model", 5}});
-    c.password = std::string(d.obj().at("mqtt_password").as_string());
     c.m = mosquitto_new(c.id.c_str(), true, &c);
     mosquitto_username_pw_set(c.m, c.id.c_str(), c.password.c_str());
     mosquitto_connect_callback_set(c.m, [](mosquitto*, void* ud, int rc) { static_cast<Charger*>(ud)->connected = rc == 0; });
     std::string bind = "127.0.0." + std::to_string(2 + i % 250);
-    if (mosquitto_connect_bind(c.m, "127.0.0.1", stack.broker().port(), 600, bind.c_str()) != MOSQ_ERR_SUCCESS) {
-      std::fprintf(stderr, "connect %d failed\n", i);
+    if (mosquitto_connect_bind(c.m, "127.0.0.1", port, 600, bind.c_str()) != MOSQ_ERR_SUCCESS) {
+      std::fprintf(stderr, "connect %zu failed\n", i);
       return 1;
     }
   }
-  int up = 0;
-  for (int round = 0; round < 3000 && up < n; ++round) {
-    up = 0;
+  // libmosquitto's own loop uses select(), which breaks past fd 1024: poll the sockets ourselves.
+  auto pump = [&](int timeout_ms) {
+    std::vector<pollfd> fds;
+    std::vector<Charger*> who;
     for (auto& c : chargers) {
-      if (!c.connected) mosquitto_loop(c.m, 0, 1);
-      up += c.connected;
+      int fd = mosquitto_socket(c.m);
+      if (fd < 0) continue;
+      fds.push_back(pollfd{fd, short(POLLIN | (mosquitto_want_write(c.m) ? POLLOUT : 0)), 0});
+      who.push_back(&c);
     }
+    ::poll(fds.data(), fds.size(), timeout_ms);
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].revents & POLLIN) mosquitto_loop_read(who[i]->m, 1);
+      if (fds[i].revents & POLLOUT) mosquitto_loop_write(who[i]->m, 1);
+    }
+  };
+  size_t up = 0;
+  auto deadline = Clock::now() + std::chrono::seconds(120);
+  while (up < chargers.size() && Clock::now() < deadline) {
+    pump(50);
+    up = 0;
+    for (auto& c : chargers) up += c.connected;
   }
-  std::printf("%d of %d chargers connected in %.1f s\n", up, n, std::chrono::duration<double>(Clock::now() - t_setup).count());
-  // Online, and one session per charger so meter readings land on a real session.
   for (auto& c : chargers) {
     std::string st = R"({"online":true,"ts":1})";
     mosquitto_publish(c.m, nullptr, ("chg/v1/" + c.id + "/status").c_str(), int(st.size()), st.data(), 1, true);
-    mosquitto_loop(c.m, 0, 1);
   }
-  std::this_thread::sleep_for(std::chrono::seconds(2));
-  for (auto& c : chargers) {
-    auto s = stack.api("POST", "/sessions", json::object{{"device_id", c.id}, {"port", 1}, {"rider_id", rider}, {"amount_fen", 500}});
-    if (s.status == 201) c.session = s.obj().at("id").as_int64();
-  }
-  std::printf("setup done in %.1f s\n", std::chrono::duration<double>(Clock::now() - t_setup).count());
+  for (int i = 0; i < 20; ++i) pump(50);
+  uint64_t up64 = up;
+  if (::write(ready_fd, &up64, sizeof up64) != sizeof up64) return 1;
+  char go;
+  if (::read(go_fd, &go, 1) != 1) return 1;
 
   std::string hb = R"({"csq":20,"temp_dc":285,"mains_dv":2205,"power_w":200,"ports":[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]})";
-  uint64_t before = core_messages(stack);
-  Cpu cpu0 = cpu_of(stack.core_pid());
   auto start = Clock::now();
   uint64_t sent = 0;
   size_t next = 0;
@@ -120,9 +116,9 @@ int main(int argc, char** argv) {
   auto due = start;
   while (Clock::now() - start < std::chrono::seconds(seconds)) {
     due += tick;
-    int batch = rate / 100;
-    for (int k = 0; k < batch; ++k) {
+    for (int k = 0; k < rate / 100; ++k) {
       auto& c = chargers[next++ % chargers.size()];
+      if (!c.connected) continue;
       std::string topic, payload;
       if (sent % 2 == 0) {
         topic = "chg/v1/" + c.id + "/up/heartbeat";
@@ -137,11 +133,83 @@ int main(int argc, char** argv) {
       if (mosquitto_want_write(c.m)) mosquitto_loop_write(c.m, 1);
       ++sent;
     }
+    pump(0);
     std::this_thread::sleep_until(due);
+  }
+  if (::write(ready_fd, &sent, sizeof sent) != sizeof sent) return 1;
+  for (auto& c : chargers) mosquitto_destroy(c.m);
+  mosquitto_lib_cleanup();
+  return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Fleet ingest through Mosquitto and the plugin into the core"};
+  int n = 2000, rate = 20000, seconds = 20, procs = 2;
+  app.add_option("--chargers", n, "simulated chargers (one MQTT connection each)")->capture_default_str();
+  app.add_option("--rate", rate, "messages per second in all (half heartbeat, half meter)")->capture_default_str();
+  app.add_option("--seconds", seconds, "how long to publish")->capture_default_str();
+  app.add_option("--procs", procs, "publisher processes (each holds 3 fds per charger; 20,000 fds per process)")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  TempDir dir("ingest-bench");
+  Stack stack(dir);
+  std::printf("stack up: broker :%d, core pid %d\n", stack.broker().port(), stack.core_pid());
+  auto rider = stack.api("POST", "/riders", json::object{{"name", "bench"}}).obj().at("id").as_int64();
+  stack.api("POST", "/riders/" + std::to_string(rider) + "/topups", json::object{{"amount_fen", 10'000'000}});
+
+  std::vector<Charger> chargers(n);
+  auto t_setup = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    auto& c = chargers[i];
+    c.id = std::to_string(861000000000000LL + i);
+    auto d = stack.api("POST", "/devices", json::object{{"id", c.id}, {"ports", 20}, {"model", 5}});
+    c.password = std::string(d.obj().at("mqtt_password").as_string());
+    c.session = i + 1;   // the sessions below are opened in this order
+  }
+  // The plugin picks new devices up from the database within its poll interval.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::vector<std::pair<int, int>> pipes;   // (read results, write go)
+  std::vector<pid_t> kids;
+  for (int p = 0; p < procs; ++p) {
+    int up[2], go[2];
+    if (::pipe(up) || ::pipe(go)) return 1;
+    std::vector<Charger> slice(chargers.begin() + n * p / procs, chargers.begin() + n * (p + 1) / procs);
+    pid_t pid = ::fork();
+    if (pid == 0) ::_exit(publisher(stack.broker().port(), slice, rate / procs, seconds, up[1], go[0]));
+    kids.push_back(pid);
+    pipes.emplace_back(up[0], go[1]);
+  }
+  uint64_t connected = 0;
+  for (auto& [r, w] : pipes) {
+    uint64_t k = 0;
+    if (::read(r, &k, sizeof k) == sizeof k) connected += k;
+  }
+  std::printf("%llu of %d chargers connected and online in %.1f s\n", (unsigned long long)connected, n,
+              std::chrono::duration<double>(Clock::now() - t_setup).count());
+  for (auto& c : chargers) {
+    auto s = stack.api("POST", "/sessions", json::object{{"device_id", c.id}, {"port", 1}, {"rider_id", rider}, {"amount_fen", 500}});
+    if (s.status != 201 || s.obj().at("id").as_int64() != c.session) {
+      std::fprintf(stderr, "session for %s: %d\n", c.id.c_str(), s.status);
+      return 1;
+    }
+  }
+  std::printf("setup done in %.1f s\n", std::chrono::duration<double>(Clock::now() - t_setup).count());
+
+  uint64_t before = core_messages(stack);
+  Cpu cpu0 = cpu_of(stack.core_pid());
+  auto start = Clock::now();
+  for (auto& [r, w] : pipes)
+    if (::write(w, "g", 1) != 1) return 1;
+  // Sample the core's progress each second while the publishers run.
+  uint64_t sent = 0;
+  for (auto& [r, w] : pipes) {
+    uint64_t k = 0;
+    if (::read(r, &k, sizeof k) == sizeof k) sent += k;
   }
   double pub_secs = std::chrono::duration<double>(Clock::now() - start).count();
   uint64_t at_stop = core_messages(stack) - before;
-  // Drain: how long until the core has applied everything that was sent.
   auto drain_start = Clock::now();
   uint64_t done = at_stop;
   while (done < sent && Clock::now() - drain_start < std::chrono::seconds(60)) {
@@ -151,12 +219,12 @@ int main(int argc, char** argv) {
   double drain = std::chrono::duration<double>(Clock::now() - drain_start).count();
   double total = std::chrono::duration<double>(Clock::now() - start).count();
   Cpu cpu1 = cpu_of(stack.core_pid());
+  for (pid_t k : kids) ::waitpid(k, nullptr, 0);
   std::printf("published %llu messages in %.1f s (%.0f msg/s offered)\n", (unsigned long long)sent, pub_secs, sent / pub_secs);
-  std::printf("core applied %llu by the end of publishing (%.0f msg/s), %llu in all after %.1f s more (lag)\n",
+  std::printf("core applied %llu while they were published (%.0f msg/s); all %llu applied %.1f s after the last was sent\n",
               (unsigned long long)at_stop, at_stop / pub_secs, (unsigned long long)done, drain);
-  std::printf("core sustained %.0f msg/s overall; CPU %.1f s (%.0f %% of one core); RSS %ld MiB\n", done / total,
-              cpu1.seconds - cpu0.seconds, 100.0 * (cpu1.seconds - cpu0.seconds) / total, cpu1.rss_kb / 1024);
-  for (auto& c : chargers) mosquitto_destroy(c.m);
-  mosquitto_lib_cleanup();
+  std::printf("core: %.0f msg/s overall, CPU %.1f s (%.0f %% of one core), RSS %ld MiB; lost %lld\n", done / total,
+              cpu1.seconds - cpu0.seconds, 100.0 * (cpu1.seconds - cpu0.seconds) / total, cpu1.rss_kb / 1024,
+              (long long)sent - (long long)done);
   return 0;
 }

@@ -22,7 +22,17 @@ Db::Db(const std::string& path, bool read_only) {
   sqlite3_extended_result_codes(db_, 1);
 }
 
-Db::~Db() { sqlite3_close_v2(db_); }
+Db::~Db() {
+  for (auto& [sql, v] : cache_)
+    for (auto* st : v) sqlite3_finalize(st);
+  sqlite3_close_v2(db_);
+}
+
+void Db::give_back(const std::string& sql, sqlite3_stmt* st) {
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  cache_[sql].push_back(st);
+}
 
 void Db::exec(std::string_view sql) {
   std::string s(sql);
@@ -35,14 +45,30 @@ void Db::exec(std::string_view sql) {
   }
 }
 
-Stmt Db::prepare(std::string_view sql) { return Stmt(db_, sql); }
+Stmt Db::prepare(std::string_view sql) {
+  std::string key(sql);
+  auto it = cache_.find(key);
+  if (it != cache_.end() && !it->second.empty()) {
+    sqlite3_stmt* st = it->second.back();
+    it->second.pop_back();
+    return Stmt(this, std::move(key), st);
+  }
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v2(db_, key.data(), static_cast<int>(key.size()), &st, nullptr);
+  if (rc != SQLITE_OK) fail(db_, rc, "prepare");
+  return Stmt(this, std::move(key), st);
+}
 
 Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db) {
   int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &st_, nullptr);
   if (rc != SQLITE_OK) fail(db, rc, "prepare");
 }
 
-Stmt::~Stmt() { sqlite3_finalize(st_); }
+Stmt::~Stmt() {
+  if (!st_) return;
+  if (owner_) owner_->give_back(sql_, st_);
+  else sqlite3_finalize(st_);
+}
 
 Stmt& Stmt::bind(int i, int64_t v) {
   if (int rc = sqlite3_bind_int64(st_, i, v); rc != SQLITE_OK) fail(db_, rc, "bind");
@@ -81,18 +107,23 @@ std::string Stmt::text(int col) const {
 }
 
 Tx::Tx(Db& db) : db_(db), nested_(sqlite3_get_autocommit(db.raw()) == 0) {
-  db_.exec(nested_ ? "SAVEPOINT tx" : "BEGIN IMMEDIATE");
+  db_.prepare(nested_ ? "SAVEPOINT tx" : "BEGIN IMMEDIATE").run();
 }
 Tx::~Tx() {
   if (!done_) {
     try {
-      db_.exec(nested_ ? "ROLLBACK TO tx; RELEASE tx" : "ROLLBACK");
+      if (nested_) {
+        db_.prepare("ROLLBACK TO tx").run();
+        db_.prepare("RELEASE tx").run();
+      } else {
+        db_.prepare("ROLLBACK").run();
+      }
     } catch (...) {
     }
   }
 }
 void Tx::commit() {
-  db_.exec(nested_ ? "RELEASE tx" : "COMMIT");
+  db_.prepare(nested_ ? "RELEASE tx" : "COMMIT").run();
   done_ = true;
 }
 

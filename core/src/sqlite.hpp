@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 namespace chargehub::core::sql {
 
@@ -26,20 +28,26 @@ class Db {
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
   void exec(std::string_view sql);   // for migrations and pragmas only (no parameters)
+  // A prepared statement, taken from this connection's cache when the same SQL ran before (it goes
+  // back, reset, when the Stmt is destroyed): SQL is compiled once per connection, not per call.
   Stmt prepare(std::string_view sql);
   int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
   int changes() const { return sqlite3_changes(db_); }
   sqlite3* raw() { return db_; }
 
  private:
+  friend class Stmt;
+  void give_back(const std::string& sql, sqlite3_stmt* st);
   sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, std::vector<sqlite3_stmt*>> cache_;
 };
 
 class Stmt {
  public:
   Stmt(sqlite3* db, std::string_view sql);
+  Stmt(Db* owner, std::string sql, sqlite3_stmt* st) : db_(owner->db_), st_(st), owner_(owner), sql_(std::move(sql)) {}
   ~Stmt();
-  Stmt(Stmt&& o) noexcept : db_(o.db_), st_(o.st_) { o.st_ = nullptr; }
+  Stmt(Stmt&& o) noexcept : db_(o.db_), st_(o.st_), owner_(o.owner_), sql_(std::move(o.sql_)) { o.st_ = nullptr; }
   Stmt(const Stmt&) = delete;
 
   // Binds by position, starting at 1; returns *this for chaining.
@@ -72,6 +80,8 @@ class Stmt {
  private:
   sqlite3* db_;
   sqlite3_stmt* st_ = nullptr;
+  Db* owner_ = nullptr;   // set for cached statements
+  std::string sql_;
 };
 
 // BEGIN IMMEDIATE on construction (a SAVEPOINT when a transaction is already open, so operations

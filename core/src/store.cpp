@@ -103,6 +103,8 @@ Store::Store(const std::string& path) : db_(path) {
   db_.exec("PRAGMA journal_mode=WAL");
   db_.exec("PRAGMA synchronous=NORMAL");
   db_.exec("PRAGMA foreign_keys=ON");
+  db_.exec("PRAGMA temp_store=MEMORY");   // savepoint journals in memory, not in temp files
+  db_.exec("PRAGMA cache_size=-32768");   // 32 MiB of page cache
   migrate();
 }
 
