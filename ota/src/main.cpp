@@ -490,7 +490,11 @@ int main(int argc, char** argv) {
   flash->add_option("--timeout", timeout_s, "give up after this many seconds without progress")->capture_default_str();
   flash->add_flag("--frames", frames, "log every frame in hex");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kOk : kError;   // --help is 0; any usage error is 1 (see the exit codes)
+  }
 
   try {
     if (*keygen) return cmd_keygen(priv, pub, force);
