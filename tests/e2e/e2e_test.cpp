@@ -178,3 +178,41 @@ TEST_F(EndToEnd, DuplicateAndReorderedReportsThroughTheBrokerCountOnce) {
   EXPECT_EQ(rider_now().at("balance_fen").as_int64(), 936);
   EXPECT_EQ(stack.api("GET", "/riders/" + std::to_string(rider) + "/ledger").obj().at("entries").as_array().size(), 2u);
 }
+
+namespace {
+std::string sh(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  char buf[256];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  ::pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+}  // namespace
+
+TEST(EndToEndKeys, AChargerWithAnEd25519KeyLogsInThroughTheBridgeAndADisabledOneIsCutOff) {
+  TempDir dir("e2e-ed25519");
+  Stack stack(dir);
+  std::string key = (dir / "charger.pem").string();
+  sh("openssl genpkey -algorithm ed25519 -out " + key + " 2>/dev/null");
+  std::string pub = sh("openssl pkey -in " + key + " -pubout -outform DER 2>/dev/null | tail -c 32 | od -An -tx1 | tr -d ' \\n'");
+  ASSERT_EQ(pub.size(), 64u);
+  const std::string dev = "861234567890555";
+  auto d = stack.api("POST", "/devices", json::object{{"id", dev}, {"pubkey", pub}});
+  ASSERT_EQ(d.status, 201) << json::serialize(d.body);
+  EXPECT_FALSE(d.obj().contains("token_hex"));
+  stack.start_bridge();
+  Process sim({bin("chargehub-sim").string(), "--bridge", "127.0.0.1:" + std::to_string(stack.bridge_port()), "--device", dev,
+               "--key", key, "--model", "1", "--time-scale", "60", "--retry-ms", "500"},
+              dir / "sim.log");
+  auto online = [&] { return stack.api("GET", "/devices/" + dev).obj().at("online").as_bool(); };
+  ASSERT_TRUE(wait_until(online, std::chrono::seconds(20))) << read_file(dir / "sim.log") << stack.bridge_log();
+  EXPECT_EQ(stack.api("GET", "/devices/" + dev).obj().at("auth").as_string(), "ed25519");
+  // Disabled: the broker drops it at once and refuses it from then on.
+  ASSERT_EQ(stack.api("POST", "/devices/" + dev + "/disable").status, 200);
+  ASSERT_TRUE(wait_until([&] { return !online(); }, std::chrono::seconds(10))) << stack.core_log();
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_FALSE(online());
+  EXPECT_NE(read_file(dir / "sim.log").find("login refused"), std::string::npos) << read_file(dir / "sim.log");
+}
