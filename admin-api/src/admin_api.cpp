@@ -153,7 +153,7 @@ json::object card_json(const core::CardRow& c, const std::optional<core::Rider>&
           {"balance_fen", r ? r->balance_fen : 0}, {"available_fen", r ? r->available_fen() : 0}};
 }
 
-json::object package_json(const core::PackageRow& p) {
+json::object offer_json(const core::RechargeOffer& p) {
   return {{"id", p.id}, {"name", p.name}, {"amount_fen", p.amount_fen}, {"bonus_fen", p.bonus_fen}, {"created_at", p.created_at}};
 }
 
@@ -209,6 +209,11 @@ void refuse(httplib::Response& res, const core::Refusal& r) { fail(res, r.http, 
 
 // Parses the body as a JSON object or answers 400 and returns nothing.
 std::optional<json::object> body_object(const httplib::Request& req, httplib::Response& res) {
+  // The server accepts larger bodies for firmware uploads; every other route keeps 64 KiB.
+  if (req.body.size() > 64 * 1024) {
+    fail(res, 413, "too_large", "the body is too large (at most 64 KiB)");
+    return std::nullopt;
+  }
   auto v = payloads::parse_json(req.body, 64 * 1024);
   if (!v || !v->is_object()) {
     fail(res, 400, "bad_json", "the body must be a JSON object");
@@ -443,14 +448,14 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
   srv.Post(R"(/api/v1/riders/(\d{1,18})/topups)", [&svc](const httplib::Request& req, httplib::Response& res) {
     auto b = body_object(req, res);
     if (!b) return;
-    auto pkg = int_field(*b, "package_id", 0, 1, INT64_MAX);
-    auto amount = int_field(*b, "amount_fen", 0, 1, 10'000'000, !b->contains("package_id"));
+    auto pkg = int_field(*b, "offer_id", 0, 1, INT64_MAX);
+    auto amount = int_field(*b, "amount_fen", 0, 1, 10'000'000, !b->contains("offer_id"));
     auto bonus = int_field(*b, "bonus_fen", 0, 0, 10'000'000);
     auto note = str_field(*b, "note", 200);
-    if (!pkg.ok) return fail(res, 400, "bad_field", "package_id must be an integer");
+    if (!pkg.ok) return fail(res, 400, "bad_field", "offer_id must be an integer");
     if (pkg.v) {
-      auto p = svc.store().package(pkg.v);
-      if (!p || !p->active) return fail(res, 404, "package_not_found", "no active recharge package with this id");
+      auto p = svc.store().offer(pkg.v);
+      if (!p || !p->active) return fail(res, 404, "offer_not_found", "no active recharge offer with this id");
       amount.v = p->amount_fen;
       bonus.v = p->bonus_fen;
       if (note && note->empty()) *note = p->name;
@@ -469,7 +474,7 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     send(res, 200, json::object{{"entries", std::move(out)}});
   });
 
-  // ---- IC cards and recharge packages ----
+  // ---- IC cards and recharge offers ----
   srv.Post("/api/v1/cards", [&svc](const httplib::Request& req, httplib::Response& res) {
     auto b = body_object(req, res);
     if (!b) return;
@@ -500,7 +505,7 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     if (!c) return refuse(res, c.refusal);
     send(res, 200, card_json(*c.value, svc.store().rider(c.value->rider_id)));
   });
-  srv.Post("/api/v1/packages", [&svc](const httplib::Request& req, httplib::Response& res) {
+  srv.Post("/api/v1/recharge-offers", [&svc](const httplib::Request& req, httplib::Response& res) {
     auto b = body_object(req, res);
     if (!b) return;
     auto name = str_field(*b, "name", 200);
@@ -508,12 +513,12 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     auto bonus = int_field(*b, "bonus_fen", 0, 0, 10'000'000);
     if (!name || name->empty() || !valid_utf8(*name)) return fail(res, 400, "bad_name", "name is required");
     if (!amount.ok || !bonus.ok || bonus.v > amount.v) return fail(res, 400, "bad_amount", "amount_fen 1..10000000, bonus_fen 0..amount_fen");
-    send(res, 201, package_json(svc.store().create_package(*name, amount.v, bonus.v, svc.now())));
+    send(res, 201, offer_json(svc.store().create_offer(*name, amount.v, bonus.v, svc.now())));
   });
-  srv.Get("/api/v1/packages", [&svc](const httplib::Request&, httplib::Response& res) {
+  srv.Get("/api/v1/recharge-offers", [&svc](const httplib::Request&, httplib::Response& res) {
     json::array out;
-    for (auto& p : svc.store().packages()) out.push_back(package_json(p));
-    send(res, 200, json::object{{"packages", std::move(out)}});
+    for (auto& p : svc.store().offers()) out.push_back(offer_json(p));
+    send(res, 200, json::object{{"offers", std::move(out)}});
   });
 
   // ---- sessions ----

@@ -101,17 +101,7 @@ void mount_ota(httplib::Server& srv, core::Ota& ota, std::vector<ApiKey> keys_in
   };
 
   // The server reads bodies up to kFirmwareUploadMax so that firmware uploads fit (core/src/main.cpp);
-  // every other route keeps the API's 64 KiB limit and its 413 answer: their JSON parser refuses a larger
-  // body with 400 bad_json (and no effect), which is turned back into 413 here.
-  srv.set_post_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    bool upload = req.method == "POST" && req.path == "/api/v1/firmware";
-    if (!upload && req.body.size() > kApiBodyMax && res.status == 400) {
-      fail(res, 413, "too_large", "the body is too large (at most 64 KiB)");
-      // httplib (0.11) computed Content-Length before this handler runs.
-      res.headers.erase("Content-Length");
-      res.set_header("Content-Length", std::to_string(res.body.size()));
-    }
-  });
+  // every other route refuses a body over 64 KiB with 413 before it parses it (admin_api.cpp).
 
   // ---- firmware ----
   srv.Post("/api/v1/firmware", [&ota, who](const httplib::Request& req, httplib::Response& res) {

@@ -108,7 +108,6 @@ int main(int argc, char** argv) {
         [&] { svc_ptr->on_connected(); });
     core::Service svc(store, link, scfg);
     svc_ptr = &svc;
-    link.start();
 
     httplib::Server srv;
     srv.set_tcp_nodelay(true);
@@ -134,6 +133,7 @@ int main(int argc, char** argv) {
     srv.set_payload_max_length(api::kFirmwareUploadMax);
     api::mount_ota(srv, ota, keys);
     // ---- end of wiring ----
+    link.start();   // after every module is wired: messages may arrive at once
     auto [host, port] = split_host_port(http);
     if (!srv.bind_to_port(host.c_str(), port)) throw std::runtime_error("cannot listen on " + http);
     std::thread http_thread([&] { srv.listen_after_bind(); });

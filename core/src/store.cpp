@@ -988,7 +988,7 @@ Result<SessionRow> Store::refund_session(int64_t session_id, int64_t amount_fen,
 }
 
 // ---------------------------------------------------------------------------------------------------
-// IC cards and packages
+// IC cards and recharge offers
 
 namespace {
 CardRow read_card(sql::Stmt& st) { return CardRow{st.text(0), st.i64(1), st.text(2), st.i64(3)}; }
@@ -1100,26 +1100,26 @@ json::object Store::card_swipe(const std::string& device_id, const std::string& 
   return ack;
 }
 
-PackageRow Store::create_package(const std::string& name, int64_t amount_fen, int64_t bonus_fen, int64_t now) {
+RechargeOffer Store::create_offer(const std::string& name, int64_t amount_fen, int64_t bonus_fen, int64_t now) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  db_.prepare("INSERT INTO package (name, amount_fen, bonus_fen, created_at) VALUES (?, ?, ?, ?)").args(name, amount_fen, bonus_fen, now).run();
-  return *package(db_.last_insert_id());
+  db_.prepare("INSERT INTO recharge_offer (name, amount_fen, bonus_fen, created_at) VALUES (?, ?, ?, ?)").args(name, amount_fen, bonus_fen, now).run();
+  return *offer(db_.last_insert_id());
 }
 
-std::vector<PackageRow> Store::packages() {
+std::vector<RechargeOffer> Store::offers() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  auto st = db_.prepare("SELECT id, name, amount_fen, bonus_fen, active, created_at FROM package WHERE active = 1 ORDER BY amount_fen");
-  std::vector<PackageRow> out;
-  while (st.step()) out.push_back(PackageRow{st.i64(0), st.text(1), st.i64(2), st.i64(3), st.i64(4) != 0, st.i64(5)});
+  auto st = db_.prepare("SELECT id, name, amount_fen, bonus_fen, active, created_at FROM recharge_offer WHERE active = 1 ORDER BY amount_fen");
+  std::vector<RechargeOffer> out;
+  while (st.step()) out.push_back(RechargeOffer{st.i64(0), st.text(1), st.i64(2), st.i64(3), st.i64(4) != 0, st.i64(5)});
   return out;
 }
 
-std::optional<PackageRow> Store::package(int64_t id) {
+std::optional<RechargeOffer> Store::offer(int64_t id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  auto st = db_.prepare("SELECT id, name, amount_fen, bonus_fen, active, created_at FROM package WHERE id = ?");
+  auto st = db_.prepare("SELECT id, name, amount_fen, bonus_fen, active, created_at FROM recharge_offer WHERE id = ?");
   st.args(id);
   if (!st.step()) return std::nullopt;
-  return PackageRow{st.i64(0), st.text(1), st.i64(2), st.i64(3), st.i64(4) != 0, st.i64(5)};
+  return RechargeOffer{st.i64(0), st.text(1), st.i64(2), st.i64(3), st.i64(4) != 0, st.i64(5)};
 }
 
 int64_t Store::fail_stale_commands(int64_t before) {

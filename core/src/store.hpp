@@ -113,7 +113,7 @@ struct CardRow {
   int64_t created_at = 0;
 };
 
-struct PackageRow {
+struct RechargeOffer {
   int64_t id = 0;
   std::string name;
   int64_t amount_fen = 0, bonus_fen = 0;
@@ -256,10 +256,10 @@ class Store {
   json::object card_swipe(const std::string& device_id, const std::string& msg, const proto::Card& c, int64_t now,
                           const CardRules& rules, int64_t command_ttl_s, FollowUp* follow);
 
-  // ---- recharge packages ----
-  PackageRow create_package(const std::string& name, int64_t amount_fen, int64_t bonus_fen, int64_t now);
-  std::vector<PackageRow> packages();
-  std::optional<PackageRow> package(int64_t id);
+  // ---- recharge offers ----
+  RechargeOffer create_offer(const std::string& name, int64_t amount_fen, int64_t bonus_fen, int64_t now);
+  std::vector<RechargeOffer> offers();
+  std::optional<RechargeOffer> offer(int64_t id);
 
   // Commands sent but unanswered long after they expired: failed.
   int64_t fail_stale_commands(int64_t before);

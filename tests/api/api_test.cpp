@@ -123,15 +123,15 @@ TEST_F(ApiTest, DeviceLifecycleEnableDisableRotateDelete) {
   EXPECT_EQ(stack.api("POST", "/devices/861234567890123/disable").status, 404);
 }
 
-TEST_F(ApiTest, CardsAndRechargePackages) {
-  auto pkg = stack.api("POST", "/packages", json::object{{"name", "充50送10"}, {"amount_fen", 5000}, {"bonus_fen", 1000}});
+TEST_F(ApiTest, CardsAndRechargeOffers) {
+  auto pkg = stack.api("POST", "/recharge-offers", json::object{{"name", "充50送10"}, {"amount_fen", 5000}, {"bonus_fen", 1000}});
   ASSERT_EQ(pkg.status, 201);
-  EXPECT_EQ(stack.api("POST", "/packages", json::object{{"name", "x"}, {"amount_fen", 100}, {"bonus_fen", 200}}).status, 400);
+  EXPECT_EQ(stack.api("POST", "/recharge-offers", json::object{{"name", "x"}, {"amount_fen", 100}, {"bonus_fen", 200}}).status, 400);
   auto card = stack.api("POST", "/cards", json::object{{"uid", "04a1b2c3"}});
   ASSERT_EQ(card.status, 201);
   EXPECT_EQ(card.obj().at("uid").as_string(), "04A1B2C3");
   int64_t holder = card.obj().at("rider_id").as_int64();
-  auto t = stack.api("POST", "/riders/" + std::to_string(holder) + "/topups", json::object{{"package_id", pkg.obj().at("id")}});
+  auto t = stack.api("POST", "/riders/" + std::to_string(holder) + "/topups", json::object{{"offer_id", pkg.obj().at("id")}});
   ASSERT_EQ(t.status, 200);
   EXPECT_EQ(t.obj().at("balance_fen").as_int64(), 6000);
   EXPECT_EQ(stack.api("GET", "/cards/04A1B2C3").obj().at("available_fen").as_int64(), 6000);
@@ -140,5 +140,5 @@ TEST_F(ApiTest, CardsAndRechargePackages) {
   EXPECT_EQ(stack.api("POST", "/cards", json::object{{"uid", "04A1B2C3"}}).status, 409);
   EXPECT_EQ(stack.api("POST", "/cards", json::object{{"uid", "xyz"}}).status, 400);
   EXPECT_EQ(stack.api("GET", "/cards/DEADBEEF").status, 404);
-  EXPECT_EQ(stack.api("POST", "/riders/" + std::to_string(holder) + "/topups", json::object{{"package_id", 99}}).status, 404);
+  EXPECT_EQ(stack.api("POST", "/riders/" + std::to_string(holder) + "/topups", json::object{{"offer_id", 99}}).status, 404);
 }

@@ -22,8 +22,8 @@ class Ota;
 namespace chargehub::api {
 
 // Largest upload body: a 4 MiB image in base64 plus its manifest. The server's payload limit must be
-// at least this (core/src/main.cpp raises it in the OTA wiring); mount_ota installs a post-routing
-// handler that keeps the 413 answer of the other routes for bodies over kApiBodyMax.
+// at least this (core/src/main.cpp raises it in the OTA wiring);
+// body_object() in admin_api.cpp keeps the 413 answer of the other routes for bodies over kApiBodyMax.
 inline constexpr size_t kApiBodyMax = 64 * 1024;   // every other route (docs/admin-api.md)
 inline constexpr size_t kFirmwareUploadMax = ((4u << 20) + 2) / 3 * 4 + 64 * 1024;
 

@@ -1,4 +1,4 @@
--- Version 2: IC cards, recharge packages, session flags and telemetry housekeeping.
+-- Version 2: IC cards, recharge offers, session flags and telemetry housekeeping.
 
 -- An IC card spends from a wallet: its holder's, or its own (a rider row made for the card).
 CREATE TABLE card (
@@ -9,8 +9,8 @@ CREATE TABLE card (
 );
 CREATE INDEX card_by_rider ON card(rider_id);
 
--- Recharge packages: pay amount_fen, get bonus_fen on top.
-CREATE TABLE package (
+-- Recharge offers (充值套餐): pay amount_fen, get bonus_fen on top.
+CREATE TABLE recharge_offer (
   id         INTEGER PRIMARY KEY,
   name       TEXT NOT NULL,
   amount_fen INTEGER NOT NULL CHECK (amount_fen > 0),
