@@ -17,7 +17,7 @@ DEVICE=${DEVICE:-861234567890123}
 RUN=${RUN_DIR:-$ROOT/run/demo}
 
 ./scripts/install-deps.sh
-./scripts/build.sh --target chargehub-core chargehub-bridge chargehub-sim chargehub_auth chargehub-passwd
+./scripts/build.sh --target chargehub-core chargehub-bridge chargehub-sim chargehub_auth chargehub-passwd chargehub-ota
 BIN=$ROOT/${BUILD_DIR:-build}/bin
 PLUGIN=$ROOT/${BUILD_DIR:-build}/lib/chargehub_auth.so
 
@@ -47,6 +47,8 @@ trap cleanup EXIT
 "$BIN/chargehub-passwd" --services "$RUN/services" --user core --role core --secret-file "$RUN/core.secret"
 "$BIN/chargehub-passwd" --services "$RUN/services" --user bridge-demo --role bridge --secret-file "$RUN/bridge.secret"
 API_KEY=$("$BIN/chargehub-core" api-key --name demo --file "$RUN/api-keys")
+# The platform's firmware key pair: the core checks uploads and the chargers check offers with it.
+"$BIN/chargehub-ota" keygen --private "$RUN/firmware.key" --public "$RUN/firmware.pub" >/dev/null
 echo "$API_KEY" > "$RUN/api.key"
 chmod 600 "$RUN/api.key"
 
@@ -76,7 +78,8 @@ pids+=($!)
 echo "demo: mosquitto with the chargehub plugin on 127.0.0.1:$MQTT_PORT (log $RUN/mosquitto.log)"
 
 "$BIN/chargehub-core" serve --db "$RUN/core.db" --broker "tcp://127.0.0.1:$MQTT_PORT" --name demo \
-  --secret-file "$RUN/core.secret" --api-keys "$RUN/api-keys" --http "127.0.0.1:$HTTP_PORT" 2>>"$RUN/core.log" &
+  --secret-file "$RUN/core.secret" --api-keys "$RUN/api-keys" --http "127.0.0.1:$HTTP_PORT" \
+  --firmware-pubkey "$RUN/firmware.pub" 2>>"$RUN/core.log" &
 pids+=($!)
 API="http://127.0.0.1:$HTTP_PORT/api/v1"
 for _ in $(seq 100); do curl -sf "$API/health" >/dev/null && break; sleep 0.1; done
@@ -95,7 +98,7 @@ for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$BRIDGE_PORT") 2>/dev/null 
 echo "demo: edge bridge for 4G chargers on 127.0.0.1:$BRIDGE_PORT (log $RUN/bridge.log)"
 
 "$BIN/chargehub-sim" --bridge "127.0.0.1:$BRIDGE_PORT" --device "$DEVICE" --token-hex "$TOKEN" --model 1 \
-  --time-scale "$TIME_SCALE" --journal-dir "$RUN/sim-journal" >>"$RUN/sim.log" 2>&1 &
+  --time-scale "$TIME_SCALE" --journal-dir "$RUN/sim-journal" --firmware-key "$RUN/firmware.pub" >>"$RUN/sim.log" 2>&1 &
 pids+=($!)
 echo "demo: simulated charger $DEVICE (model 1, ten ports, time x$TIME_SCALE) (log $RUN/sim.log)"
 for _ in $(seq 100); do
@@ -123,6 +126,9 @@ ChargeHub demo is running. In another terminal:
   curl -s "\${H[@]}" -X POST \$API/sessions/1/stop       # or let the battery fill up
   curl -s "\${H[@]}" \$API/riders/1                        # balance, held, available
   curl -s "\${H[@]}" \$API/riders/1/ledger
+
+  # firmware over the air to the simulated charger (docs/ota.md)
+  HTTP_PORT=$HTTP_PORT RUN_DIR=$RUN examples/ota/walkthrough.sh
 
 Press Ctrl-C to stop everything.
 TXT
