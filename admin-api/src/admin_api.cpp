@@ -95,7 +95,7 @@ json::object device_json(const core::Device& d) {
           {"lifecycle", d.lifecycle}, {"plan_id", d.plan_id.value_or(1)}, {"online", d.online},
           {"last_seen_at", opt(d.last_seen_at)}, {"csq", opt(d.csq)}, {"temp_dc", opt(d.temp_dc)},
           {"mains_dv", opt(d.mains_dv)}, {"power_w", opt(d.power_w)}, {"auth", d.has_pubkey ? "ed25519" : (d.has_token ? "token" : "none")},
-          {"port_states", std::move(ports)}, {"created_at", d.created_at}};
+          {"port_states", std::move(ports)}, {"created_at", d.created_at}, {"station", opt(d.station)}, {"agent", opt(d.agent)}};
 }
 
 json::object rider_json(const core::Rider& r) {
@@ -373,6 +373,16 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     auto lc = str_field(*b, "lifecycle", 32);
     if (!lc) return fail(res, 400, "bad_lifecycle", "lifecycle must be a string");
     auto r = svc.store().set_lifecycle(req.matches[1], *lc);
+    if (!r) return refuse(res, r.refusal);
+    send(res, 200, device_json(*r.value));
+  });
+  srv.Put(R"(/api/v1/devices/(\d{1,16})/placement)", [&svc](const httplib::Request& req, httplib::Response& res) {
+    auto b = body_object(req, res);
+    if (!b) return;
+    auto station = str_field(*b, "station", 200), agent = str_field(*b, "agent", 200);
+    if (!station || !agent || !valid_utf8(*station) || !valid_utf8(*agent))
+      return fail(res, 400, "bad_field", "station and agent are short UTF-8 text (empty clears)");
+    auto r = svc.store().set_placement(req.matches[1], *station, *agent);
     if (!r) return refuse(res, r.refusal);
     send(res, 200, device_json(*r.value));
   });

@@ -349,26 +349,28 @@ Result<RolloutRow> Ota::create_rollout(const RolloutRequest& rq) {
       return R::no("device_not_found", std::to_string(unknown.size()) + " unknown device(s): " + list, 404);
     }
   } else if (rq.target_kind == "station" || rq.target_kind == "agent") {
-    // Stored as asked; resolved once stations and agents exist in the core (docs/ota.md).
+    // The devices placed at that station or run by that agent (PUT /devices/<id>/placement), of the
+    // package's model, in id order.
     auto* s = rq.target.is_object() ? rq.target.get_object().if_contains(rq.target_kind) : nullptr;
     if (!s || !s->is_string() || s->get_string().empty() || s->get_string().size() > 200)
       return R::no("bad_target", "target." + rq.target_kind + " must be its id (text)", 400);
+    auto st = db_.prepare(rq.target_kind == "station"
+                              ? "SELECT id FROM device WHERE station = ? AND model = ? AND deleted_at IS NULL ORDER BY id"
+                              : "SELECT id FROM device WHERE agent = ? AND model = ? AND deleted_at IS NULL ORDER BY id");
+    st.args(std::string(s->get_string()), int64_t{fw->manifest.model});
+    while (st.step()) devices.push_back(st.text(0));
   } else {
     return R::no("bad_target", "target must be {\"model\":N}, {\"devices\":[...]}, {\"station\":\"…\"} or {\"agent\":\"…\"}", 400);
   }
 
   int64_t t = now();
-  bool unresolved = rq.target_kind == "station" || rq.target_kind == "agent";
   json::array stages;
   for (int p : rq.stages) stages.push_back(p);
   sql::Tx tx(db_);
   db_.prepare("INSERT INTO rollout (firmware_id, target_kind, target, stages, stage, max_failure_pct, max_concurrent, state, "
               "pause_reason, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)")
       .args(rq.firmware_id, rq.target_kind, json::serialize(rq.target), json::serialize(stages), int64_t{rq.max_failure_pct},
-            int64_t{rq.max_concurrent}, std::string(unresolved ? "paused" : "running"),
-            unresolved ? std::optional<std::string>("targeting by " + rq.target_kind +
-                                                    " awaits the station and agent model; no devices resolved")
-                       : std::nullopt,
+            int64_t{rq.max_concurrent}, std::string("running"), std::optional<std::string>(),
             rq.created_by, t, t)
       .run();
   int64_t id = db_.last_insert_id();
@@ -418,8 +420,6 @@ Result<RolloutRow> Ota::resume(int64_t id, const std::string& by) {
   auto r = load_rollout(id);
   if (!r) return Result<RolloutRow>::no("rollout_not_found", "no rollout with this id", 404);
   if (r->state != "paused") return Result<RolloutRow>::no("not_paused", "the rollout is " + r->state, 409);
-  if (r->target_kind == "station" || r->target_kind == "agent")
-    return Result<RolloutRow>::no("target_unresolved", "targeting by " + r->target_kind + " awaits the station and agent model", 409);
   // Resuming accepts the failures seen so far in this stage: the gate trips again only on new ones.
   auto st = db_.prepare("SELECT count(*) FROM rollout_device WHERE rollout_id = ? AND stage = ? AND state IN ('failed', 'rolled_back')");
   st.args(id, int64_t{r->stage});

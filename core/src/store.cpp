@@ -142,7 +142,7 @@ void Store::bump_auth_rev() { db_.prepare("UPDATE auth_state SET rev = rev + 1 W
 namespace {
 constexpr const char* kDeviceCols =
     "id, name, model, ports, hw, fw, iccid, enabled, lifecycle, plan_id, online, last_seen_at, csq, temp_dc, "
-    "mains_dv, power_w, token_hash IS NOT NULL, pubkey IS NOT NULL, created_at";
+    "mains_dv, power_w, token_hash IS NOT NULL, pubkey IS NOT NULL, created_at, station, agent";
 
 Device read_device(sql::Stmt& st) {
   Device d;
@@ -165,6 +165,8 @@ Device read_device(sql::Stmt& st) {
   d.has_token = st.i64(16) != 0;
   d.has_pubkey = st.i64(17) != 0;
   d.created_at = st.i64(18);
+  d.station = st.opt_text(19);
+  d.agent = st.opt_text(20);
   return d;
 }
 }  // namespace
@@ -294,6 +296,16 @@ Result<Device> Store::set_lifecycle(const std::string& device_id, const std::str
   {
     std::lock_guard<std::recursive_mutex> lock(mu_);
     db_.prepare("UPDATE device SET lifecycle = ? WHERE id = ? AND deleted_at IS NULL").args(lifecycle, device_id).run();
+    if (db_.changes() == 0) return Result<Device>::no("device_not_found", "no device with this id", 404);
+  }
+  return Result<Device>::ok(*device(device_id));
+}
+
+Result<Device> Store::set_placement(const std::string& device_id, const std::string& station, const std::string& agent) {
+  {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    auto opt = [](const std::string& v) { return v.empty() ? std::optional<std::string>() : std::optional<std::string>(v); };
+    db_.prepare("UPDATE device SET station = ?, agent = ? WHERE id = ? AND deleted_at IS NULL").args(opt(station), opt(agent), device_id).run();
     if (db_.changes() == 0) return Result<Device>::no("device_not_found", "no device with this id", 404);
   }
   return Result<Device>::ok(*device(device_id));

@@ -48,6 +48,7 @@ struct Device {
   bool has_token = false, has_pubkey = false;
   int64_t created_at = 0;
   std::vector<int64_t> port_states;   // index 0 = port 1
+  std::optional<std::string> station, agent;
 };
 
 struct NewDevice {
@@ -199,6 +200,8 @@ class Store {
   Result<Device> assign_plan(const std::string& device_id, int64_t plan_id);
   Result<Device> set_enabled(const std::string& device_id, bool enabled);
   Result<Device> set_lifecycle(const std::string& device_id, const std::string& lifecycle);
+  // Where the device stands and which agent runs it (text ids; empty clears).
+  Result<Device> set_placement(const std::string& device_id, const std::string& station, const std::string& agent);
   // Marks the device deleted (kept for history); its credentials stop working.
   Result<Device> delete_device(const std::string& device_id, int64_t now);
   // New token hash; the old one stays valid until now + grace_s (0 = refused at once).

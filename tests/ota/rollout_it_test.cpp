@@ -84,12 +84,23 @@ TEST(OtaRegistry, RolloutsCheckTheirTargetStagesAndFirmware) {
   bad({{"firmware_id", fw}, {"target", {{"model", 1}}}, {"stages", {10, 50}}}, 400, "bad_stages");
   bad({{"firmware_id", fw}, {"target", {{"devices", {"999"}}}}}, 404, "device_not_found");
   bad({{"firmware_id", fw}, {"target", {{"planet", "mars"}}}}, 400, "bad_target");
-  // Station and agent targets are kept, and wait for the station/agent model.
+  // Station and agent targets take the devices placed there.
+  auto placed = site.stack->api("PUT", "/devices/" + site.devices[1] + "/placement",
+                                json::object{{"station", "东门车棚"}, {"agent", "agent-7"}});
+  ASSERT_EQ(placed.status, 200);
+  EXPECT_EQ(placed.obj().at("station").as_string(), "东门车棚");
   auto st = site.create_rollout({{"firmware_id", fw}, {"target", {{"station", "东门车棚"}}}});
-  ASSERT_EQ(st.status, 201);
-  EXPECT_EQ(st.obj().at("state").as_string(), "paused");
-  EXPECT_EQ(st.obj().at("total").as_int64(), 0);
-  EXPECT_EQ(site.stack->api("POST", "/rollouts/" + std::to_string(st.obj().at("id").as_int64()) + "/resume").status, 409);
+  ASSERT_EQ(st.status, 201) << json::serialize(st.body);
+  EXPECT_EQ(st.obj().at("state").as_string(), "running");
+  EXPECT_EQ(st.obj().at("total").as_int64(), 1);
+  auto devs = site.stack->api("GET", "/rollouts/" + std::to_string(st.obj().at("id").as_int64()) + "/devices");
+  EXPECT_NE(json::serialize(devs.body).find(site.devices[1]), std::string::npos) << json::serialize(devs.body);
+  auto ag = site.create_rollout({{"firmware_id", fw}, {"target", {{"agent", "agent-7"}}}});
+  ASSERT_EQ(ag.status, 201) << json::serialize(ag.body);
+  EXPECT_EQ(ag.obj().at("total").as_int64(), 1);
+  auto none = site.create_rollout({{"firmware_id", fw}, {"target", {{"agent", "nobody"}}}});
+  ASSERT_EQ(none.status, 201) << json::serialize(none.body);
+  EXPECT_EQ(none.obj().at("total").as_int64(), 0);
 }
 
 // ---- rollouts to simulated chargers ----
