@@ -5,7 +5,9 @@
 //   build/bin/core_ingest_bench --chargers 10000 --rate 20000 --seconds 30
 #include <mosquitto.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <csignal>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -177,7 +179,10 @@ int main(int argc, char** argv) {
     if (::pipe(up) || ::pipe(go)) return 1;
     std::vector<Charger> slice(chargers.begin() + n * p / procs, chargers.begin() + n * (p + 1) / procs);
     pid_t pid = ::fork();
-    if (pid == 0) ::_exit(publisher(stack.broker().port(), slice, rate / procs, seconds, up[1], go[0]));
+    if (pid == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);   // never outlive the bench
+      ::_exit(publisher(stack.broker().port(), slice, rate / procs, seconds, up[1], go[0]));
+    }
     kids.push_back(pid);
     pipes.emplace_back(up[0], go[1]);
   }
