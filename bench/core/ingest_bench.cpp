@@ -194,7 +194,13 @@ int main(int argc, char** argv) {
   std::printf("%llu of %d chargers connected and online in %.1f s\n", (unsigned long long)connected, n,
               std::chrono::duration<double>(Clock::now() - t_setup).count());
   for (auto& c : chargers) {
-    auto s = stack.api("POST", "/sessions", json::object{{"device_id", c.id}, {"port", 1}, {"rider_id", rider}, {"amount_fen", 500}});
+    ApiReply s;
+    // A device's online status may still be on its way to the core: retry a refused start a few times.
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      s = stack.api("POST", "/sessions", json::object{{"device_id", c.id}, {"port", 1}, {"rider_id", rider}, {"amount_fen", 500}});
+      if (s.status != 409) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     if (s.status != 201 || s.obj().at("id").as_int64() != c.session) {
       std::fprintf(stderr, "session for %s: %d\n", c.id.c_str(), s.status);
       return 1;
