@@ -1,3 +1,4 @@
+#include "chargehub/text.hpp"
 #include "chargehub/admin_api.hpp"
 
 #include <httplib.h>
@@ -240,19 +241,6 @@ std::optional<std::string> str_field(const json::object& o, std::string_view k, 
   if (!v) return std::string();
   if (!v->is_string() || v->get_string().size() > max_len) return std::nullopt;
   return std::string(v->get_string());
-}
-
-bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (size_t j = 1; j < n; ++j)
-      if ((static_cast<unsigned char>(s[i + j]) >> 6) != 2) return false;
-    i += n;
-  }
-  return true;
 }
 
 std::optional<int64_t> query_int(const httplib::Request& req, const char* name) {

@@ -79,16 +79,6 @@ firmware::Bytes image(size_t n, uint32_t seed) {
 }
 
 
-std::string run_capture(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) throw std::runtime_error("popen failed: " + cmd);
-  char buf[256];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  if (::pclose(p) != 0) throw std::runtime_error("command failed: " + cmd);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
 
 // LD_PRELOAD for a child from an environment variable (diagnostics, e.g. build/lib/tcp_nodelay_preload.so).
 std::map<std::string, std::string> preload(const char* var) {

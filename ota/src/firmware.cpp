@@ -1,3 +1,4 @@
+#include "chargehub/text.hpp"
 #include "chargehub/ota/firmware.hpp"
 
 #include <openssl/evp.h>
@@ -36,19 +37,6 @@ bool hex_into(std::string_view s, std::array<uint8_t, N>& out) {
     int h = nib(s[2 * i]), l = nib(s[2 * i + 1]);
     if (h < 0 || l < 0) return false;
     out[i] = static_cast<uint8_t>(h << 4 | l);
-  }
-  return true;
-}
-
-bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (size_t j = 1; j < n; ++j)
-      if ((static_cast<unsigned char>(s[i + j]) >> 6) != 2) return false;
-    i += n;
   }
   return true;
 }

@@ -179,24 +179,13 @@ TEST_F(EndToEnd, DuplicateAndReorderedReportsThroughTheBrokerCountOnce) {
   EXPECT_EQ(stack.api("GET", "/riders/" + std::to_string(rider) + "/ledger").obj().at("entries").as_array().size(), 2u);
 }
 
-namespace {
-std::string sh(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  char buf[256];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  ::pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
-}
-}  // namespace
 
 TEST(EndToEndKeys, AChargerWithAnEd25519KeyLogsInThroughTheBridgeAndADisabledOneIsCutOff) {
   TempDir dir("e2e-ed25519");
   Stack stack(dir);
   std::string key = (dir / "charger.pem").string();
-  sh("openssl genpkey -algorithm ed25519 -out " + key + " 2>/dev/null");
-  std::string pub = sh("openssl pkey -in " + key + " -pubout -outform DER 2>/dev/null | tail -c 32 | od -An -tx1 | tr -d ' \\n'");
+  run_capture("openssl genpkey -algorithm ed25519 -out " + key + " 2>/dev/null");
+  std::string pub = run_capture("openssl pkey -in " + key + " -pubout -outform DER 2>/dev/null | tail -c 32 | od -An -tx1 | tr -d ' \\n'");
   ASSERT_EQ(pub.size(), 64u);
   const std::string dev = "861234567890555";
   auto d = stack.api("POST", "/devices", json::object{{"id", dev}, {"pubkey", pub}});

@@ -11,19 +11,6 @@ namespace json = boost::json;
 
 const json::object& ApiReply::obj() const { return body.as_object(); }
 
-namespace {
-std::string run_capture(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) throw std::runtime_error("popen failed: " + cmd);
-  char buf[256];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  if (::pclose(p) != 0) throw std::runtime_error("command failed: " + cmd);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-}  // namespace
-
 Stack::Stack(const TempDir& dir, std::vector<std::string> core_args) : dir_(dir), core_args_(std::move(core_args)) {
   secrets_ = make_services_file(dir_.path() / "services", {{"core", "core"}, {"bridge-test", "bridge"}});
   write_file(dir_.path() / "core.secret", secrets_.at("core") + "\n");

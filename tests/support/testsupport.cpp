@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -138,6 +139,17 @@ bool wait_for_port(int port, std::chrono::milliseconds timeout) {
 
 fs::path bin(const std::string& name) { return fs::path(CHARGEHUB_BIN_DIR) / name; }
 fs::path source(const std::string& rel) { return fs::path(CHARGEHUB_SOURCE_DIR) / rel; }
+
+std::string run_capture(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) throw std::runtime_error("popen failed: " + cmd);
+  char buf[256];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  if (::pclose(p) != 0) throw std::runtime_error("command failed: " + cmd);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

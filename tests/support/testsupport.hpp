@@ -60,6 +60,8 @@ bool wait_for_port(int port, std::chrono::milliseconds timeout = std::chrono::se
 fs::path bin(const std::string& name);
 // Path of a file in the source tree, from CHARGEHUB_SOURCE_DIR set by CMake.
 fs::path source(const std::string& rel);
+// Runs a shell command and returns its output without the trailing newline; throws if it fails.
+std::string run_capture(const std::string& cmd);
 // Reads a whole file ("" when missing).
 std::string read_file(const fs::path& p);
 void write_file(const fs::path& p, const std::string& text);
