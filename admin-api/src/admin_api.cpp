@@ -260,6 +260,7 @@ std::optional<int64_t> query_int(const httplib::Request& req, const char* name) 
 void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
   auto keys = std::make_shared<std::vector<ApiKey>>(std::move(cfg.keys));
   auto mqtt_connected = cfg.mqtt_connected;
+  auto mqtt_queue = cfg.mqtt_queue;
 
   srv.set_pre_routing_handler([keys](const httplib::Request& req, httplib::Response& res) {
     if (req.path == "/api/v1/health") return httplib::Server::HandlerResponse::Unhandled;
@@ -288,9 +289,13 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     else fail(res, res.status, "http_error", "request failed");
   });
 
-  srv.Get("/api/v1/health", [&svc, mqtt_connected](const httplib::Request&, httplib::Response& res) {
+  srv.Get("/api/v1/health", [&svc, mqtt_connected, mqtt_queue](const httplib::Request&, httplib::Response& res) {
     bool up = mqtt_connected ? mqtt_connected() : false;
-    send(res, 200, json::object{{"ok", true}, {"mqtt_connected", up}, {"counters", svc.counters().to_json()}});
+    auto [waiting, shed] = mqtt_queue ? mqtt_queue() : std::pair<uint64_t, uint64_t>{0, 0};
+    send(res, 200, json::object{{"ok", true},
+                                {"mqtt_connected", up},
+                                {"mqtt_queue", json::object{{"waiting", waiting}, {"shed", shed}}},
+                                {"counters", svc.counters().to_json()}});
   });
 
   // ---- devices ----

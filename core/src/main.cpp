@@ -115,7 +115,8 @@ int main(int argc, char** argv) {
     srv.set_keep_alive_max_count(100);
     srv.set_read_timeout(10);
     srv.new_task_queue = [] { return new httplib::ThreadPool(16); };
-    api::mount(srv, svc, api::ApiConfig{keys, [&link] { return link.connected(); }});
+    api::mount(srv, svc, api::ApiConfig{keys, [&link] { return link.connected(); },
+                                    [&link] { return std::pair<uint64_t, uint64_t>{link.waiting(), link.shed()}; }});
     // ---- wiring of optional modules (OTA: issue 9) ----
     core::OtaConfig ocfg{db, fw_dir.empty() ? db + ".firmware" : fw_dir, std::nullopt};
     if (!fw_pubkey.empty()) {

@@ -1,7 +1,12 @@
 // The core's MQTT adapter (Paho C++): one connection as a core service account, subscribed to the
 // fleet's uplink and status topics. Messages are handed to a worker thread (never processed on Paho's
 // callback thread); publishing never waits.
+//
+// Overload: when max_queue messages wait for the worker, a further QoS 0 message (telemetry: meter,
+// heartbeat) is shed and counted, and a QoS 1 message (SESSION_END, CARD, ALARM, status, OTA) waits for
+// room: Paho's receive thread stops reading, and the broker holds the rest in the core's session.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -24,7 +29,7 @@ struct MqttConfig {
   std::string username = "core";
   std::string password;
   std::string share_group;   // non-empty: subscribe uplinks through $share/<group>/ (several core instances)
-  size_t max_queue = 100000; // messages waiting for the worker; beyond that they are dropped and counted
+  size_t max_queue = 100000; // messages waiting for the worker; beyond that QoS 0 is shed, QoS 1 waits
   size_t max_batch = 500;    // messages applied in one database transaction
 };
 
@@ -38,7 +43,8 @@ class MqttLink : public Publisher {
   void stop();
   bool connected() const;
   bool publish(const std::string& topic, const std::string& payload, int qos, bool retain) override;
-  uint64_t dropped() const { return dropped_; }
+  uint64_t shed() const { return shed_; }   // QoS 0 messages dropped because the queue was full
+  size_t waiting() const;                  // messages waiting for the worker now
 
  private:
   void worker();
@@ -46,12 +52,13 @@ class MqttLink : public Publisher {
   Handler on_message_;
   std::function<void()> on_connected_;
   std::unique_ptr<mqtt::async_client> client_;
-  std::mutex mu_;
-  std::condition_variable cv_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;     // the worker waits for messages
+  std::condition_variable room_;   // a QoS 1 message waits for room in the queue
   std::deque<std::pair<std::string, std::string>> queue_;
   bool connected_event_ = false;
   bool stopping_ = false;
-  std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> shed_{0};
   std::thread worker_;
 };
 

@@ -137,8 +137,10 @@ void Charger::on_connect(int rc) {
 }
 
 void Charger::connected() {
-  mqtt_->publish(topics::status(id_), json::serialize(json::object{{"online", true}, {"ts", unix_s()}}), 1, true);
+  // Subscribe first: the broker handles one connection's packets in order, so once the core sees the
+  // online status, commands it sends in answer (QUERY_PORTS reconciliation) find the subscription.
   mqtt_->subscribe(topics::device_down_filter(id_), 1);
+  mqtt_->publish(topics::status(id_), json::serialize(json::object{{"online", true}, {"ts", unix_s()}}), 1, true);
   if (!boot_.empty()) {
     mqtt_->publish(topics::up_topic(id_, topics::up::kBoot), boot_, 1, false);
     boot_.clear();

@@ -49,6 +49,18 @@ TEST_F(ServiceTest, BootAndHeartbeatUpdateTheDevice) {
   EXPECT_FALSE(store.device(dev)->online);
 }
 
+TEST_F(ServiceTest, HeartbeatPortStatesFollowEveryPortAndLeaveUnreportedPortsAlone) {
+  svc.on_message(topics::up_topic(dev, "heartbeat"), R"({"csq":18,"temp_dc":285,"mains_dv":2205,"power_w":0,"ports":[1,2,3,4,0,1,2,3,4,1]})");
+  auto d = store.device(dev);
+  ASSERT_EQ(d->port_states.size(), 10u);
+  std::vector<int> first{1, 2, 3, 4, 0, 1, 2, 3, 4, 1};
+  for (size_t i = 0; i < first.size(); ++i) EXPECT_EQ(d->port_states[i], first[i]) << "port " << i + 1;
+  svc.on_message(topics::up_topic(dev, "heartbeat"), R"({"csq":18,"temp_dc":285,"mains_dv":2205,"power_w":0,"ports":[0,2,0,3]})");
+  d = store.device(dev);
+  std::vector<int> want{0, 2, 0, 3, 0, 1, 2, 3, 4, 1};   // ports 5-10 were not in the second heartbeat
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(d->port_states[i], want[i]) << "port " << i + 1;
+}
+
 TEST_F(ServiceTest, BadInputIsCountedNotFatal) {
   svc.on_message(topics::up_topic(dev, "meter"), "{not json");
   svc.on_message(topics::up_topic(dev, "meter"), R"({"ports":"x"})");

@@ -36,7 +36,7 @@ Broker::Broker(const TempDir& dir, BrokerOptions opts, std::map<std::string, std
     // can read the test's files.
     conf += "user " + current_user() + "\n";
     conf += "log_dest file " + log_.string() + "\n";
-    conf += "log_type all\n";
+    for (const auto& t : opts.log_types) conf += "log_type " + t + "\n";
     conf += "connection_messages true\n";
     conf += "listener " + std::to_string(port_) + " 127.0.0.1\n";
     conf += "max_queued_messages 10000\n";

@@ -27,6 +27,10 @@ struct BrokerOptions {
   std::filesystem::path services;  // plugin_opt_services
   std::string extra_conf;          // appended after the plugin lines: plugin_opt_* lines apply to it
   std::filesystem::path plugin = {};  // empty: the plugin built by this tree (plugin_path())
+  // Mosquitto's log_type lines. Tests log everything (a failing test's broker log shows each packet);
+  // benchmarks log as a production broker does (examples/mosquitto/mosquitto.conf), because logging
+  // every PUBLISH costs the broker a file write per message.
+  std::vector<std::string> log_types = {"all"};
 };
 
 class Broker {

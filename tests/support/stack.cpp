@@ -11,14 +11,16 @@ namespace json = boost::json;
 
 const json::object& ApiReply::obj() const { return body.as_object(); }
 
-Stack::Stack(const TempDir& dir, std::vector<std::string> core_args) : dir_(dir), core_args_(std::move(core_args)) {
+Stack::Stack(const TempDir& dir, std::vector<std::string> core_args, std::vector<std::string> broker_log_types)
+    : dir_(dir), core_args_(std::move(core_args)) {
   secrets_ = make_services_file(dir_.path() / "services", {{"core", "core"}, {"bridge-test", "bridge"}});
   write_file(dir_.path() / "core.secret", secrets_.at("core") + "\n");
   write_file(dir_.path() / "bridge.secret", secrets_.at("bridge-test") + "\n");
   api_key_ = run_capture(bin("chargehub-core").string() + " api-key --name test --file " + (dir_.path() / "api-keys").string());
   // Create the schema before the broker starts, so the plugin finds its tables at once.
   run_capture(bin("chargehub-core").string() + " migrate --db " + db().string());
-  broker_ = std::make_unique<Broker>(dir_, BrokerOptions{db(), dir_.path() / "services", "plugin_opt_poll_ms 100\n"});
+  broker_ = std::make_unique<Broker>(dir_, BrokerOptions{db(), dir_.path() / "services", "plugin_opt_poll_ms 100\n", {},
+                                                               std::move(broker_log_types)});
   http_port_ = free_port();
   start_core();
 }

@@ -25,7 +25,9 @@ struct ApiReply {
 
 class Stack {
  public:
-  explicit Stack(const TempDir& dir, std::vector<std::string> core_args = {});
+  // `broker_log_types`: see BrokerOptions::log_types (benchmarks pass the production set).
+  explicit Stack(const TempDir& dir, std::vector<std::string> core_args = {},
+                 std::vector<std::string> broker_log_types = {"all"});
   ~Stack();
 
   // HTTP to the core's API (/api/v1 + path), with the test's API key unless `key` is given.

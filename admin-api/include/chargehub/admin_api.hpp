@@ -3,8 +3,10 @@
 // fitting HTTP status. Every route but /api/v1/health needs `Authorization: Bearer <api key>`.
 // Routes and fields: docs/admin-api.md.
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace httplib {
@@ -32,6 +34,8 @@ std::string check_api_key(const std::vector<ApiKey>& keys, const std::string& pr
 struct ApiConfig {
   std::vector<ApiKey> keys;
   std::function<bool()> mqtt_connected;
+  // The MQTT adapter's queue: messages waiting for the worker and QoS 0 messages shed under overload.
+  std::function<std::pair<uint64_t, uint64_t>()> mqtt_queue;
 };
 
 // Registers every route on the server.

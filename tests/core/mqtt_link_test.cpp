@@ -1,0 +1,146 @@
+// The core's MQTT adapter against a real Mosquitto with our plugin: messages reach the handler in
+// batches, and under overload QoS 0 telemetry is shed and counted while no QoS 1 message is dropped.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <set>
+
+#include "broker.hpp"
+#include "chargehub/frame.hpp"
+#include "mqtt_link.hpp"
+#include "store.hpp"
+#include "testsupport.hpp"
+
+using namespace chargehub;
+using namespace chargehub::core;
+using namespace chargehub::testing;
+
+namespace {
+
+// A charger's MQTT credentials as the admin API issues them: password "tok:<base64>", hash stored.
+struct Creds {
+  std::string password, hash;
+};
+Creds charger_creds() {
+  unsigned char tok[24];
+  for (int i = 0; i < 24; ++i) tok[i] = static_cast<unsigned char>(i * 7 + 1);
+  unsigned char md[32];
+  unsigned int len = 0;
+  EVP_Digest(tok, sizeof tok, md, &len, EVP_sha256(), nullptr);
+  std::string b64(33, '\0');
+  b64.resize(static_cast<size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), tok, sizeof tok)));
+  return {"tok:" + b64, proto::to_hex(std::span<const uint8_t>(md, len))};
+}
+
+struct Fixture {
+  TempDir dir{"mqtt-link"};
+  std::string device = "861234567890123";
+  Creds creds = charger_creds();
+  std::map<std::string, std::string> secrets;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Broker> broker;
+
+  Fixture() {
+    store = std::make_unique<Store>((dir / "core.db").string());
+    store->create_device(NewDevice{device, "", 10, 1, creds.hash, {}}, 1);
+    secrets = make_services_file(dir / "services", {{"core", "core"}});
+    broker = std::make_unique<Broker>(dir, BrokerOptions{dir / "core.db", dir / "services", "plugin_opt_poll_ms 100\n"});
+  }
+  // Publishes one message per line as the charger (mosquitto_pub -l), at the given QoS.
+  void publish_lines(const std::string& sub_topic, const std::vector<std::string>& lines, int qos) {
+    std::string input;
+    for (auto& l : lines) input += l + "\n";
+    write_file(dir / "lines.txt", input);
+    std::string cmd = "mosquitto_pub -h 127.0.0.1 -p " + std::to_string(broker->port()) + " -i " + device + " -u " +
+                      device + " -P '" + creds.password + "' -q " + std::to_string(qos) + " -t chg/v1/" + device +
+                      "/up/" + sub_topic + " -l < " + (dir / "lines.txt").string() + " 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  }
+};
+
+}  // namespace
+
+TEST(MqttLink, DeliversInBatchesAndShedsOnlyQos0WhenTheQueueIsFull) {
+  Fixture f;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool connected = false, released = false;
+  std::vector<std::pair<std::string, std::string>> got;
+  size_t largest_batch = 0;
+  MqttConfig cfg{"tcp://127.0.0.1:" + std::to_string(f.broker->port()), "core-test", "core", f.secrets.at("core")};
+  cfg.max_queue = 20;
+  cfg.max_batch = 5;
+  MqttLink link(
+      cfg,
+      [&](const MqttLink::Batch& batch) {
+        std::unique_lock lock(mu);
+        // The store is "slow": the first batch waits until the test releases it.
+        cv.wait(lock, [&] { return released; });
+        got.insert(got.end(), batch.begin(), batch.end());
+        largest_batch = std::max(largest_batch, batch.size());
+        cv.notify_all();
+      },
+      [&] {
+        std::lock_guard lock(mu);
+        connected = true;
+        cv.notify_all();
+      });
+  link.start();
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(20), [&] { return connected; }));
+  }
+  // The subscription is made on connect without waiting for it: wait until a probe message arrives.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        f.publish_lines("meter", {"probe"}, 1);
+        return link.waiting() > 0;
+      },
+      std::chrono::seconds(10)));
+  size_t probes = link.waiting();
+
+  std::vector<std::string> telemetry, reports;
+  for (int i = 0; i < 100; ++i) telemetry.push_back("t" + std::to_string(i));
+  for (int i = 0; i < 10; ++i) reports.push_back("r" + std::to_string(i));
+  f.publish_lines("meter", telemetry, 0);
+  // The handler holds one batch; the queue fills to max_queue and the rest of the QoS 0 burst is shed.
+  ASSERT_TRUE(wait_until([&] { return link.shed() > 0 && link.waiting() == cfg.max_queue; }, std::chrono::seconds(10)))
+      << "waiting " << link.waiting() << ", shed " << link.shed();
+  // QoS 1 reports arrive while the queue is full: they wait for room instead of being dropped.
+  f.publish_lines("session_end", reports, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));   // give them the chance to be (wrongly) shed
+  uint64_t shed_before_release = link.shed();
+  {
+    std::lock_guard lock(mu);
+    released = true;
+    cv.notify_all();
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(20), [&] {
+      return std::count_if(got.begin(), got.end(), [](auto& m) { return m.second[0] == 'r'; }) == 10;
+    })) << "reports received: " << std::count_if(got.begin(), got.end(), [](auto& m) { return m.second[0] == 'r'; });
+  }
+  link.stop();
+
+  std::set<std::string> t_seen, r_seen;
+  for (auto& [topic, payload] : got) {
+    if (payload[0] == 't') {
+      EXPECT_EQ(topic, "chg/v1/" + f.device + "/up/meter");
+      t_seen.insert(payload);
+    }
+    if (payload[0] == 'r') {
+      EXPECT_EQ(topic, "chg/v1/" + f.device + "/up/session_end");
+      r_seen.insert(payload);
+    }
+  }
+  EXPECT_EQ(r_seen.size(), 10u);   // every QoS 1 report, once each
+  EXPECT_EQ(link.shed(), shed_before_release);
+  // Every telemetry message was either handed to the handler or shed and counted; none vanished.
+  EXPECT_EQ(t_seen.size() + link.shed(), 100u);
+  EXPECT_GT(link.shed(), 50u);
+  EXPECT_LE(largest_batch, cfg.max_batch);
+  EXPECT_GE(got.size(), probes + t_seen.size() + 10);
+}
