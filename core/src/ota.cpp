@@ -161,7 +161,6 @@ void write_file_atomically(const fs::path& path, const firmware::Bytes& data) {
 Ota::Ota(Service& svc, Publisher& pub, OtaConfig cfg)
     : svc_(svc), pub_(pub), cfg_(std::move(cfg)), db_(cfg_.db), rdb_(cfg_.db, true) {
   db_.exec("PRAGMA synchronous=NORMAL");
-  db_.exec("PRAGMA wal_autocheckpoint=0");   // the Store's checkpointer checkpoints this file
   fs::create_directories(cfg_.dir);
   // The Store migrated the database before us; make sure our tables are there.
   auto st = db_.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'rollout_device'");

@@ -127,28 +127,4 @@ void Tx::commit() {
   done_ = true;
 }
 
-Checkpointer::Checkpointer(const std::string& path, std::chrono::milliseconds every) : db_(path), every_(every) {
-  // Reading the header tells this connection the file is in WAL mode (until then a checkpoint is a no-op).
-  db_.exec("PRAGMA journal_mode=WAL");
-  thread_ = std::thread([this] {
-    std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, every_, [this] { return stop_; })) {
-      lock.unlock();
-      int log = -1, done = -1;
-      int rc = sqlite3_wal_checkpoint_v2(db_.raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-      if (rc == SQLITE_OK && log >= 0 && done == log) ++runs_;
-      lock.lock();
-    }
-  });
-}
-
-Checkpointer::~Checkpointer() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
-}
-
 }  // namespace chargehub::core::sql

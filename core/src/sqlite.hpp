@@ -3,16 +3,11 @@
 #pragma once
 #include <sqlite3.h>
 
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -101,29 +96,6 @@ class Tx {
   Db& db_;
   bool nested_ = false;
   bool done_ = false;
-};
-
-// Checkpoints a WAL database from its own connection and thread, every `every`, so that the writers
-// (which set wal_autocheckpoint=0) never pay for a checkpoint's page copies and fsync on their path:
-// the core's ingest would otherwise stall for as long as the disk takes to sync. PASSIVE: it never
-// waits for readers or writers; once a checkpoint has caught up, the next writer reuses the WAL from its
-// start, so the file stays as large as about one interval's writes.
-class Checkpointer {
- public:
-  Checkpointer(const std::string& path, std::chrono::milliseconds every);
-  ~Checkpointer();
-  Checkpointer(const Checkpointer&) = delete;
-  Checkpointer& operator=(const Checkpointer&) = delete;
-  uint64_t runs() const { return runs_; }   // checkpoints that ran to the end of the WAL
-
- private:
-  Db db_;
-  std::chrono::milliseconds every_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::atomic<uint64_t> runs_{0};
-  std::thread thread_;
 };
 
 }  // namespace chargehub::core::sql

@@ -108,9 +108,6 @@ Store::Store(const std::string& path) : db_(path) {
   db_.exec("PRAGMA temp_store=MEMORY");   // savepoint journals in memory, not in temp files
   db_.exec("PRAGMA cache_size=-32768");   // 32 MiB of page cache
   migrate();
-  // Checkpoints happen on their own thread and connection, not on the writer's commits.
-  db_.exec("PRAGMA wal_autocheckpoint=0");
-  checkpointer_ = std::make_unique<sql::Checkpointer>(path, std::chrono::seconds(1));
 }
 
 void Store::migrate() {

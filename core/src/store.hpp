@@ -4,7 +4,6 @@
 #pragma once
 #include <boost/json.hpp>
 #include <cstdint>
-#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -179,8 +178,6 @@ class Store {
   // Opens (creating if needed) and migrates the database.
   explicit Store(const std::string& path);
   int schema_version();
-  // WAL checkpoints run by the background checkpointer (sql::Checkpointer, once a second).
-  uint64_t checkpoints() const { return checkpointer_ ? checkpointer_->runs() : 0; }
   // Runs fn inside one transaction (the operations it calls nest as savepoints): the core applies a
   // burst of telemetry this way. fn must not throw (each operation handles its own failures).
   template <class F>
@@ -300,7 +297,6 @@ class Store {
 
   std::recursive_mutex mu_;   // recursive: operations compose (a card swipe opens a session)
   sql::Db db_;
-  std::unique_ptr<sql::Checkpointer> checkpointer_;   // after db_: stopped before it is closed
 };
 
 // Plan <-> the JSON kept in price_plan.spec and session.plan_spec (docs/pricing.md).

@@ -11,7 +11,6 @@
 using namespace chargehub;
 using namespace chargehub::core;
 using chargehub::testing::TempDir;
-namespace fs = std::filesystem;
 
 namespace {
 constexpr int64_t T0 = 1795500000;
@@ -425,33 +424,4 @@ TEST_F(StoreTest, ARiderCanBuyADurationOnTimePlans) {
   EXPECT_EQ(t.value->session.prepaid_fen, 150);   // three half-hour blocks
   EXPECT_EQ(t.value->session.mode, 1);
   EXPECT_EQ(t.value->session.limit_value, 5400);
-}
-
-// The WAL is checkpointed by the background checkpointer (writers never checkpoint): once it has caught
-// up, the next writes reuse the WAL from its start instead of growing it.
-TEST(StoreWal, TheCheckpointerKeepsTheWalFromGrowing) {
-  TempDir dir{"core-wal"};
-  const auto db = dir / "core.db";
-  const auto wal = fs::path(db.string() + "-wal");
-  auto write_phase = [](Store& store, int phase) {
-    for (int b = 0; b < 20; ++b)
-      store.batch([&] {
-        for (int i = 0; i < 500; ++i)
-          store.create_rider("骑手 " + std::to_string(phase) + "-" + std::to_string(b) + "-" + std::to_string(i), "", 1);
-      });
-  };
-  {
-    Store store(db.string());
-    write_phase(store, 1);
-    const auto after_first = fs::file_size(wal);
-    const uint64_t runs = store.checkpoints();
-    ASSERT_TRUE(chargehub::testing::wait_until([&] { return store.checkpoints() > runs; }, std::chrono::seconds(10)));
-    write_phase(store, 2);
-    const auto after_second = fs::file_size(wal);
-    // Without checkpoints (wal_autocheckpoint is 0 on the writer) the second phase would double the file.
-    EXPECT_LT(after_second, after_first * 13 / 10) << after_first << " then " << after_second;
-    EXPECT_GT(after_first, 500'000u);   // the phase did write a WAL worth measuring
-  }
-  Store again(db.string());
-  EXPECT_EQ(again.rider(20'000)->name, "骑手 2-19-499");
 }
