@@ -36,6 +36,12 @@ int main(int argc, char** argv) {
     auto t = svc.start_session(OpenRequest{id, 1, rider.id, 500, false, 0, "bench"});
     devs.emplace_back(id, t.value->session.id);
   }
+  auto wal_mib = [&] {
+    std::error_code ec;
+    auto n = std::filesystem::file_size(dir / "core.db-wal", ec);
+    return ec ? 0.0 : n / 1048576.0;
+  };
+  std::printf("setup: %d devices with a session each; SQLite WAL %.1f MiB\n", devices, wal_mib());
   std::string hb = R"({"csq":20,"temp_dc":285,"mains_dv":2205,"power_w":200,"ports":[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]})";
   std::vector<std::pair<std::string, std::string>> batch;
   auto start = Clock::now();
@@ -55,7 +61,7 @@ int main(int argc, char** argv) {
   }
   svc.on_messages(batch);
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("%d messages (half heartbeat, half meter) for %d devices in %.2f s: %.0f msg/s applied; bad %llu\n", messages,
-              devices, secs, messages / secs, (unsigned long long)svc.counters().bad_messages.load());
+  std::printf("%d messages (half heartbeat, half meter) for %d devices in %.2f s: %.0f msg/s applied; bad %llu; WAL %.1f MiB\n",
+              messages, devices, secs, messages / secs, (unsigned long long)svc.counters().bad_messages.load(), wal_mib());
   return 0;
 }
