@@ -11,16 +11,14 @@ MqttLink::MqttLink(MqttConfig cfg, Handler on_message, std::function<void()> on_
     : cfg_(std::move(cfg)), on_message_(std::move(on_message)), on_connected_(std::move(on_connected)) {
   client_ = std::make_unique<mqtt::async_client>(cfg_.uri, cfg_.client_id, 10000, nullptr);
   client_->set_message_callback([this](mqtt::const_message_ptr m) {
-    std::unique_lock lock(mu_);
-    if (queue_.size() >= cfg_.max_queue) {
-      if (m->get_qos() == 0) {
-        // Telemetry under overload: shed and count (GET /health, mqtt_queue.shed).
-        if (shed_++ % 10000 == 0) log::warn("message queue full (", cfg_.max_queue, "): shedding QoS 0 telemetry");
-        return;
-      }
-      // Never drop a QoS 1 message (it is acknowledged when this returns): wait for room.
-      room_.wait(lock, [this] { return stopping_ || queue_.size() < cfg_.max_queue; });
-      if (stopping_) return;
+    std::lock_guard lock(mu_);
+    // Telemetry under overload: shed and count (GET /health, mqtt_queue.shed). A QoS 1 message is
+    // acknowledged when this returns, so it is always queued, past the limit if need be. (Waiting here
+    // for room instead would deadlock: Paho holds its client lock during this callback, and the worker
+    // needs that lock to publish.)
+    if (queue_.size() >= cfg_.max_queue && m->get_qos() == 0) {
+      if (shed_++ % 10000 == 0) log::warn("message queue full (", cfg_.max_queue, "): shedding QoS 0 telemetry");
+      return;
     }
     queue_.emplace_back(m->get_topic(), m->get_payload_str());
     cv_.notify_one();
@@ -77,7 +75,6 @@ void MqttLink::stop() {
     if (stopping_) return;
     stopping_ = true;
     cv_.notify_all();
-    room_.notify_all();
   }
   if (worker_.joinable()) worker_.join();
   try {
@@ -123,7 +120,6 @@ void MqttLink::worker() {
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
-    room_.notify_all();
     lock.unlock();
     on_message_(batch);
     lock.lock();

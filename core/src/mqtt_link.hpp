@@ -3,8 +3,8 @@
 // callback thread); publishing never waits.
 //
 // Overload: when max_queue messages wait for the worker, a further QoS 0 message (telemetry: meter,
-// heartbeat) is shed and counted, and a QoS 1 message (SESSION_END, CARD, ALARM, status, OTA) waits for
-// room: Paho's receive thread stops reading, and the broker holds the rest in the core's session.
+// heartbeat) is shed and counted; a QoS 1 message (SESSION_END, CARD, ALARM, status, OTA) is always
+// queued, past the limit if need be (Paho acknowledges it when the callback returns).
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -29,7 +29,7 @@ struct MqttConfig {
   std::string username = "core";
   std::string password;
   std::string share_group;   // non-empty: subscribe uplinks through $share/<group>/ (several core instances)
-  size_t max_queue = 100000; // messages waiting for the worker; beyond that QoS 0 is shed, QoS 1 waits
+  size_t max_queue = 100000; // messages waiting for the worker; beyond that QoS 0 is shed (QoS 1 never)
   size_t max_batch = 500;    // messages applied in one database transaction
 };
 
@@ -54,7 +54,6 @@ class MqttLink : public Publisher {
   std::unique_ptr<mqtt::async_client> client_;
   mutable std::mutex mu_;
   std::condition_variable cv_;     // the worker waits for messages
-  std::condition_variable room_;   // a QoS 1 message waits for room in the queue
   std::deque<std::pair<std::string, std::string>> queue_;
   bool connected_event_ = false;
   bool stopping_ = false;
