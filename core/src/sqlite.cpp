@@ -1,5 +1,11 @@
 #include "sqlite.hpp"
 
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include "log.hpp"
+
 namespace chargehub::core::sql {
 
 namespace {
@@ -122,7 +128,24 @@ Tx::~Tx() {
     }
   }
 }
+namespace {
+std::atomic<uint64_t> g_commits_while_reading{0};
+}  // namespace
+
+uint64_t commits_while_reading() { return g_commits_while_reading; }
+
 void Tx::commit() {
+  if (!nested_) {
+    for (sqlite3_stmt* p = sqlite3_next_stmt(db_.raw(), nullptr); p; p = sqlite3_next_stmt(db_.raw(), p)) {
+      if (!sqlite3_stmt_busy(p)) continue;
+      ++g_commits_while_reading;
+      static std::mutex mu;
+      static std::set<std::string> told;
+      std::lock_guard lock(mu);
+      if (told.insert(sqlite3_sql(p)).second)
+        log::warn("statement still reading at commit (the WAL checkpoint is skipped): ", sqlite3_sql(p));
+    }
+  }
   db_.prepare(nested_ ? "RELEASE tx" : "COMMIT").run();
   done_ = true;
 }

@@ -84,6 +84,11 @@ class Stmt {
   std::string sql_;
 };
 
+// Outermost commits made while another statement of the same connection was still stepping (not yet
+// reset). SQLite skips the checkpoint after such a commit, so if every commit is like that the WAL grows
+// without end. Each such statement is logged once; tests require this to stay 0.
+uint64_t commits_while_reading();
+
 // BEGIN IMMEDIATE on construction (a SAVEPOINT when a transaction is already open, so operations
 // compose into a larger one); rolled back unless commit() was called.
 class Tx {

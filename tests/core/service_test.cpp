@@ -28,11 +28,14 @@ struct ServiceTest : ::testing::Test {
   int64_t now = 1795500000;
   Service svc{store, pub, ServiceConfig{}, [this] { return now; }};
   std::string dev = "861234567890123";
+  uint64_t reading_commits = sql::commits_while_reading();
 
   void SetUp() override {
     store.create_device(NewDevice{dev, "", 10, 1, std::string(64, 'b'), {}}, now);
     svc.on_message(topics::status(dev), R"({"online":true,"ts":1})");
   }
+  // No operation may commit while one of its lookups is still stepping (the WAL would stop checkpointing).
+  void TearDown() override { EXPECT_EQ(sql::commits_while_reading(), reading_commits); }
 };
 }  // namespace
 

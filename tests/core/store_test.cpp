@@ -20,6 +20,9 @@ struct StoreTest : ::testing::Test {
   TempDir dir{"core-store"};
   std::string path = (dir / "core.db").string();
   std::unique_ptr<Store> store = std::make_unique<Store>(path);
+  uint64_t reading_commits = sql::commits_while_reading();
+  // No operation may commit while one of its lookups is still stepping (the WAL would stop checkpointing).
+  void TearDown() override { EXPECT_EQ(sql::commits_while_reading(), reading_commits); }
 
   std::string device(const std::string& id = "861234567890123", bool online = true) {
     EXPECT_TRUE(store->create_device(NewDevice{id, "东门充电站 1号桩", 10, 1, std::string(64, 'a'), {}}, T0));
