@@ -107,8 +107,11 @@ Store::Store(const std::string& path) : db_(path) {
   db_.exec("PRAGMA foreign_keys=ON");
   db_.exec("PRAGMA temp_store=MEMORY");   // savepoint journals in memory, not in temp files
   db_.exec("PRAGMA cache_size=-32768");   // 32 MiB of page cache
-  // Checkpoints run after this connection's commits (every 1,000 WAL pages, SQLite's default), which
-  // lets the WAL restart from its start; a WAL that grew past 64 MiB once is cut back afterwards.
+  // Checkpoints run after this connection's commits, which lets the WAL restart from its start. Every
+  // 8,192 pages (32 MiB) rather than SQLite's 1,000: at fleet ingest rates the same hot pages are
+  // rewritten many times between checkpoints, and each checkpoint copies a page once and syncs twice.
+  // A WAL that grew past 64 MiB once is cut back afterwards.
+  db_.exec("PRAGMA wal_autocheckpoint=8192");
   db_.exec("PRAGMA journal_size_limit=67108864");
   migrate();
 }
