@@ -119,7 +119,8 @@ CREATE TABLE ledger (
 CREATE INDEX ledger_by_rider ON ledger(rider_id, id);
 CREATE FUNCTION ledger_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  RAISE EXCEPTION 'ledger is append-only';
+  -- A constraint error, as SQLite's RAISE(ABORT) in a trigger is: callers handle both the same way.
+  RAISE EXCEPTION 'ledger is append-only' USING ERRCODE = 'integrity_constraint_violation';
 END
 $$;
 CREATE TRIGGER ledger_is_append_only_u BEFORE UPDATE ON ledger
