@@ -6,6 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh
+# One throwaway PostgreSQL for the whole run (each test still creates its own database in it), torn
+# down however the run ends. A cluster given in CHARGEHUB_TEST_PG is used as it is.
+if [ -z "${CHARGEHUB_TEST_PG:-}" ]; then
+  pg_cluster="$PWD/scripts/pg-test-cluster.sh"
+  CHARGEHUB_TEST_PG=$("$pg_cluster" start)
+  export CHARGEHUB_TEST_PG
+  trap '"$pg_cluster" stop "$CHARGEHUB_TEST_PG"' EXIT
+fi
 cd "${BUILD_DIR:-build}"
 # Tests wait on sockets and processes more than on the CPU: run more of them than there are cores.
 ctest --output-on-failure --timeout 300 -j "${TEST_JOBS:-4}" "$@"

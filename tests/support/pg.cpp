@@ -2,11 +2,11 @@
 
 #include <fcntl.h>
 #include <libpq-fe.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -42,41 +42,56 @@ std::string with_dbname(const std::string& conninfo, const std::string& dbname) 
 
 }  // namespace
 
+// The cluster is started and stopped by a watchdog process, so that it is stopped when this process
+// ends however it ends (a crash, SIGKILL from a test timeout), even while it is still starting: the
+// watchdog starts it, reports its conninfo, then waits for the end of a pipe only this process holds
+// open, and stops it.
 PgCluster::PgCluster(Mode mode) {
-  TempDir tmp("chargehub-pgstart");
-  std::string env = mode == Mode::Durable ? "PG_DURABLE=1 " : "PG_DURABLE=0 ";
-  std::string cmd = env + script() + " start 2>" + (tmp / "err").string();
-  try {
-    conninfo_ = run_capture(cmd);
-  } catch (const std::exception&) {
-    throw std::runtime_error("PostgreSQL for the tests could not be started (" + script() + " start): " +
-                             read_file(tmp / "err"));
-  }
-  // A watchdog process stops the cluster when this process ends, even by a crash or SIGKILL: it waits
-  // for the end of a pipe that only this process holds open.
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   std::string sh = script();
-  const char* argv[] = {"/bin/bash", sh.c_str(), "stop", conninfo_.c_str(), nullptr};
+  // The watchdog ignores SIGPIPE: if we die before reading its report, it must live on to stop the
+  // cluster. 3>&-: the server it starts must not hold the report pipe open.
+  const char* watchdog =
+      "trap '' PIPE\n"
+      "if out=$(\"$0\" start 2>&1 3>&-); then echo \"ok ${out##*$'\\n'}\" >&3; else echo \"$out\" >&3; exit 1; fi\n"
+      "exec 3>&-\n"
+      "cat >/dev/null\n"   // until our end of its stdin closes
+      "exec \"$0\" stop \"${out##*$'\\n'}\"\n";
+  const char* argv[] = {"/bin/bash", "-c", watchdog, sh.c_str(), nullptr};
+  std::vector<const char*> envp;   // our environment with PG_DURABLE set, built before the fork
+  for (char** e = environ; *e; ++e)
+    if (std::string_view(*e).rfind("PG_DURABLE=", 0) != 0) envp.push_back(*e);
+  envp.push_back(mode == Mode::Durable ? "PG_DURABLE=1" : "PG_DURABLE=0");
+  envp.push_back(nullptr);
+  int life[2], report[2];
+  if (::pipe2(life, O_CLOEXEC) != 0 || ::pipe2(report, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setsid();   // not in the test's process group: a signal to the group must not stop the watchdog
-    ::close(fds[1]);
-    char c;
-    while (::read(fds[0], &c, 1) != 0) {}   // EOF (or an error): our parent is gone
+  if (pid == 0) {   // only async-signal-safe calls until exec
+    ::setsid();     // out of the test's process group: a signal to the group must not reach it
     int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, 0), ::dup2(null, 1), ::dup2(null, 2);
-    ::execv("/bin/bash", const_cast<char* const*>(argv));
+    ::dup2(life[0], 0), ::dup2(null, 1), ::dup2(null, 2), ::dup2(report[1], 3);
+    ::execve("/bin/bash", const_cast<char* const*>(argv), const_cast<char* const*>(envp.data()));
     ::_exit(127);
   }
-  ::close(fds[0]);
+  ::close(life[0]);
+  ::close(report[1]);
   if (pid < 0) {
-    ::close(fds[1]);
-    std::system((script() + " stop '" + conninfo_ + "'").c_str());
+    ::close(life[1]), ::close(report[0]);
     throw std::runtime_error("fork failed");
   }
-  watchdog_fd_ = fds[1];
+  watchdog_fd_ = life[1];
   watchdog_pid_ = pid;
+  char buf[512];
+  for (ssize_t n; (n = ::read(report[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR);)
+    if (n > 0) conninfo_.append(buf, static_cast<size_t>(n));
+  ::close(report[0]);
+  while (!conninfo_.empty() && conninfo_.back() == '\n') conninfo_.pop_back();
+  if (conninfo_.rfind("ok ", 0) != 0) {
+    ::close(watchdog_fd_);
+    ::waitpid(watchdog_pid_, nullptr, 0);
+    watchdog_fd_ = -1;
+    throw std::runtime_error("PostgreSQL for the tests could not be started (" + sh + " start): " + conninfo_);
+  }
+  conninfo_.erase(0, 3);
 }
 
 PgCluster::~PgCluster() {
@@ -102,13 +117,35 @@ std::string PgCluster::fresh_database_url() {
   }();
   // Unique across the processes sharing one cluster: pid, a random salt (pids are reused), a counter.
   std::string name = "t_" + std::to_string(::getpid()) + "_" + salt + "_" + std::to_string(++counter);
+  admin("CREATE DATABASE " + name);
+  if (watchdog_fd_ < 0) {
+    // A shared cluster outlives this process: drop its databases at exit (each is a few MB on disk).
+    static std::once_flag once;
+    std::call_once(once, [] { std::atexit([] { PgCluster::shared().drop_databases(); }); });
+    std::lock_guard lock(mu_);
+    created_.push_back(name);
+  }
+  return "postgresql:" + with_dbname(conninfo_, name);
+}
+
+void PgCluster::admin(const std::string& sql) const {
   std::unique_ptr<PGconn, decltype(&PQfinish)> c(PQconnectdb(conninfo_.c_str()), &PQfinish);
   if (PQstatus(c.get()) != CONNECTION_OK)
     throw std::runtime_error("cannot connect to the test PostgreSQL: " + std::string(PQerrorMessage(c.get())));
-  std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(c.get(), ("CREATE DATABASE " + name).c_str()), &PQclear);
+  std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(c.get(), sql.c_str()), &PQclear);
   if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
-    throw std::runtime_error("CREATE DATABASE " + name + " failed: " + PQerrorMessage(c.get()));
-  return "postgresql:" + with_dbname(conninfo_, name);
+    throw std::runtime_error(sql + " failed: " + PQerrorMessage(c.get()));
+}
+
+void PgCluster::drop_databases() {
+  std::lock_guard lock(mu_);
+  for (auto& name : created_) {
+    try {
+      admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+    } catch (const std::exception&) {   // at exit: a database left behind goes with the cluster
+    }
+  }
+  created_.clear();
 }
 
 std::string fresh_database_url() { return PgCluster::shared().fresh_database_url(); }

@@ -8,7 +8,9 @@
 // and that is stopped when the process ends, however it ends. If PostgreSQL cannot be started, this
 // throws with the reason: the test fails, it is never skipped.
 #pragma once
+#include <mutex>
 #include <string>
+#include <vector>
 
 namespace chargehub::testing {
 
@@ -33,7 +35,11 @@ class PgCluster {
 
  private:
   explicit PgCluster(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+  void admin(const std::string& sql) const;   // one statement on the maintenance database
+  void drop_databases();
   std::string conninfo_;
+  std::mutex mu_;
+  std::vector<std::string> created_;   // databases to drop at exit (shared clusters only)
   int watchdog_fd_ = -1;   // our end of the pipe whose closing makes the watchdog stop the cluster
   int watchdog_pid_ = -1;
 };
