@@ -211,6 +211,12 @@ TEST_P(Sql, StatementsAreReusedAfterResetAndFromTheCache) {
     ASSERT_TRUE(st.step());
     EXPECT_EQ(st.i64(0), i % 2 ? 1 : 2);
   }
+  // Stepping past the end runs it again with the same bindings (sqlite3_step's rule).
+  auto ins = db_->prepare("INSERT INTO t (k, n) VALUES (?, 3) ON CONFLICT (k) DO UPDATE SET n = t.n + 1");
+  ins.args(std::string("c"));
+  ins.run();
+  ins.run();
+  EXPECT_EQ(count("t WHERE k = 'c' AND n = 4"), 1);
   // A statement given back half-read is reset: the next borrower starts from the first row.
   { auto all = db_->prepare("SELECT k FROM t ORDER BY k"); ASSERT_TRUE(all.step()); }
   auto all = db_->prepare("SELECT k FROM t ORDER BY k");

@@ -320,11 +320,16 @@ class PgDb final : public Db {
 };
 
 bool PgStmt::step() {
+  // A step after the last row runs the statement again with the same bindings, as sqlite3_step does.
+  if (res_ && row_ >= PQntuples(res_)) {
+    PQclear(res_);
+    res_ = nullptr;
+  }
   if (!res_) {
     res_ = db_->run(key_, params_);
     row_ = -1;
   }
-  if (row_ < PQntuples(res_)) ++row_;
+  ++row_;
   return row_ < PQntuples(res_);
 }
 
