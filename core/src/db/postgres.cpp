@@ -67,11 +67,12 @@ Error::Kind kind_of(const char* sqlstate) {
   return Error::Kind::Other;
 }
 
-// What one conninfo says, parsed once: the parameters to connect with, the password to scrub from
-// messages, and a description of the target without it.
+// What one conninfo says, parsed once: the parameters to connect with, the passwords to scrub from
+// messages, and a description of the target without them.
 struct ConnParams {
   std::vector<std::string> keys, values;
-  std::string password, target;
+  std::vector<std::string> secrets;   // password, sslpassword
+  std::string target;
 };
 
 ConnParams parse_conninfo(const std::string& conninfo) {
@@ -87,7 +88,7 @@ ConnParams parse_conninfo(const std::string& conninfo) {
   for (auto* o = opts; o->keyword; ++o) {
     if (!o->val || !*o->val) continue;
     std::string k = o->keyword, v = o->val;
-    if (k == "password") p.password = v;
+    if (k == "password" || k == "sslpassword") p.secrets.push_back(v);
     if (k == "options") {   // kept, with our settings appended below
       options = v;
       continue;
@@ -306,8 +307,8 @@ class PgDb final : public Db {
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     for (char& c : msg)   // libpq's multi-line messages on one log line
       if (c == '\n' || c == '\t') c = ' ';
-    if (params_.password.empty()) return msg;
-    for (size_t at; (at = msg.find(params_.password)) != std::string::npos;) msg.replace(at, params_.password.size(), "***");
+    for (auto& secret : params_.secrets)
+      for (size_t at; (at = msg.find(secret)) != std::string::npos;) msg.replace(at, secret.size(), "***");
     return msg;
   }
 
