@@ -12,12 +12,13 @@
 
 #include "chargehub/frame.hpp"
 #include "chargehub/payloads.hpp"
+#include "errors.hpp"
+#include "chargehub/plan_json.hpp"
 #include "service.hpp"
 
 namespace chargehub::api {
 
 namespace json = boost::json;
-using core::Result;
 
 // ---------------------------------------------------------------------------------------------------
 // API keys
@@ -93,10 +94,20 @@ json::object device_json(const core::Device& d) {
   for (size_t i = 0; i < d.port_states.size(); ++i) ports.push_back(json::object{{"port", i + 1}, {"state", d.port_states[i]}});
   return {{"id", d.id},           {"name", d.name},         {"model", opt(d.model)},     {"ports", d.ports},
           {"hw", opt(d.hw)},      {"fw", opt(d.fw)},        {"iccid", opt(d.iccid)},     {"enabled", d.enabled},
-          {"lifecycle", d.lifecycle}, {"plan_id", d.plan_id.value_or(1)}, {"online", d.online},
+          {"lifecycle", name(d.lifecycle)}, {"plan_id", d.plan_id.value_or(1)}, {"online", d.online},
           {"last_seen_at", opt(d.last_seen_at)}, {"csq", opt(d.csq)}, {"temp_dc", opt(d.temp_dc)},
           {"mains_dv", opt(d.mains_dv)}, {"power_w", opt(d.power_w)}, {"auth", d.has_pubkey ? "ed25519" : (d.has_token ? "token" : "none")},
           {"port_states", std::move(ports)}, {"created_at", d.created_at}, {"station", opt(d.station)}, {"agent", opt(d.agent)}};
+}
+
+json::object counters_json(const core::Counters& c) {
+  return {{"messages", c.messages.load()},
+          {"bad_messages", c.bad_messages.load()},
+          {"unknown_topics", c.unknown_topics.load()},
+          {"sessions_settled", c.sessions_settled.load()},
+          {"duplicate_reports", c.duplicate_reports.load()},
+          {"commands_published", c.commands_published.load()},
+          {"publish_failures", c.publish_failures.load()}};
 }
 
 json::object rider_json(const core::Rider& r) {
@@ -105,7 +116,7 @@ json::object rider_json(const core::Rider& r) {
 }
 
 json::object plan_json(const core::PlanRow& p) {
-  json::object o = core::plan_to_json(p.plan);
+  json::object o = pricing::plan_to_json(p.plan);
   o["id"] = p.id;
   o["name"] = p.name;
   o["version"] = p.version;
@@ -120,7 +131,7 @@ const char* end_reason_name(int64_t r) {
 }
 
 json::object session_json(const core::SessionRow& s) {
-  json::object plan = core::plan_to_json(s.plan);
+  json::object plan = pricing::plan_to_json(s.plan);
   plan["id"] = s.plan_id;
   plan["version"] = s.plan_version;
   return {{"id", s.id},
@@ -150,7 +161,7 @@ json::object session_json(const core::SessionRow& s) {
 }
 
 json::object card_json(const core::CardRow& c, const std::optional<core::Rider>& r) {
-  return {{"uid", c.uid}, {"rider_id", c.rider_id}, {"state", c.state}, {"created_at", c.created_at},
+  return {{"uid", c.uid}, {"rider_id", c.rider_id}, {"state", name(c.state)}, {"created_at", c.created_at},
           {"balance_fen", r ? r->balance_fen : 0}, {"available_fen", r ? r->available_fen() : 0}};
 }
 
@@ -163,7 +174,7 @@ json::object command_json(const core::CommandRow& c) {
           {"device_id", c.device_id},
           {"op", c.op},
           {"args", c.args},
-          {"state", c.state},
+          {"state", name(c.state)},
           {"result", opt(c.result)},
           {"reply", c.reply ? json::value(*c.reply) : json::value(nullptr)},
           {"error", opt(c.error)},
@@ -199,14 +210,6 @@ IssuedToken issue_token() {
 // ---------------------------------------------------------------------------------------------------
 // request helpers
 
-void send(httplib::Response& res, int status, const json::value& body) {
-  res.status = status;
-  res.set_content(json::serialize(body), "application/json; charset=utf-8");
-}
-void fail(httplib::Response& res, int status, std::string code, std::string message) {
-  send(res, status, json::object{{"error", code}, {"message", message}});
-}
-void refuse(httplib::Response& res, const core::Refusal& r) { fail(res, r.http, r.code, r.message); }
 
 // Parses the body as a JSON object or answers 400 and returns nothing.
 std::optional<json::object> body_object(const httplib::Request& req, httplib::Response& res) {
@@ -295,7 +298,7 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     send(res, 200, json::object{{"ok", true},
                                 {"mqtt_connected", up},
                                 {"mqtt_queue", json::object{{"waiting", waiting}, {"shed", shed}}},
-                                {"counters", svc.counters().to_json()}});
+                                {"counters", counters_json(svc.counters())}});
   });
 
   // ---- devices ----
@@ -320,7 +323,7 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     } else {
       d.pubkey = *pubkey;
     }
-    auto r = svc.store().create_device(d, svc.now());
+    auto r = svc.create_device(d);
     if (!r) return refuse(res, r.refusal);
     json::object o = device_json(*r.value);
     if (token) {
@@ -333,11 +336,11 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
   srv.Get("/api/v1/devices", [&svc](const httplib::Request& req, httplib::Response& res) {
     json::array out;
     int64_t limit = std::clamp<int64_t>(query_int(req, "limit").value_or(100), 1, 1000);
-    for (auto& d : svc.store().devices(limit, req.get_param_value("after"))) out.push_back(device_json(d));
+    for (auto& d : svc.app().devices.list(limit, req.get_param_value("after"))) out.push_back(device_json(d));
     send(res, 200, json::object{{"devices", std::move(out)}});
   });
   srv.Get(R"(/api/v1/devices/(\d{1,16}))", [&svc](const httplib::Request& req, httplib::Response& res) {
-    auto d = svc.store().device(req.matches[1]);
+    auto d = svc.app().devices.get(req.matches[1]);
     if (!d) return fail(res, 404, "device_not_found", "no device with this id");
     send(res, 200, device_json(*d));
   });
@@ -346,7 +349,7 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     if (!b) return;
     auto pid = int_field(*b, "plan_id", 0, 1, INT64_MAX, true);
     if (!pid.ok) return fail(res, 400, "bad_field", "plan_id is required");
-    auto r = svc.store().assign_plan(req.matches[1], pid.v);
+    auto r = svc.app().devices.assign_plan(req.matches[1], pid.v);
     if (!r) return refuse(res, r.refusal);
     send(res, 200, device_json(*r.value));
   });
@@ -365,7 +368,7 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     if (!b) return;
     auto lc = str_field(*b, "lifecycle", 32);
     if (!lc) return fail(res, 400, "bad_lifecycle", "lifecycle must be a string");
-    auto r = svc.store().set_lifecycle(req.matches[1], *lc);
+    auto r = svc.app().devices.set_lifecycle(req.matches[1], *lc);
     if (!r) return refuse(res, r.refusal);
     send(res, 200, device_json(*r.value));
   });
@@ -375,7 +378,7 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     auto station = str_field(*b, "station", 200), agent = str_field(*b, "agent", 200);
     if (!station || !agent || !valid_utf8(*station) || !valid_utf8(*agent))
       return fail(res, 400, "bad_field", "station and agent are short UTF-8 text (empty clears)");
-    auto r = svc.store().set_placement(req.matches[1], *station, *agent);
+    auto r = svc.app().devices.set_placement(req.matches[1], *station, *agent);
     if (!r) return refuse(res, r.refusal);
     send(res, 200, device_json(*r.value));
   });
@@ -396,7 +399,7 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
   srv.Get(R"(/api/v1/devices/(\d{1,16})/commands)", [&svc](const httplib::Request& req, httplib::Response& res) {
     json::array out;
     int64_t limit = std::clamp<int64_t>(query_int(req, "limit").value_or(50), 1, 500);
-    for (auto& c : svc.store().commands(req.matches[1], limit)) out.push_back(command_json(c));
+    for (auto& c : svc.app().commands.for_device(req.matches[1], limit)) out.push_back(command_json(c));
     send(res, 200, json::object{{"commands", std::move(out)}});
   });
   srv.Post(R"(/api/v1/devices/(\d{1,16})/commands)", [&svc](const httplib::Request& req, httplib::Response& res) {
@@ -414,7 +417,10 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     send(res, 202, command_json(*r.value));
   });
   srv.Get(R"(/api/v1/devices/(\d{1,16})/alarms)", [&svc](const httplib::Request& req, httplib::Response& res) {
-    send(res, 200, json::object{{"alarms", svc.store().alarms(req.matches[1], 100)}});
+    json::array out;
+    for (auto& a : svc.app().alarms.list(req.matches[1], 100))
+      out.push_back(json::object{{"id", a.id}, {"code", a.code}, {"port", a.port}, {"value", a.value}, {"created_at", a.created_at}});
+    send(res, 200, json::object{{"alarms", std::move(out)}});
   });
 
   // ---- price plans ----
@@ -422,16 +428,16 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     auto b = body_object(req, res);
     if (!b) return;
     auto name = str_field(*b, "name", 200);
-    auto plan = core::plan_from_json(*b);
+    auto plan = pricing::plan_from_json(*b);
     if (!name || name->empty() || !valid_utf8(*name)) return fail(res, 400, "bad_name", "name is required (UTF-8, at most 200 bytes)");
     if (!plan) return fail(res, 400, "bad_plan", "kind must be energy, time, power_tier or free, with integer prices");
-    if (auto why = plan->invalid_reason(); !why.empty()) return fail(res, 400, "bad_plan", why);
-    int64_t id = svc.store().create_plan(*name, *plan, svc.now());
-    send(res, 201, plan_json(*svc.store().plan(id)));
+    auto r = svc.app().plans.create(*name, *plan, svc.now());
+    if (!r) return refuse(res, r.refusal);
+    send(res, 201, plan_json(*r));
   });
   srv.Get("/api/v1/plans", [&svc](const httplib::Request&, httplib::Response& res) {
     json::array out;
-    for (auto& p : svc.store().plans()) out.push_back(plan_json(p));
+    for (auto& p : svc.app().plans.list()) out.push_back(plan_json(p));
     send(res, 200, json::object{{"plans", std::move(out)}});
   });
 
@@ -441,10 +447,10 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     if (!b) return;
     auto name = str_field(*b, "name", 200), phone = str_field(*b, "phone", 32);
     if (!name || !phone || !valid_utf8(*name) || !valid_utf8(*phone)) return fail(res, 400, "bad_field", "name and phone must be short UTF-8 text");
-    send(res, 201, rider_json(svc.store().create_rider(*name, *phone, svc.now())));
+    send(res, 201, rider_json(svc.app().wallets.create_rider(*name, *phone, svc.now())));
   });
   srv.Get(R"(/api/v1/riders/(\d{1,18}))", [&svc](const httplib::Request& req, httplib::Response& res) {
-    auto r = svc.store().rider(std::stoll(req.matches[1]));
+    auto r = svc.app().wallets.rider(std::stoll(req.matches[1]));
     if (!r) return fail(res, 404, "rider_not_found", "no rider with this id");
     send(res, 200, rider_json(*r));
   });
@@ -457,7 +463,7 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     auto note = str_field(*b, "note", 200);
     if (!pkg.ok) return fail(res, 400, "bad_field", "offer_id must be an integer");
     if (pkg.v) {
-      auto p = svc.store().offer(pkg.v);
+      auto p = svc.app().plans.offer(pkg.v);
       if (!p || !p->active) return fail(res, 404, "offer_not_found", "no active recharge offer with this id");
       amount.v = p->amount_fen;
       bonus.v = p->bonus_fen;
@@ -465,14 +471,14 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     }
     if (!amount.ok || !bonus.ok) return fail(res, 400, "bad_amount", "amount_fen must be an integer 1..10000000 (fen)");
     if (!note || !valid_utf8(*note)) return fail(res, 400, "bad_field", "note must be short UTF-8 text");
-    auto r = svc.store().topup(std::stoll(req.matches[1]), amount.v, bonus.v, *note, svc.now());
+    auto r = svc.app().wallets.topup(std::stoll(req.matches[1]), amount.v, bonus.v, *note, svc.now());
     if (!r) return refuse(res, r.refusal);
     send(res, 200, rider_json(*r.value));
   });
   srv.Get(R"(/api/v1/riders/(\d{1,18})/ledger)", [&svc](const httplib::Request& req, httplib::Response& res) {
     json::array out;
-    for (auto& e : svc.store().ledger(std::stoll(req.matches[1]), 200))
-      out.push_back(json::object{{"id", e.id}, {"kind", e.kind}, {"amount_fen", e.amount_fen}, {"session_id", opt(e.session_id)},
+    for (auto& e : svc.app().wallets.ledger(std::stoll(req.matches[1]), 200))
+      out.push_back(json::object{{"id", e.id}, {"kind", name(e.kind)}, {"amount_fen", e.amount_fen}, {"session_id", opt(e.session_id)},
                                  {"note", e.note}, {"created_at", e.created_at}});
     send(res, 200, json::object{{"entries", std::move(out)}});
   });
@@ -486,16 +492,16 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     if (!uid || !rider.ok) return fail(res, 400, "bad_field", "uid (hex) is required; rider_id is optional");
     std::string u = *uid;
     for (auto& ch : u) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    auto c = svc.store().create_card(u, rider.v ? std::optional<int64_t>(rider.v) : std::nullopt, svc.now());
+    auto c = svc.app().cards.create(u, rider.v ? std::optional<int64_t>(rider.v) : std::nullopt, svc.now());
     if (!c) return refuse(res, c.refusal);
-    send(res, 201, card_json(*c.value, svc.store().rider(c.value->rider_id)));
+    send(res, 201, card_json(*c.value, svc.app().wallets.rider(c.value->rider_id)));
   });
   srv.Get(R"(/api/v1/cards/([0-9A-Fa-f]{8,20}))", [&svc](const httplib::Request& req, httplib::Response& res) {
     std::string u = req.matches[1];
     for (auto& ch : u) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    auto c = svc.store().card(u);
+    auto c = svc.app().cards.get(u);
     if (!c) return fail(res, 404, "card_not_found", "no card with this uid");
-    send(res, 200, card_json(*c, svc.store().rider(c->rider_id)));
+    send(res, 200, card_json(*c, svc.app().wallets.rider(c->rider_id)));
   });
   srv.Put(R"(/api/v1/cards/([0-9A-Fa-f]{8,20})/state)", [&svc](const httplib::Request& req, httplib::Response& res) {
     auto b = body_object(req, res);
@@ -504,9 +510,9 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     if (!st) return fail(res, 400, "bad_state", "state must be active, lost or blocked");
     std::string u = req.matches[1];
     for (auto& ch : u) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    auto c = svc.store().set_card_state(u, *st);
+    auto c = svc.app().cards.set_state(u, *st);
     if (!c) return refuse(res, c.refusal);
-    send(res, 200, card_json(*c.value, svc.store().rider(c.value->rider_id)));
+    send(res, 200, card_json(*c.value, svc.app().wallets.rider(c.value->rider_id)));
   });
   srv.Post("/api/v1/recharge-offers", [&svc](const httplib::Request& req, httplib::Response& res) {
     auto b = body_object(req, res);
@@ -516,11 +522,11 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     auto bonus = int_field(*b, "bonus_fen", 0, 0, 10'000'000);
     if (!name || name->empty() || !valid_utf8(*name)) return fail(res, 400, "bad_name", "name is required");
     if (!amount.ok || !bonus.ok || bonus.v > amount.v) return fail(res, 400, "bad_amount", "amount_fen 1..10000000, bonus_fen 0..amount_fen");
-    send(res, 201, offer_json(svc.store().create_offer(*name, amount.v, bonus.v, svc.now())));
+    send(res, 201, offer_json(svc.app().plans.create_offer(*name, amount.v, bonus.v, svc.now())));
   });
   srv.Get("/api/v1/recharge-offers", [&svc](const httplib::Request&, httplib::Response& res) {
     json::array out;
-    for (auto& p : svc.store().offers()) out.push_back(offer_json(p));
+    for (auto& p : svc.app().plans.offers()) out.push_back(offer_json(p));
     send(res, 200, json::object{{"offers", std::move(out)}});
   });
 
@@ -547,7 +553,7 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     core::OpenRequest r{*device, port.v, rider.v, amount.v, until_full, duration.v, "api"};
     auto t = svc.start_session(r);
     if (!t) return refuse(res, t.refusal);
-    send(res, 201, session_json(t.value->session));
+    send(res, 201, session_json(t->session));
   });
   srv.Get("/api/v1/sessions", [&svc](const httplib::Request& req, httplib::Response& res) {
     core::SessionFilter f;
@@ -557,16 +563,20 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     f.before_id = query_int(req, "before_id");
     f.limit = query_int(req, "limit").value_or(50);
     json::array out;
-    for (auto& s : svc.store().sessions(f)) out.push_back(session_json(s));
+    for (auto& s : svc.app().sessions.list(f)) out.push_back(session_json(s));
     send(res, 200, json::object{{"sessions", std::move(out)}});
   });
   srv.Get(R"(/api/v1/sessions/(\d{1,18}))", [&svc](const httplib::Request& req, httplib::Response& res) {
-    auto s = svc.store().session(std::stoll(req.matches[1]));
+    auto s = svc.app().sessions.get(std::stoll(req.matches[1]));
     if (!s) return fail(res, 404, "session_not_found", "no session with this id");
     send(res, 200, session_json(*s));
   });
   srv.Get(R"(/api/v1/sessions/(\d{1,18})/meter)", [&svc](const httplib::Request& req, httplib::Response& res) {
-    send(res, 200, json::object{{"samples", svc.store().meter_samples(std::stoll(req.matches[1]), 5000)}});
+    json::array out;
+    for (auto& m : svc.app().sessions.samples(std::stoll(req.matches[1]), 5000))
+      out.push_back(json::object{{"ts", m.ts}, {"power_w", m.power_w}, {"energy_wh", m.energy_wh}, {"elapsed_s", m.elapsed_s},
+                                 {"voltage_dv", m.voltage_dv}, {"current_ma", m.current_ma}});
+    send(res, 200, json::object{{"samples", std::move(out)}});
   });
   srv.Post(R"(/api/v1/sessions/(\d{1,18})/refund)", [&svc](const httplib::Request& req, httplib::Response& res) {
     auto b = body_object(req, res);
@@ -575,7 +585,7 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     auto note = str_field(*b, "note", 200);
     if (!amount.ok) return fail(res, 400, "bad_amount", "amount_fen must be a positive integer (fen)");
     if (!note || !valid_utf8(*note)) return fail(res, 400, "bad_field", "note must be short UTF-8 text");
-    auto r = svc.store().refund_session(std::stoll(req.matches[1]), amount.v, *note, svc.now());
+    auto r = svc.app().sessions.refund(std::stoll(req.matches[1]), amount.v, *note, svc.now());
     if (!r) return refuse(res, r.refusal);
     send(res, 200, session_json(*r.value));
   });
@@ -583,7 +593,7 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     int64_t id = std::stoll(req.matches[1]);
     auto c = svc.stop_session(id, "api");
     if (!c) return refuse(res, c.refusal);
-    send(res, 202, session_json(*svc.store().session(id)));
+    send(res, 202, session_json(*svc.app().sessions.get(id)));
   });
 }
 

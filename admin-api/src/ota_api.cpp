@@ -6,22 +6,14 @@
 
 #include "chargehub/ota/firmware.hpp"
 #include "chargehub/payloads.hpp"
-#include "ota.hpp"
+#include "app/ota.hpp"
+#include "errors.hpp"
 
 namespace chargehub::api {
 
 namespace json = boost::json;
 
 namespace {
-
-void send(httplib::Response& res, int status, const json::value& body) {
-  res.status = status;
-  res.set_content(json::serialize(body), "application/json; charset=utf-8");
-}
-void fail(httplib::Response& res, int status, const std::string& code, const std::string& message) {
-  send(res, status, json::object{{"error", code}, {"message", message}});
-}
-void refuse(httplib::Response& res, const core::Refusal& r) { fail(res, r.http, r.code, r.message); }
 
 std::optional<json::object> body_object(const httplib::Request& req, httplib::Response& res) {
   auto v = payloads::parse_json(req.body, 64 * 1024);

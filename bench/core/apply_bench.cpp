@@ -1,10 +1,11 @@
 // How fast the core applies fleet messages, without the broker: heartbeat and meter messages handed
-// to Service::on_messages in bursts of 500, as the MQTT adapter does, on a real SQLite file.
-//   build/bin/core_apply_bench [devices] [messages]
+// to Service::on_messages in bursts of 500, as the MQTT adapter does, on a real database.
+//   build/bin/core_apply_bench [devices] [messages] [sqlite | postgresql | <database URL>]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
+#include "bench_db.hpp"
 #include "service.hpp"
 #include "testsupport.hpp"
 
@@ -23,18 +24,20 @@ int main(int argc, char** argv) {
   int devices = argc > 1 ? std::atoi(argv[1]) : 2000;
   int messages = argc > 2 ? std::atoi(argv[2]) : 200000;
   chargehub::testing::TempDir dir("apply-bench");
-  Store store((dir / "core.db").string());
+  BenchDb bdb(argc > 3 ? argv[3] : "sqlite", dir);
+  App app(bdb.db());
+  std::printf("database: %s\n", bdb.what().c_str());
   Null pub;
-  Service svc(store, pub);
-  auto rider = store.create_rider("bench", "", svc.now());
-  store.topup(rider.id, 10'000'000, 0, "", svc.now());
+  Service svc(app, pub);
+  auto rider = app.wallets.create_rider("bench", "", svc.now());
+  app.wallets.topup(rider.id, 10'000'000, 0, "", svc.now());
   std::vector<std::pair<std::string, int64_t>> devs;
   for (int d = 0; d < devices; ++d) {
     std::string id = std::to_string(862000000000000LL + d);
-    store.create_device(NewDevice{id, "", 20, 5, std::string(64, 'a'), {}}, svc.now());
-    store.device_online(id, true, svc.now());
+    app.devices.create(NewDevice{id, "", 20, 5, std::string(64, 'a'), {}}, svc.now());
+    app.devices.online(id, true, svc.now());
     auto t = svc.start_session(OpenRequest{id, 1, rider.id, 500, false, 0, "bench"});
-    devs.emplace_back(id, t.value->session.id);
+    devs.emplace_back(id, t->session.id);
   }
   auto wal_mib = [&] {
     std::error_code ec;

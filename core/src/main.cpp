@@ -13,9 +13,10 @@
 #include "chargehub/ota_api.hpp"   // OTA (issue 9)
 #include "log.hpp"
 #include "mqtt_link.hpp"
-#include "ota.hpp"   // OTA (issue 9)
+#include "app/ota.hpp"   // OTA (issue 9)
 #include "service.hpp"
-#include "store.hpp"
+#include "app/app.hpp"
+#include "db/db.hpp"
 
 using namespace chargehub;
 
@@ -33,6 +34,13 @@ std::string read_secret(const std::string& path) {
   return s;
 }
 
+// Firmware images beside an SQLite file (<file>.firmware); for PostgreSQL, ./firmware.
+std::string default_firmware_dir(const std::string& db) {
+  if (db.rfind("postgres", 0) == 0) return "firmware";
+  std::string path = db.rfind("sqlite://", 0) == 0 ? db.substr(9) : db.rfind("sqlite:", 0) == 0 ? db.substr(7) : db;
+  return path + ".firmware";
+}
+
 std::pair<std::string, int> split_host_port(const std::string& s) {
   auto c = s.rfind(':');
   if (c == std::string::npos) throw std::runtime_error("expected HOST:PORT, got " + s);
@@ -48,7 +56,7 @@ int main(int argc, char** argv) {
               keys_file, share_group;
   core::ServiceConfig scfg;
   auto* serve = app.add_subcommand("serve", "run the core: MQTT, sessions and the HTTP API (foreground)");
-  serve->add_option("--db", db, "SQLite database file (created and migrated if needed)")->capture_default_str();
+  serve->add_option("--db", db, "database: sqlite:///path (or a file name) or postgresql://… (created and migrated if needed)")->capture_default_str();
   serve->add_option("--broker", broker, "MQTT broker URI")->capture_default_str();
   serve->add_option("--name", name, "instance name; the MQTT client id is core-<name>")->capture_default_str();
   serve->add_option("--username", user, "MQTT service account")->capture_default_str();
@@ -65,7 +73,7 @@ int main(int argc, char** argv) {
   // OTA (issue 9, docs/ota.md): the platform's firmware public key and where images are kept.
   std::string fw_pubkey, fw_dir;
   serve->add_option("--firmware-pubkey", fw_pubkey, "platform firmware public key PEM (`chargehub-ota keygen`); without it uploads are refused");
-  serve->add_option("--firmware-dir", fw_dir, "directory of firmware images (default: <db>.firmware)");
+  serve->add_option("--firmware-dir", fw_dir, "directory of firmware images (default: <sqlite file>.firmware, or ./firmware with PostgreSQL)");
 
   std::string key_name = "admin", key_out;
   auto* apikey = app.add_subcommand("api-key", "make a new API key: prints the key once, appends its hash to --file");
@@ -73,7 +81,7 @@ int main(int argc, char** argv) {
   apikey->add_option("--file", keys_file, "API keys file to append to")->required();
 
   auto* migrate = app.add_subcommand("migrate", "create or migrate the database and exit");
-  migrate->add_option("--db", db, "SQLite database file")->capture_default_str();
+  migrate->add_option("--db", db, "database URL, as for serve")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
 
@@ -87,8 +95,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*migrate) {
-      core::Store store(db);
-      std::cout << "database " << db << " at schema version " << store.schema_version() << "\n";
+      auto conn = core::sql::open(db);
+      core::App app(*conn);
+      std::cout << "database (" << core::sql::dialect_name(conn->dialect()) << ") at schema version " << app.schema_version() << "\n";
       return 0;
     }
 
@@ -98,15 +107,16 @@ int main(int argc, char** argv) {
 
     auto keys = api::load_api_keys(keys_file);
     if (keys.empty()) throw std::runtime_error("no API keys in " + keys_file + " (make one with `chargehub-core api-key`)");
-    core::Store store(db);
-    core::log::info("database ", db, " at schema version ", store.schema_version());
+    auto conn = core::sql::open(db);
+    core::App app(*conn);
+    core::log::info("database (", core::sql::dialect_name(conn->dialect()), ") at schema version ", app.schema_version());
 
     core::MqttConfig mcfg{broker, "core-" + name, user, read_secret(secret_file), share_group};
     core::Service* svc_ptr = nullptr;
     core::MqttLink link(
         mcfg, [&](const core::MqttLink::Batch& b) { svc_ptr->on_messages(b); },
         [&] { svc_ptr->on_connected(); });
-    core::Service svc(store, link, scfg);
+    core::Service svc(app, link, scfg);
     svc_ptr = &svc;
 
     httplib::Server srv;
@@ -118,7 +128,7 @@ int main(int argc, char** argv) {
     api::mount(srv, svc, api::ApiConfig{keys, [&link] { return link.connected(); },
                                     [&link] { return std::pair<uint64_t, uint64_t>{link.waiting(), link.shed()}; }});
     // ---- wiring of optional modules (OTA: issue 9) ----
-    core::OtaConfig ocfg{db, fw_dir.empty() ? db + ".firmware" : fw_dir, std::nullopt};
+    core::OtaConfig ocfg{fw_dir.empty() ? default_firmware_dir(db) : fw_dir, std::nullopt};
     if (!fw_pubkey.empty()) {
       std::ifstream kin(fw_pubkey);
       std::string pem((std::istreambuf_iterator<char>(kin)), std::istreambuf_iterator<char>());

@@ -1,7 +1,6 @@
 #include "service.hpp"
 
 #include <chrono>
-#include <iostream>
 
 #include "chargehub/payloads.hpp"
 #include "chargehub/topics.hpp"
@@ -9,24 +8,28 @@
 
 namespace chargehub::core {
 
+namespace json = boost::json;
 namespace pl = chargehub::payloads;
 
-json::object Counters::to_json() const {
-  return {{"messages", messages.load()},
-          {"bad_messages", bad_messages.load()},
-          {"unknown_topics", unknown_topics.load()},
-          {"sessions_settled", sessions_settled.load()},
-          {"duplicate_reports", duplicate_reports.load()},
-          {"commands_published", commands_published.load()},
-          {"publish_failures", publish_failures.load()}};
-}
-
-Service::Service(Store& store, Publisher& pub, ServiceConfig cfg, Clock clock)
-    : store_(store), pub_(pub), cfg_(cfg), clock_(std::move(clock)) {
+Service::Service(App& app, Publisher& pub, ServiceConfig cfg, Clock clock)
+    : app_(app), pub_(pub), cfg_(cfg), clock_(std::move(clock)) {
   if (!clock_)
     clock_ = [] {
       return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// inbound: one handler per message kind
+
+const std::unordered_map<std::string_view, Service::Handler>& Service::handlers() {
+  namespace up = topics::up;
+  static const std::unordered_map<std::string_view, Handler> table = {
+      {up::kBoot, &Service::on_boot},   {up::kHeartbeat, &Service::on_heartbeat}, {up::kMeter, &Service::on_meter},
+      {up::kSessionEnd, &Service::on_session_end}, {up::kReply, &Service::on_reply},  {up::kAlarm, &Service::on_alarm},
+      {up::kCard, &Service::on_card},   {up::kOta, &Service::on_ota},
+  };
+  return table;
 }
 
 void Service::on_message(const std::string& topic, std::string_view payload) {
@@ -36,121 +39,142 @@ void Service::on_message(const std::string& topic, std::string_view payload) {
     ++counters_.unknown_topics;
     return;
   }
-  if (t->dir == topics::Direction::Status) {
-    auto v = pl::parse_json(payload);
-    if (!v || !v->is_object()) {
-      if (payload.empty()) return;   // a cleared retained status
-      ++counters_.bad_messages;
+  try {
+    if (t->dir == topics::Direction::Status) return on_status(t->device, payload);
+    auto h = handlers().find(t->kind);
+    if (h == handlers().end()) {
+      ++counters_.unknown_topics;
       return;
     }
-    auto* online = v->get_object().if_contains("online");
-    if (online && online->is_bool()) {
-      store_.device_online(t->device, online->get_bool(), now());
-      if (ota_) ota_->on_online(t->device, online->get_bool());
+    auto v = pl::parse_json(payload);
+    if (!v) {
+      ++counters_.bad_messages;
+      log::warn("bad JSON on ", topic);
+      return;
     }
-    return;
-  }
-  auto v = pl::parse_json(payload);
-  if (!v) {
-    ++counters_.bad_messages;
-    log::warn("bad JSON on ", topic);
-    return;
-  }
-  try {
-    handle(t->device, t->kind, *v);
+    (this->*(h->second))(t->device, *v);
   } catch (const std::exception& e) {
     ++counters_.bad_messages;
     log::error("failed to handle ", topic, ": ", e.what());
   }
 }
 
-void Service::handle(const std::string& device, std::string_view kind, const json::value& v) {
-  namespace up = topics::up;
-  if (kind == up::kHeartbeat) {
-    if (auto h = pl::parse_heartbeat(v)) {
-      store_.device_heartbeat(device, *h, now());
-      if (ota_) ota_->on_heartbeat(device, h->ports);
-      return;
-    }
-  } else if (kind == up::kMeter) {
-    if (auto m = pl::parse_meter(v)) return follow_up(store_.record_meter_and_check(device, *m, now(), cfg_.telemetry));
-  } else if (kind == up::kBoot) {
-    if (auto b = pl::parse_boot(v)) {
-      store_.device_boot(device, *b, now());
-      if (ota_) ota_->on_boot(device, b->fw.text());
-      query_ports(device, "boot");
-      log::info("device ", device, " booted: model ", int(b->model), ", ", int(b->ports), " ports, fw ", b->fw.text());
-      return;
-    }
-  } else if (kind == up::kSessionEnd) {
-    auto e = pl::parse_session_end(v);
-    auto* msg = v.is_object() ? v.get_object().if_contains("msg") : nullptr;
-    if (e && msg && msg->is_string() && !msg->get_string().empty()) {
-      Effect eff;
-      auto a = store_.settle_end(device, std::string(msg->get_string()), *e, now(), &eff);
-      if (eff.duplicate) ++counters_.duplicate_reports;
-      if (eff.session) {
-        ++counters_.sessions_settled;
-        log::info("session ", eff.session->id, " settled: ", eff.session->energy_wh, " Wh, ", eff.session->amount_fen.value_or(0),
-                  " fen, reason ", int(e->reason));
-      } else if (!eff.duplicate) {
-        log::warn("session_end from ", device, " for session ", e->session, ": ", eff.note);
-      }
-      return ack(device, a);
-    }
-  } else if (kind == up::kReply) {
-    if (v.is_object()) {
-      auto eff = store_.apply_reply(device, v.get_object(), now());
-      if (eff.command && eff.command->op == "query_ports" && eff.command->state == "replied") {
-        auto* ports = v.get_object().if_contains("ports");
-        if (ports && ports->is_array()) follow_up(store_.reconcile(device, ports->get_array(), now()));
-      }
-      if (eff.session)
-        log::info("session ", eff.session->id, " is ", session::state_name(eff.session->state),
-                  eff.session->error ? " (" + *eff.session->error + ")" : "");
-      else if (!eff.note.empty())
-        log::warn("reply from ", device, ": ", eff.note);
-      return;
-    }
-  } else if (kind == up::kAlarm) {
-    auto a = pl::parse_alarm(v);
-    auto* msg = v.is_object() ? v.get_object().if_contains("msg") : nullptr;
-    if (a && msg && msg->is_string() && !msg->get_string().empty()) {
-      log::warn("alarm from ", device, ": code ", int(a->code), " port ", int(a->port), " value ", a->value);
-      ack(device, store_.record_alarm(device, std::string(msg->get_string()), *a, now()));
-      return follow_up(store_.stop_for_alarm(device, *a, now()));
-    }
-  } else if (kind == up::kOta) {
-    if (ota_) return ota_->on_ota_message(device, v);
-    ++counters_.unknown_topics;
+void Service::malformed(const std::string& device, std::string_view kind) {
+  ++counters_.bad_messages;
+  log::warn("malformed ", kind, " from ", device);
+}
+
+namespace {
+// The msg of a report (session_end, card, alarm): the key it is processed once by.
+std::optional<std::string> msg_of(const json::value& v) {
+  auto* m = v.is_object() ? v.get_object().if_contains("msg") : nullptr;
+  if (!m || !m->is_string() || m->get_string().empty()) return std::nullopt;
+  return std::string(m->get_string());
+}
+}  // namespace
+
+void Service::on_status(const std::string& device, std::string_view payload) {
+  auto v = pl::parse_json(payload);
+  if (!v || !v->is_object()) {
+    if (!payload.empty()) ++counters_.bad_messages;   // empty: a cleared retained status
     return;
-  } else if (kind == up::kCard) {
-    auto c = pl::parse_card(v);
-    auto* msg = v.is_object() ? v.get_object().if_contains("msg") : nullptr;
-    if (c && msg && msg->is_string() && !msg->get_string().empty()) {
-      FollowUp f;
-      auto a = store_.card_swipe(device, std::string(msg->get_string()), *c, now(), cfg_.cards, cfg_.command_ttl_s, &f);
-      log::info("card ", c->uid_text(), " on ", device, " port ", int(c->port), ": result ", a.at("result").to_number<int>());
-      ack(device, a);
-      return follow_up(f);
-    }
-  } else {
+  }
+  auto* online = v->get_object().if_contains("online");
+  if (online && online->is_bool()) {
+    app_.devices.online(device, online->get_bool(), now());
+    if (ota_) ota_->on_online(device, online->get_bool());
+  }
+}
+
+void Service::on_boot(const std::string& device, const json::value& v) {
+  auto b = pl::parse_boot(v);
+  if (!b) return malformed(device, "boot");
+  app_.devices.booted(device, *b, now());
+  if (ota_) ota_->on_boot(device, b->fw.text());
+  query_ports(device, "boot");
+  log::info("device ", device, " booted: model ", int(b->model), ", ", int(b->ports), " ports, fw ", b->fw.text());
+}
+
+void Service::on_heartbeat(const std::string& device, const json::value& v) {
+  auto h = pl::parse_heartbeat(v);
+  if (!h) return malformed(device, "heartbeat");
+  app_.devices.heartbeat(device, *h, now());
+  if (ota_) ota_->on_heartbeat(device, h->ports);
+}
+
+void Service::on_meter(const std::string& device, const json::value& v) {
+  auto m = pl::parse_meter(v);
+  if (!m) return malformed(device, "meter");
+  follow_up(app_.telemetry.meter(device, *m, now(), cfg_.telemetry));
+}
+
+void Service::on_session_end(const std::string& device, const json::value& v) {
+  auto e = pl::parse_session_end(v);
+  auto msg = msg_of(v);
+  if (!e || !msg) return malformed(device, "session_end");
+  auto out = app_.sessions.end_reported(device, *msg, *e, now());
+  if (out.duplicate) ++counters_.duplicate_reports;
+  if (out.settled) {
+    ++counters_.sessions_settled;
+    log::info("session ", out.settled->id, " settled: ", out.settled->energy_wh, " Wh, ", out.settled->amount_fen.value_or(0),
+              " fen, reason ", int(e->reason));
+  } else if (!out.duplicate) {
+    log::warn("session_end from ", device, " for session ", e->session, ": ", out.note);
+  }
+  ack(device, out.ack);
+}
+
+void Service::on_reply(const std::string& device, const json::value& v) {
+  if (!v.is_object()) return malformed(device, "reply");
+  auto eff = app_.commands.replied(device, v.get_object(), now());
+  follow_up(eff.follow);
+  if (eff.session)
+    log::info("session ", eff.session->id, " is ", session::state_name(eff.session->state),
+              eff.session->error ? " (" + *eff.session->error + ")" : "");
+  else if (!eff.note.empty())
+    log::warn("reply from ", device, ": ", eff.note);
+}
+
+void Service::on_alarm(const std::string& device, const json::value& v) {
+  auto a = pl::parse_alarm(v);
+  auto msg = msg_of(v);
+  if (!a || !msg) return malformed(device, "alarm");
+  log::warn("alarm from ", device, ": code ", int(a->code), " port ", int(a->port), " value ", a->value);
+  auto out = app_.alarms.raised(device, *msg, *a, now());
+  ack(device, out.ack);
+  follow_up(out.follow);
+}
+
+void Service::on_card(const std::string& device, const json::value& v) {
+  auto c = pl::parse_card(v);
+  auto msg = msg_of(v);
+  if (!c || !msg) return malformed(device, "card");
+  auto out = app_.cards.swipe(device, *msg, *c, now(), cfg_.cards, cfg_.command_ttl_s);
+  log::info("card ", c->uid_text(), " on ", device, " port ", int(c->port), ": result ", int(out.ack.result));
+  ack(device, out.ack);
+  follow_up(out.follow);
+}
+
+void Service::on_ota(const std::string& device, const json::value& v) {
+  if (!ota_) {
     ++counters_.unknown_topics;
     return;
   }
-  ++counters_.bad_messages;
-  log::warn("malformed ", kind, " from ", device);
+  ota_->on_ota_message(device, v);
 }
 
 void Service::on_messages(const std::vector<std::pair<std::string, std::string>>& batch) {
   std::vector<Deferred> deferred;
   deferred_ = &deferred;
-  store_.batch([&] {
+  app_.batch([&] {
     for (auto& [topic, payload] : batch) on_message(topic, payload);
   });
   deferred_ = nullptr;
   for (auto& d : deferred) publish(d.topic, d.payload, d.qos, d.command_id);
 }
+
+// ---------------------------------------------------------------------------------------------------
+// outbound
 
 // Publishes now, or after the current batch commits (an ack must never precede the commit of what it
 // acknowledges). A command is marked sent only once it was handed to the broker.
@@ -165,13 +189,13 @@ bool Service::publish(const std::string& topic, const std::string& payload, int 
   }
   if (!command_id.empty()) {
     ++counters_.commands_published;
-    store_.command_sent(command_id, now());
+    app_.commands.sent(command_id, now());
   }
   return true;
 }
 
-void Service::ack(const std::string& device, const json::object& a) {
-  publish(topics::down_topic(device, topics::down::kAck), json::serialize(a), 1);
+void Service::ack(const std::string& device, const pl::Ack& a) {
+  publish(topics::down_topic(device, topics::down::kAck), json::serialize(pl::ack(a)), 1);
 }
 
 void Service::publish_command(const CommandRow& c) {
@@ -190,86 +214,104 @@ void Service::follow_up(const FollowUp& f) {
 }
 
 void Service::query_ports(const std::string& device, const std::string& why) {
-  auto c = store_.new_command(device, "query_ports", {}, why, std::nullopt, now(), cfg_.command_ttl_s);
-  publish_command(c);
+  publish_command(app_.commands.queue_system(device, "query_ports", why, now(), cfg_.command_ttl_s));
 }
 
 void Service::on_connected() {
   flush_commands();
   // After a core restart (or a broker outage) what the chargers run may differ from what we think.
-  for (auto& d : store_.online_devices()) query_ports(d, "reconnect");
+  for (auto& d : app_.devices.online_ids()) query_ports(d, "reconnect");
 }
 
 void Service::flush_commands() {
-  for (auto& c : store_.unsent_commands(now())) publish_command(c);
+  for (auto& c : app_.commands.unsent(now())) publish_command(c);
 }
 
 void Service::tick() {
   int64_t t = now();
-  for (auto& s : store_.expire_starts(t - cfg_.start_timeout_s, t))
+  for (auto& s : app_.sessions.expire_starts(t - cfg_.start_timeout_s, t))
     log::warn("session ", s.id, " on ", s.device_id, " port ", s.port, ": no reply to START, funds released");
-  for (auto& id : store_.mark_silent_offline(t - cfg_.offline_after_s)) {
+  for (auto& id : app_.devices.mark_silent_offline(t - cfg_.offline_after_s)) {
     log::info("device ", id, " is offline (silent)");
     if (ota_) ota_->on_online(id, false);
   }
   flush_commands();
-  store_.fail_stale_commands(t - 30);
+  app_.commands.fail_unanswered(t - 30);
   if (t - last_downsample_ >= 600) {
     last_downsample_ = t;
-    if (auto n = store_.downsample_meter(t - cfg_.full_resolution_s, cfg_.downsample_interval_s))
+    if (auto n = app_.telemetry.downsample(t - cfg_.full_resolution_s, cfg_.downsample_interval_s))
       log::info("downsampled ", n, " old meter samples");
   }
   if (ota_) ota_->tick();
 }
 
+// ---------------------------------------------------------------------------------------------------
+// use cases that publish
+
 Result<StartTicket> Service::start_session(const OpenRequest& r) {
   OpenRequest req = r;
   req.command_ttl_s = cfg_.command_ttl_s;
-  auto t = store_.open_session(req, now());
+  auto t = app_.sessions.open(req, now());
   if (t) {
-    log::info("session ", t.value->session.id, " requested on ", r.device_id, " port ", r.port, " for rider ", r.rider_id, ", ",
-              t.value->session.prepaid_fen, " fen held");
-    publish_command(t.value->command);
-    if (auto s = store_.session(t.value->session.id)) t.value->session = *s;
+    log::info("session ", t->session.id, " requested on ", r.device_id, " port ", r.port, " for rider ", r.rider_id, ", ",
+              t->session.prepaid_fen, " fen held");
+    publish_command(t->command);
+    if (auto s = app_.sessions.get(t->session.id)) t->session = *s;
   }
   return t;
 }
 
 Result<CommandRow> Service::stop_session(int64_t session_id, const std::string& by) {
-  auto c = store_.request_stop(session_id, by, now());
-  if (c) publish_command(*c.value);
+  auto c = app_.sessions.request_stop(session_id, by, now(), cfg_.command_ttl_s);
+  if (c) publish_command(*c);
   return c;
 }
 
 Result<CommandRow> Service::send_command(const std::string& device_id, const std::string& op, const json::object& args,
                                          const std::string& by) {
-  if (!pl::command_to_frame(pl::Command{"check", op, args, 0}))
-    return Result<CommandRow>::no("bad_command", "unknown op or invalid args for " + op, 400);
-  if (op == "start" || op == "stop" || op == "adjust")
-    return Result<CommandRow>::no("use_sessions", "start, stop and adjust go through the sessions API", 400);
-  if (!store_.device(device_id)) return Result<CommandRow>::no("device_not_found", "no device with this id", 404);
-  auto c = store_.new_command(device_id, op, args, by, std::nullopt, now(), cfg_.command_ttl_s);
-  publish_command(c);
-  return Result<CommandRow>::ok(*store_.command(c.id));
+  auto c = app_.commands.queue(device_id, op, args, by, now(), cfg_.command_ttl_s);
+  if (!c) return c;
+  publish_command(*c);
+  return Result<CommandRow>::ok(*app_.commands.get(c->id));
 }
 
 void Service::push_auth(json::object command) {
   json::object msg{{"commands", json::array{std::move(command)}}};
-  // If this fails the plugin still picks the change up from the database within its poll interval.
   publish(std::string(topics::kControl), json::serialize(msg), 1);
 }
 
+// The device's credentials as they are now: set_device admits a new device (or updates one).
+void Service::push_device(const std::string& device_id) {
+  auto c = app_.devices.credential(device_id);
+  if (!c) return;
+  auto opt = [](const auto& v) { return v ? json::value(*v) : json::value(nullptr); };
+  push_auth(json::object{{"command", "set_device"},  {"id", c->id},
+                         {"token_hash", opt(c->token_hash)}, {"prev_token_hash", opt(c->prev_token_hash)},
+                         {"prev_token_until", opt(c->prev_token_until)}, {"pubkey", opt(c->pubkey)},
+                         {"enabled", c->enabled}});
+}
+
+Result<Device> Service::create_device(const NewDevice& d) {
+  auto r = app_.devices.create(d, now());
+  if (r) {
+    push_device(d.id);
+    log::info("device ", d.id, " created");
+  }
+  return r;
+}
+
 Result<Device> Service::set_enabled(const std::string& device_id, bool enabled) {
-  auto d = store_.set_enabled(device_id, enabled);
+  auto d = app_.devices.set_enabled(device_id, enabled);
   if (d) {
-    push_auth(enabled ? json::object{{"command", "reload"}} : json::object{{"command", "disable_device"}, {"id", device_id}});
+    if (enabled) push_device(device_id);
+    else push_auth(json::object{{"command", "disable_device"}, {"id", device_id}});
     log::info("device ", device_id, enabled ? " enabled" : " disabled");
   }
   return d;
 }
 
 Result<Device> Service::delete_device(const std::string& device_id) {
-  auto d = store_.delete_device(device_id, now());
+  auto d = app_.devices.remove(device_id, now());
   if (d) {
     push_auth(json::object{{"command", "delete_device"}, {"id", device_id}});
     log::info("device ", device_id, " deleted");
@@ -278,9 +320,9 @@ Result<Device> Service::delete_device(const std::string& device_id) {
 }
 
 Result<Device> Service::rotate_token(const std::string& device_id, const std::string& token_hash, int64_t grace_s) {
-  auto d = store_.rotate_token(device_id, token_hash, grace_s, now());
+  auto d = app_.devices.rotate_token(device_id, token_hash, grace_s, now());
   if (d) {
-    push_auth(json::object{{"command", "reload"}});
+    push_device(device_id);
     log::info("device ", device_id, " has a new token; the old one is valid for ", grace_s, " s");
   }
   return d;

@@ -1,25 +1,24 @@
-// The core's application service: turns fleet messages and API requests into store operations and
-// downlink commands. It owns no sockets: messages arrive through on_message(), and it publishes through
-// the Publisher it is given (the MQTT adapter in production, the same adapter in tests).
+// The fleet adapter: turns the chargers' MQTT messages into use cases (a table from message kind to
+// handler, each kind parsed into its typed payload once), publishes what they ask for (acks after the
+// commit of what they acknowledge, commands, credential pushes to the broker plugin), and runs the
+// housekeeping. It owns no sockets: messages arrive through on_message(), downlinks leave through the
+// Publisher it is given.
 #pragma once
 #include <atomic>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
-#include "store.hpp"
+#include "app/app.hpp"
+#include "chargehub/rules/card_swipe.hpp"
+#include "chargehub/rules/telemetry.hpp"
+#include "publisher.hpp"
 
 namespace chargehub::core {
 
-class Publisher {
- public:
-  virtual ~Publisher() = default;
-  // Returns false when the message could not be handed to the broker (e.g. disconnected).
-  virtual bool publish(const std::string& topic, const std::string& payload, int qos, bool retain) = 0;
-};
-
 // Firmware distribution (OTA) plugs into the service here: the service hands it what it needs and
-// keeps no OTA state of its own. Implemented in core/src/ota.* (issue 9).
+// keeps no OTA state of its own (app/ota.*).
 class OtaHooks {
  public:
   virtual ~OtaHooks() = default;
@@ -38,8 +37,8 @@ struct ServiceConfig {
   int64_t start_timeout_s = 90;      // a START with no reply by then is given up (funds released)
   int64_t offline_after_s = 180;     // three missed heartbeats at the default 60 s
   int64_t command_ttl_s = 60;        // `expires` of a downlink command
-  TelemetryRules telemetry;
-  CardRules cards;
+  rules::TelemetryRules telemetry;
+  rules::CardRules cards;
   int64_t full_resolution_s = 7 * 86400;   // meter samples newer than this keep full resolution
   int64_t downsample_interval_s = 300;     // older ones keep one sample per interval
 };
@@ -47,13 +46,12 @@ struct ServiceConfig {
 struct Counters {
   std::atomic<uint64_t> messages{0}, bad_messages{0}, unknown_topics{0}, sessions_settled{0}, duplicate_reports{0},
       commands_published{0}, publish_failures{0};
-  boost::json::object to_json() const;
 };
 
 class Service {
  public:
   using Clock = std::function<int64_t()>;   // unix seconds
-  Service(Store& store, Publisher& pub, ServiceConfig cfg = {}, Clock clock = {});
+  Service(App& app, Publisher& pub, ServiceConfig cfg = {}, Clock clock = {});
 
   // A message from the fleet (topic under chg/v1/). Never throws for bad input: it is counted and dropped.
   void on_message(const std::string& topic, std::string_view payload);
@@ -65,29 +63,44 @@ class Service {
   void on_connected();
   void flush_commands();
 
+  // Use cases that publish: the command goes out at once.
   Result<StartTicket> start_session(const OpenRequest& r);
   Result<CommandRow> stop_session(int64_t session_id, const std::string& by);
-  // A command for a device (query_ports, locate, set_params, ...), validated against the frame mapping.
-  Result<CommandRow> send_command(const std::string& device_id, const std::string& op, const json::object& args,
+  Result<CommandRow> send_command(const std::string& device_id, const std::string& op, const boost::json::object& args,
                                   const std::string& by);
 
   // Device credentials and enablement: stored, then pushed to the broker plugin at once
-  // ($CONTROL/chargehub-auth/v1), which kicks a disabled or deleted charger within a second.
+  // ($CONTROL/chargehub-auth/v1), which admits a new device and kicks a disabled or deleted one within a
+  // second.
+  Result<Device> create_device(const NewDevice& d);
   Result<Device> set_enabled(const std::string& device_id, bool enabled);
   Result<Device> delete_device(const std::string& device_id);
   Result<Device> rotate_token(const std::string& device_id, const std::string& token_hash, int64_t grace_s);
 
   void set_ota(OtaHooks* ota) { ota_ = ota; }
 
-  Store& store() { return store_; }
+  App& app() { return app_; }
   const Counters& counters() const { return counters_; }
   int64_t now() const { return clock_(); }
 
  private:
-  void handle(const std::string& device, std::string_view kind, const json::value& v);
+  using Handler = void (Service::*)(const std::string& device, const boost::json::value& v);
+  static const std::unordered_map<std::string_view, Handler>& handlers();
+  void on_boot(const std::string& device, const boost::json::value& v);
+  void on_heartbeat(const std::string& device, const boost::json::value& v);
+  void on_meter(const std::string& device, const boost::json::value& v);
+  void on_session_end(const std::string& device, const boost::json::value& v);
+  void on_reply(const std::string& device, const boost::json::value& v);
+  void on_alarm(const std::string& device, const boost::json::value& v);
+  void on_card(const std::string& device, const boost::json::value& v);
+  void on_ota(const std::string& device, const boost::json::value& v);
+  void on_status(const std::string& device, std::string_view payload);
+  void malformed(const std::string& device, std::string_view kind);
+
   void publish_command(const CommandRow& c);
-  void ack(const std::string& device, const json::object& a);
-  void push_auth(json::object command);
+  void ack(const std::string& device, const payloads::Ack& a);
+  void push_auth(boost::json::object command);
+  void push_device(const std::string& device_id);
   bool publish(const std::string& topic, const std::string& payload, int qos, const std::string& command_id = "");
   struct Deferred {
     std::string topic, payload;
@@ -99,7 +112,7 @@ class Service {
   void query_ports(const std::string& device, const std::string& why);
   int64_t last_downsample_ = 0;
 
-  Store& store_;
+  App& app_;
   Publisher& pub_;
   ServiceConfig cfg_;
   Clock clock_;

@@ -64,6 +64,13 @@ bool holds_port(State s) {
   return s == State::Requested || s == State::Starting || s == State::Charging || s == State::Stopping;
 }
 
+std::vector<std::string_view> port_holding_state_names() {
+  std::vector<std::string_view> out;
+  for (size_t i = 0; i < kNames.size(); ++i)
+    if (holds_port(static_cast<State>(i))) out.push_back(kNames[i]);
+  return out;
+}
+
 bool is_final(State s) { return s == State::Settled || s == State::Rejected; }
 
 }  // namespace chargehub::session

@@ -11,7 +11,8 @@
 #include "broker.hpp"
 #include "chargehub/frame.hpp"
 #include "mqtt_link.hpp"
-#include "store.hpp"
+#include "app/app.hpp"
+#include "db/db.hpp"
 #include "testsupport.hpp"
 
 using namespace chargehub;
@@ -40,12 +41,14 @@ struct Fixture {
   std::string device = "861234567890123";
   Creds creds = charger_creds();
   std::map<std::string, std::string> secrets;
-  std::unique_ptr<Store> store;
+  std::unique_ptr<sql::Db> db;
+  std::unique_ptr<App> app;
   std::unique_ptr<Broker> broker;
 
   Fixture() {
-    store = std::make_unique<Store>((dir / "core.db").string());
-    store->create_device(NewDevice{device, "", 10, 1, creds.hash, {}}, 1);
+    db = sql::open((dir / "core.db").string());
+    app = std::make_unique<App>(*db);
+    app->devices.create(NewDevice{device, "", 10, 1, creds.hash, {}}, 1);
     secrets = make_services_file(dir / "services", {{"core", "core"}});
     broker = std::make_unique<Broker>(dir, BrokerOptions{dir / "core.db", dir / "services", "plugin_opt_poll_ms 100\n"});
   }

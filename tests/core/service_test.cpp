@@ -3,6 +3,7 @@
 
 #include "chargehub/payloads.hpp"
 #include "chargehub/topics.hpp"
+#include "db/db.hpp"
 #include "service.hpp"
 #include "testsupport.hpp"
 
@@ -23,15 +24,16 @@ struct Recorder : Publisher {
 
 struct ServiceTest : ::testing::Test {
   chargehub::testing::TempDir dir{"core-svc"};
-  Store store{(dir / "core.db").string()};
+  std::unique_ptr<sql::Db> db = sql::open((dir / "core.db").string());
+  App app{*db};
   Recorder pub;
   int64_t now = 1795500000;
-  Service svc{store, pub, ServiceConfig{}, [this] { return now; }};
+  Service svc{app, pub, ServiceConfig{}, [this] { return now; }};
   std::string dev = "861234567890123";
   uint64_t reading_commits = sql::commits_while_reading();
 
   void SetUp() override {
-    store.create_device(NewDevice{dev, "", 10, 1, std::string(64, 'b'), {}}, now);
+    app.devices.create(NewDevice{dev, "", 10, 1, std::string(64, 'b'), {}}, now);
     svc.on_message(topics::status(dev), R"({"online":true,"ts":1})");
   }
   // No operation may commit while one of its lookups is still stepping (the WAL would stop checkpointing).
@@ -42,24 +44,24 @@ struct ServiceTest : ::testing::Test {
 TEST_F(ServiceTest, BootAndHeartbeatUpdateTheDevice) {
   svc.on_message(topics::up_topic(dev, "boot"), R"({"model":1,"ports":10,"hw":1,"fw":"1.2.3","iccid":"8986","csq":20})");
   svc.on_message(topics::up_topic(dev, "heartbeat"), R"({"csq":18,"temp_dc":285,"mains_dv":2205,"power_w":0,"ports":[0,0,3,0,0,0,0,0,0,0]})");
-  auto d = store.device(dev);
+  auto d = app.devices.get(dev);
   EXPECT_EQ(d->fw, "1.2.3");
   EXPECT_EQ(d->csq, 18);
   EXPECT_EQ(d->temp_dc, 285);
   EXPECT_EQ(d->port_states[2], 3);
   EXPECT_TRUE(d->online);
   svc.on_message(topics::status(dev), R"({"online":false})");
-  EXPECT_FALSE(store.device(dev)->online);
+  EXPECT_FALSE(app.devices.get(dev)->online);
 }
 
 TEST_F(ServiceTest, HeartbeatPortStatesFollowEveryPortAndLeaveUnreportedPortsAlone) {
   svc.on_message(topics::up_topic(dev, "heartbeat"), R"({"csq":18,"temp_dc":285,"mains_dv":2205,"power_w":0,"ports":[1,2,3,4,0,1,2,3,4,1]})");
-  auto d = store.device(dev);
+  auto d = app.devices.get(dev);
   ASSERT_EQ(d->port_states.size(), 10u);
   std::vector<int> first{1, 2, 3, 4, 0, 1, 2, 3, 4, 1};
   for (size_t i = 0; i < first.size(); ++i) EXPECT_EQ(d->port_states[i], first[i]) << "port " << i + 1;
   svc.on_message(topics::up_topic(dev, "heartbeat"), R"({"csq":18,"temp_dc":285,"mains_dv":2205,"power_w":0,"ports":[0,2,0,3]})");
-  d = store.device(dev);
+  d = app.devices.get(dev);
   std::vector<int> want{0, 2, 0, 3, 0, 1, 2, 3, 4, 1};   // ports 5-10 were not in the second heartbeat
   for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(d->port_states[i], want[i]) << "port " << i + 1;
 }
@@ -76,8 +78,8 @@ TEST_F(ServiceTest, BadInputIsCountedNotFatal) {
 }
 
 TEST_F(ServiceTest, StartPublishesACommandAndEndIsAcked) {
-  auto r = store.create_rider("李四", "", now);
-  store.topup(r.id, 1000, 0, "", now);
+  auto r = app.wallets.create_rider("李四", "", now);
+  app.wallets.topup(r.id, 1000, 0, "", now);
   auto t = svc.start_session(OpenRequest{dev, 3, r.id, 500, false, 0, "test"});
   ASSERT_TRUE(t);
   ASSERT_EQ(pub.sent.size(), 1u);
@@ -86,12 +88,12 @@ TEST_F(ServiceTest, StartPublishesACommandAndEndIsAcked) {
   ASSERT_TRUE(cmd);
   EXPECT_EQ(cmd->op, "start");
   EXPECT_EQ(cmd->expires, now + 60);
-  EXPECT_EQ(t.value->session.state, session::State::Starting);
+  EXPECT_EQ(t->session.state, session::State::Starting);
 
   svc.on_message(topics::up_topic(dev, "reply"), json::serialize(json::object{{"id", cmd->id}, {"result", 0}}));
-  EXPECT_EQ(store.session(t.value->session.id)->state, session::State::Charging);
+  EXPECT_EQ(app.sessions.get(t->session.id)->state, session::State::Charging);
 
-  proto::SessionEnd e{3, static_cast<uint32_t>(t.value->session.id), 1, static_cast<uint32_t>(now), 3600, 400, 220};
+  proto::SessionEnd e{3, static_cast<uint32_t>(t->session.id), 1, static_cast<uint32_t>(now), 3600, 400, 220};
   std::string msg = payloads::make_msg(861234567890123ULL, proto::Cmd::SessionEnd, e.session);
   svc.on_message(topics::up_topic(dev, "session_end"), json::serialize(payloads::session_end(e, msg)));
   svc.on_message(topics::up_topic(dev, "session_end"), json::serialize(payloads::session_end(e, msg)));
@@ -102,35 +104,35 @@ TEST_F(ServiceTest, StartPublishesACommandAndEndIsAcked) {
     EXPECT_EQ(a->re, msg);
     EXPECT_EQ(a->result, 0);
   }
-  EXPECT_EQ(store.rider(r.id)->balance_fen, 960);
+  EXPECT_EQ(app.wallets.rider(r.id)->balance_fen, 960);
   EXPECT_EQ(svc.counters().duplicate_reports.load(), 1u);
 }
 
 TEST_F(ServiceTest, CommandsWaitForTheBrokerAndGoOutAfterReconnect) {
-  auto r = store.create_rider("王五", "", now);
-  store.topup(r.id, 1000, 0, "", now);
+  auto r = app.wallets.create_rider("王五", "", now);
+  app.wallets.topup(r.id, 1000, 0, "", now);
   pub.up = false;
   auto t = svc.start_session(OpenRequest{dev, 1, r.id, 100, false, 0, "test"});
   ASSERT_TRUE(t);
-  EXPECT_EQ(t.value->session.state, session::State::Requested);
+  EXPECT_EQ(t->session.state, session::State::Requested);
   EXPECT_TRUE(pub.sent.empty());
   pub.up = true;
   svc.flush_commands();
   ASSERT_EQ(pub.sent.size(), 1u);
-  EXPECT_EQ(store.session(t.value->session.id)->state, session::State::Starting);
+  EXPECT_EQ(app.sessions.get(t->session.id)->state, session::State::Starting);
 }
 
 TEST_F(ServiceTest, TickGivesUpOnUnansweredStartsAndSilentDevices) {
-  auto r = store.create_rider("赵六", "", now);
-  store.topup(r.id, 1000, 0, "", now);
+  auto r = app.wallets.create_rider("赵六", "", now);
+  app.wallets.topup(r.id, 1000, 0, "", now);
   auto t = svc.start_session(OpenRequest{dev, 1, r.id, 100, false, 0, "test"});
   now += 91;
   svc.tick();
-  EXPECT_EQ(store.session(t.value->session.id)->state, session::State::StartTimedOut);
-  EXPECT_EQ(store.rider(r.id)->held_fen, 0);
+  EXPECT_EQ(app.sessions.get(t->session.id)->state, session::State::StartTimedOut);
+  EXPECT_EQ(app.wallets.rider(r.id)->held_fen, 0);
   now += 200;
   svc.tick();
-  EXPECT_FALSE(store.device(dev)->online);
+  EXPECT_FALSE(app.devices.get(dev)->online);
 }
 
 TEST_F(ServiceTest, DeviceCommandsAreValidated) {
@@ -139,8 +141,8 @@ TEST_F(ServiceTest, DeviceCommandsAreValidated) {
   EXPECT_EQ(svc.send_command("5", "locate", {{"seconds", 5}}, "t").refusal.code, "device_not_found");
   auto c = svc.send_command(dev, "locate", {{"seconds", 5}}, "t");
   ASSERT_TRUE(c);
-  EXPECT_EQ(c.value->state, "sent");
+  EXPECT_EQ(c.value->state, CommandState::Sent);
   svc.on_message(topics::up_topic(dev, "reply"), json::serialize(json::object{{"id", c.value->id}, {"result", 0}}));
-  EXPECT_EQ(store.command(c.value->id)->state, "replied");
-  EXPECT_EQ(store.commands(dev, 10).size(), 1u);
+  EXPECT_EQ(app.commands.get(c.value->id)->state, CommandState::Replied);
+  EXPECT_EQ(app.commands.for_device(dev, 10).size(), 1u);
 }

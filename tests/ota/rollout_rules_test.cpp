@@ -1,7 +1,7 @@
 // The rollout's pure rules: stage sizes, the health gate, how many to offer, when a stage ends.
 #include <gtest/gtest.h>
 
-#include "ota.hpp"
+#include "app/ota.hpp"
 
 using namespace chargehub::core::rollout;
 

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chargehub::session {
 
@@ -36,5 +37,7 @@ std::optional<State> next(State s, Event e);
 bool holds_port(State s);
 // States that are final.
 bool is_final(State s);
+// Names of the states that hold a port, for SQL (one definition: holds_port).
+std::vector<std::string_view> port_holding_state_names();
 
 }  // namespace chargehub::session

@@ -1,4 +1,4 @@
-#include "ota.hpp"
+#include "app/ota.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -159,12 +159,8 @@ void write_file_atomically(const fs::path& path, const firmware::Bytes& data) {
 // construction
 
 Ota::Ota(Service& svc, Publisher& pub, OtaConfig cfg)
-    : svc_(svc), pub_(pub), cfg_(std::move(cfg)), db_(cfg_.db), rdb_(cfg_.db, true) {
-  db_.exec("PRAGMA synchronous=NORMAL");
+    : svc_(svc), pub_(pub), cfg_(std::move(cfg)), db_(svc.app().db) {
   fs::create_directories(cfg_.dir);
-  // The Store migrated the database before us; make sure our tables are there.
-  auto st = db_.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'rollout_device'");
-  if (!st.step() || st.i64(0) == 0) throw std::runtime_error("the database has no OTA tables (migration 003 missing)");
 }
 
 Ota::~Ota() {
@@ -181,9 +177,9 @@ Ota::Stats Ota::stats() {
 
 Result<FirmwareRow> Ota::add_firmware(const firmware::Package& p, const std::string& by) {
   if (!cfg_.pubkey)
-    return Result<FirmwareRow>::no("no_firmware_key", "the core was started without --firmware-pubkey; uploads are refused", 503);
+    return Result<FirmwareRow>::no("no_firmware_key", "the core was started without --firmware-pubkey; uploads are refused");
   auto c = firmware::check(p.manifest, p.image, *cfg_.pubkey);
-  if (c != firmware::Check::Ok) return Result<FirmwareRow>::no(std::string(firmware::check_name(c)), std::string(firmware::check_message(c)), 422);
+  if (c != firmware::Check::Ok) return Result<FirmwareRow>::no(std::string(firmware::check_name(c)), std::string(firmware::check_message(c)));
   std::lock_guard lock(mu_);
   {
     auto st = db_.prepare("SELECT id FROM firmware WHERE model = ? AND version = ?");
@@ -191,21 +187,21 @@ Result<FirmwareRow> Ota::add_firmware(const firmware::Package& p, const std::str
     if (st.step())
       return Result<FirmwareRow>::no("firmware_exists",
                                      "model " + std::to_string(p.manifest.model) + " already has firmware " +
-                                         p.manifest.version.text() + " (id " + std::to_string(st.i64(0)) + ")",
-                                     409);
+                                         p.manifest.version.text() + " (id " + std::to_string(st.i64(0)) + ")");
   }
   // Content-addressed: the file is named by its SHA-256, written to a temporary name and renamed.
   std::string file = firmware::hex(p.manifest.sha256) + ".bin";
   auto path = fs::path(cfg_.dir) / file;
   if (!fs::exists(path) || fs::file_size(path) != p.image.size()) write_file_atomically(path, p.image);
   sql::Tx tx(db_);
-  db_.prepare("INSERT INTO firmware (model, version, min_from, size, sha256, signature, key_id, notes, file, created_by, created_at) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-      .args(int64_t{p.manifest.model}, p.manifest.version.text(), p.manifest.min_from.text(), int64_t{p.manifest.size},
-            firmware::hex(p.manifest.sha256), firmware::hex(p.manifest.signature), p.manifest.key_id, p.manifest.notes, file,
-            by, now())
-      .run();
-  int64_t id = db_.last_insert_id();
+  auto ins = db_.prepare("INSERT INTO firmware (model, version, min_from, size, sha256, signature, key_id, notes, file, created_by, created_at) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+  ins.args(int64_t{p.manifest.model}, p.manifest.version.text(), p.manifest.min_from.text(), int64_t{p.manifest.size},
+           firmware::hex(p.manifest.sha256), firmware::hex(p.manifest.signature), p.manifest.key_id, p.manifest.notes, file, by,
+           now());
+  ins.step();
+  int64_t id = ins.i64(0);
+  ins.reset();
   tx.commit();
   log::info("firmware ", id, ": model ", p.manifest.model, " version ", p.manifest.version.text(), ", ", p.manifest.size,
             " bytes, uploaded by ", by);
@@ -234,8 +230,8 @@ std::optional<FirmwareRow> Ota::firmware(int64_t id) {
 }
 
 std::optional<FirmwareRow> Ota::load_firmware(int64_t id) {
-  std::lock_guard lock(rd_mu_);
-  auto st = rdb_.prepare(std::string("SELECT ") + kFirmwareCols + " FROM firmware WHERE id = ?");
+  sql::Lock lock(db_);
+  auto st = db_.prepare(std::string("SELECT ") + kFirmwareCols + " FROM firmware WHERE id = ?");
   st.args(id);
   if (!st.step()) return std::nullopt;
   return read_firmware(st);
@@ -303,11 +299,11 @@ std::vector<RolloutRow> Ota::rollouts(int64_t limit) {
 Result<RolloutRow> Ota::create_rollout(const RolloutRequest& rq) {
   using R = Result<RolloutRow>;
   auto fw = firmware(rq.firmware_id);
-  if (!fw) return R::no("firmware_not_found", "no firmware with this id", 404);
+  if (!fw) return R::no("firmware_not_found", "no firmware with this id");
   if (!rollout::valid_stages(rq.stages))
-    return R::no("bad_stages", "stages are cumulative percentages, strictly increasing, at most 10, the last 100 (e.g. [1,10,100])", 400);
-  if (rq.max_failure_pct < 0 || rq.max_failure_pct > 100) return R::no("bad_field", "max_failure_pct must be 0..100", 400);
-  if (rq.max_concurrent < 1 || rq.max_concurrent > 100000) return R::no("bad_field", "max_concurrent must be 1..100000", 400);
+    return R::no("bad_stages", "stages are cumulative percentages, strictly increasing, at most 10, the last 100 (e.g. [1,10,100])");
+  if (rq.max_failure_pct < 0 || rq.max_failure_pct > 100) return R::no("bad_field", "max_failure_pct must be 0..100");
+  if (rq.max_concurrent < 1 || rq.max_concurrent > 100000) return R::no("bad_field", "max_concurrent must be 1..100000");
 
   std::lock_guard lock(mu_);
   // Resolve the target to devices (a snapshot: devices added later are not included).
@@ -315,7 +311,7 @@ Result<RolloutRow> Ota::create_rollout(const RolloutRequest& rq) {
   if (rq.target_kind == "model") {
     auto* m = rq.target.is_object() ? rq.target.get_object().if_contains("model") : nullptr;
     if (!m || !m->is_int64() || m->get_int64() != fw->manifest.model)
-      return R::no("model_mismatch", "target.model must be the firmware's model (" + std::to_string(fw->manifest.model) + ")", 422);
+      return R::no("model_mismatch", "target.model must be the firmware's model (" + std::to_string(fw->manifest.model) + ")");
     auto st = db_.prepare("SELECT id FROM device WHERE model = ? AND deleted_at IS NULL ORDER BY id");
     st.args(int64_t{fw->manifest.model});
     while (st.step()) devices.push_back(st.text(0));
@@ -330,12 +326,12 @@ Result<RolloutRow> Ota::create_rollout(const RolloutRequest& rq) {
   } else if (rq.target_kind == "devices") {
     auto* l = rq.target.is_object() ? rq.target.get_object().if_contains("devices") : nullptr;
     if (!l || !l->is_array() || l->get_array().empty() || l->get_array().size() > 100000)
-      return R::no("bad_target", "target.devices must be a list of 1..100000 device ids", 400);
+      return R::no("bad_target", "target.devices must be a list of 1..100000 device ids");
     std::set<std::string> seen;
     std::vector<std::string> unknown;
     auto st = db_.prepare("SELECT 1 FROM device WHERE id = ? AND deleted_at IS NULL");
     for (auto& x : l->get_array()) {
-      if (!x.is_string()) return R::no("bad_target", "target.devices must be device id strings", 400);
+      if (!x.is_string()) return R::no("bad_target", "target.devices must be device id strings");
       std::string id(x.get_string());
       if (!seen.insert(id).second) continue;
       st.reset();
@@ -346,34 +342,37 @@ Result<RolloutRow> Ota::create_rollout(const RolloutRequest& rq) {
     if (!unknown.empty()) {
       std::string list;
       for (size_t i = 0; i < unknown.size() && i < 10; ++i) list += (i ? ", " : "") + unknown[i];
-      return R::no("device_not_found", std::to_string(unknown.size()) + " unknown device(s): " + list, 404);
+      return R::no("device_not_found", std::to_string(unknown.size()) + " unknown device(s): " + list);
     }
   } else if (rq.target_kind == "station" || rq.target_kind == "agent") {
     // The devices placed at that station or run by that agent (PUT /devices/<id>/placement), of the
     // package's model, in id order.
     auto* s = rq.target.is_object() ? rq.target.get_object().if_contains(rq.target_kind) : nullptr;
     if (!s || !s->is_string() || s->get_string().empty() || s->get_string().size() > 200)
-      return R::no("bad_target", "target." + rq.target_kind + " must be its id (text)", 400);
+      return R::no("bad_target", "target." + rq.target_kind + " must be its id (text)");
     auto st = db_.prepare(rq.target_kind == "station"
                               ? "SELECT id FROM device WHERE station = ? AND model = ? AND deleted_at IS NULL ORDER BY id"
                               : "SELECT id FROM device WHERE agent = ? AND model = ? AND deleted_at IS NULL ORDER BY id");
     st.args(std::string(s->get_string()), int64_t{fw->manifest.model});
     while (st.step()) devices.push_back(st.text(0));
   } else {
-    return R::no("bad_target", "target must be {\"model\":N}, {\"devices\":[...]}, {\"station\":\"…\"} or {\"agent\":\"…\"}", 400);
+    return R::no("bad_target", "target must be {\"model\":N}, {\"devices\":[...]}, {\"station\":\"…\"} or {\"agent\":\"…\"}");
   }
 
   int64_t t = now();
   json::array stages;
   for (int p : rq.stages) stages.push_back(p);
   sql::Tx tx(db_);
-  db_.prepare("INSERT INTO rollout (firmware_id, target_kind, target, stages, stage, max_failure_pct, max_concurrent, state, "
-              "pause_reason, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)")
-      .args(rq.firmware_id, rq.target_kind, json::serialize(rq.target), json::serialize(stages), int64_t{rq.max_failure_pct},
-            int64_t{rq.max_concurrent}, std::string("running"), std::optional<std::string>(),
-            rq.created_by, t, t)
-      .run();
-  int64_t id = db_.last_insert_id();
+  const char* insert_rollout = ("INSERT INTO rollout (firmware_id, target_kind, target, stages, stage, max_failure_pct, max_concurrent, state, "
+              "pause_reason, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+  int64_t id = 0;
+  {
+    auto st = db_.prepare(insert_rollout);
+    st.args(rq.firmware_id, rq.target_kind, json::serialize(rq.target), json::serialize(stages), int64_t{rq.max_failure_pct},
+            int64_t{rq.max_concurrent}, std::string("running"), std::optional<std::string>(), rq.created_by, t, t);
+    st.step();
+    id = st.i64(0);
+  }
   auto dev = db_.prepare("SELECT model, fw FROM device WHERE id = ?");
   auto ins = db_.prepare("INSERT INTO rollout_device (rollout_id, device_id, seq, state, from_fw, error, updated_at, finished_at) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
@@ -406,8 +405,8 @@ Result<RolloutRow> Ota::create_rollout(const RolloutRequest& rq) {
 Result<RolloutRow> Ota::pause(int64_t id, const std::string& by) {
   std::lock_guard lock(mu_);
   auto r = load_rollout(id);
-  if (!r) return Result<RolloutRow>::no("rollout_not_found", "no rollout with this id", 404);
-  if (r->state != "running") return Result<RolloutRow>::no("not_running", "the rollout is " + r->state, 409);
+  if (!r) return Result<RolloutRow>::no("rollout_not_found", "no rollout with this id");
+  if (r->state != "running") return Result<RolloutRow>::no("not_running", "the rollout is " + r->state);
   db_.prepare("UPDATE rollout SET state = 'paused', pause_reason = ?, updated_at = ? WHERE id = ?")
       .args("paused by " + by, now(), id)
       .run();
@@ -418,8 +417,8 @@ Result<RolloutRow> Ota::pause(int64_t id, const std::string& by) {
 Result<RolloutRow> Ota::resume(int64_t id, const std::string& by) {
   std::lock_guard lock(mu_);
   auto r = load_rollout(id);
-  if (!r) return Result<RolloutRow>::no("rollout_not_found", "no rollout with this id", 404);
-  if (r->state != "paused") return Result<RolloutRow>::no("not_paused", "the rollout is " + r->state, 409);
+  if (!r) return Result<RolloutRow>::no("rollout_not_found", "no rollout with this id");
+  if (r->state != "paused") return Result<RolloutRow>::no("not_paused", "the rollout is " + r->state);
   // Resuming accepts the failures seen so far in this stage: the gate trips again only on new ones.
   auto st = db_.prepare("SELECT count(*) FROM rollout_device WHERE rollout_id = ? AND stage = ? AND state IN ('failed', 'rolled_back')");
   st.args(id, int64_t{r->stage});
@@ -434,8 +433,8 @@ Result<RolloutRow> Ota::resume(int64_t id, const std::string& by) {
 Result<RolloutRow> Ota::cancel(int64_t id, const std::string& by) {
   std::lock_guard lock(mu_);
   auto r = load_rollout(id);
-  if (!r) return Result<RolloutRow>::no("rollout_not_found", "no rollout with this id", 404);
-  if (r->state == "cancelled" || r->state == "completed") return Result<RolloutRow>::no("finished", "the rollout is " + r->state, 409);
+  if (!r) return Result<RolloutRow>::no("rollout_not_found", "no rollout with this id");
+  if (r->state == "cancelled" || r->state == "completed") return Result<RolloutRow>::no("finished", "the rollout is " + r->state);
   int64_t t = now();
   sql::Tx tx(db_);
   db_.prepare("UPDATE rollout SET state = 'cancelled', pause_reason = ?, updated_at = ?, finished_at = ? WHERE id = ?")
@@ -484,7 +483,7 @@ json::array Ota::rollout_devices(int64_t id, const std::string& state, int64_t l
 }
 
 // ---------------------------------------------------------------------------------------------------
-// device progress: the hooks (service's worker thread, inside the store's transaction)
+// device progress: the hooks (service's worker thread, inside the fleet adapter's transaction)
 
 std::optional<Ota::Active> Ota::active_for(const std::string& device) {
   {
@@ -494,8 +493,8 @@ std::optional<Ota::Active> Ota::active_for(const std::string& device) {
   // In flight, or offered before and set back for another offer (a lost reply: it may be pulling).
   std::optional<Active> a;
   {
-    std::lock_guard lock(rd_mu_);
-    auto st = rdb_.prepare(
+    sql::Lock lock(db_);
+    auto st = db_.prepare(
         "SELECT rd.rollout_id, r.firmware_id, rd.state FROM rollout_device rd JOIN rollout r ON r.id = rd.rollout_id "
         "WHERE rd.device_id = ? AND (rd.state IN ('offered', 'downloading', 'verified') OR (rd.state = 'pending' AND "
         "rd.offered_at IS NOT NULL)) ORDER BY rd.offered_at DESC LIMIT 1");
@@ -558,7 +557,7 @@ void Ota::on_boot(const std::string& device, const std::string& fwv) {
 }
 
 void Ota::on_heartbeat(const std::string&, const std::vector<uint8_t>&) {
-  // Offers read online and port states from the device table (the store keeps them).
+  // Offers read online and port states from the device table (the devices use case keeps them).
 }
 
 void Ota::on_online(const std::string&, bool) {}
@@ -663,7 +662,7 @@ void Ota::tick() {
   }
 }
 
-// Applies the chargers' replies to offers (read from the command table through the store).
+// Applies the chargers' replies to offers (read from the command table through the commands use case).
 void Ota::check_offers(int64_t id) {
   struct Row {
     std::string device, command;
@@ -698,7 +697,7 @@ void Ota::check_offers(int64_t id) {
     }
   }
   if (rows.empty()) return;
-  for (auto& r : rows) r.cmd = svc_.store().command(r.command);   // not under mu_ (lock order)
+  for (auto& r : rows) r.cmd = svc_.app().commands.get(r.command);   // not under mu_ (lock order)
   std::lock_guard lock(mu_);
   sql::Tx tx(db_);
   for (auto& r : rows) {
@@ -709,7 +708,7 @@ void Ota::check_offers(int64_t id) {
       st.args(id, r.device, r.command);
       if (!st.step()) continue;
     }
-    if (c->state == "replied" && c->result) {
+    if (c->state == CommandState::Replied && c->result) {
       int64_t res = *c->result;
       db_.prepare("UPDATE rollout_device SET offer_result = ?, updated_at = ? WHERE rollout_id = ? AND device_id = ?")
           .args(res, now(), id, r.device)
@@ -718,7 +717,7 @@ void Ota::check_offers(int64_t id) {
       else if (res == 1) { /* busy: it pulls once no port charges; stays offered */ }
       else if (res == 2) set_device_state(id, r.device, "installed", std::string("already_on_version"), std::nullopt);
       else set_device_state(id, r.device, "failed", std::string("rejected"), std::nullopt);   // 3: bad signature or size
-    } else if (c->state == "failed" || c->state == "expired" || (c->state == "replied" && !c->result)) {
+    } else if (c->state == CommandState::Failed || c->state == CommandState::Expired || (c->state == CommandState::Replied && !c->result)) {
       if (r.attempts >= cfg_.max_offer_attempts) {
         set_device_state(id, r.device, "failed", "no_answer" + std::string(c->error ? " (" + *c->error + ")" : ""), std::nullopt);
       } else {
@@ -760,7 +759,7 @@ void Ota::step_rollout(int64_t id) {
       v.max_failure_pct = r->max_failure_pct;
       v.max_concurrent = r->max_concurrent;
       {
-        auto st = db_.prepare("SELECT count(*), coalesce(sum(state IN ('failed', 'rolled_back')), 0) FROM rollout_device "
+        auto st = db_.prepare("SELECT count(*), coalesce(sum(CASE WHEN state IN ('failed', 'rolled_back') THEN 1 ELSE 0 END), 0) FROM rollout_device "
                               "WHERE rollout_id = ? AND stage = ? AND state != 'skipped'");
         st.args(id, int64_t{r->stage});
         if (st.step()) {

@@ -19,7 +19,7 @@
 
 #include "chargehub/ota/firmware.hpp"
 #include "service.hpp"
-#include "sqlite.hpp"
+#include "db/db.hpp"
 
 namespace chargehub::core {
 
@@ -60,7 +60,6 @@ Decision decide(const StageView& s);
 
 // ---- the registry and rollouts ----------------------------------------------------------------
 struct OtaConfig {
-  std::string db;                       // the core's database file (own connection, WAL)
   std::string dir;                      // image files
   std::optional<firmware::PublicKey> pubkey;   // uploads refused without it
   int64_t max_offer_attempts = 3;       // then the device fails with "no_answer"
@@ -140,7 +139,7 @@ class Ota : public OtaHooks {
     int64_t rollout_id = 0, firmware_id = 0;
     std::string state;
   };
-  // What the hooks saw, applied to the tables by tick(): the hooks run inside the store's transaction
+  // What the hooks saw, applied to the tables by tick(): the hooks run inside the fleet adapter's transaction
   // on the service's worker thread, so they never write to the database themselves.
   struct Event {
     enum Kind { Pulling, Status, Boot } kind;
@@ -161,16 +160,14 @@ class Ota : public OtaHooks {
   std::optional<RolloutRow> load_rollout(int64_t id);
   int64_t now() const { return svc_.now(); }
 
-  // Locking (docs/ota.md "Threads"): the service calls the hooks while holding the store's lock, and
-  // the store is called from tick() and the API; so Ota never calls the service or the store while it
+  // Locking (docs/ota.md "Threads"): the service calls the hooks while holding the connection's lock, and
+  // the connection is used from tick() and the API; so Ota never calls the service while it
   // holds mu_ or rd_mu_, and mem_mu_ is a leaf (nothing else is taken or called while it is held).
   Service& svc_;
   Publisher& pub_;
   OtaConfig cfg_;
-  std::recursive_mutex mu_;   // db_: writes, the planner, the API
-  sql::Db db_;
-  std::mutex rd_mu_;          // rdb_: look-ups from the hooks (WAL: readers never wait for writers)
-  sql::Db rdb_;
+  std::recursive_mutex mu_;   // the planner and the API
+  sql::Db& db_;               // the core's connection (its own mutex; hooks run inside the service's transactions)
   std::mutex mem_mu_;         // the in-memory state below
   std::map<std::string, Active> active_;
   std::map<int64_t, int> fds_;

@@ -1,0 +1,24 @@
+// Alarms from chargers: recorded once per msg; those that cut a port stop what charges there
+// (rules/alarms.hpp).
+#pragma once
+#include "app/sessions.hpp"
+
+namespace chargehub::core {
+
+struct AlarmOutcome {
+  payloads::Ack ack;
+  FollowUp follow;
+};
+
+class Alarms {
+ public:
+  Alarms(Repos& r, Sessions& sessions) : r_(r), sessions_(sessions) {}
+  AlarmOutcome raised(const std::string& device_id, const std::string& msg, const proto::Alarm& a, int64_t now);
+  std::vector<AlarmRow> list(const std::string& device_id, int64_t limit);
+
+ private:
+  Repos& r_;
+  Sessions& sessions_;
+};
+
+}  // namespace chargehub::core

@@ -1,0 +1,62 @@
+// The core's use cases, one module per area, over one database connection:
+//
+//   auto db = sql::open("sqlite:///var/lib/chargehub/core.db");
+//   core::App app(*db);                      // migrates
+//   auto t = app.sessions.open(request, now);
+//
+// devices   devices.hpp    registering, credentials, boots, heartbeats, online
+// sessions  sessions.hpp   opening, stopping, START replies, settlement, reconciliation, refunds
+// wallets   wallets.hpp    riders, top-ups, the ledger
+// cards     cards.hpp      IC cards and swipes
+// plans     plans.hpp      price plans, recharge offers
+// commands  commands.hpp   downlink commands and replies
+// alarms    alarms.hpp     alarms and the stops they cause
+// telemetry telemetry.hpp  meter readings and their rules
+// (OTA: ota.hpp, wired by the program.)
+#pragma once
+#include "app/alarms.hpp"
+#include "app/cards.hpp"
+#include "app/commands.hpp"
+#include "app/devices.hpp"
+#include "app/plans.hpp"
+#include "app/sessions.hpp"
+#include "app/telemetry.hpp"
+#include "app/wallets.hpp"
+
+namespace chargehub::core {
+
+class App {
+ public:
+  explicit App(sql::Db& db)
+      : db(db), migrated_(sql::migrate(db)), repos(db), devices(repos), sessions(repos), wallets(repos), cards(repos, sessions),
+        plans(repos), commands(repos, sessions), alarms(repos, sessions), telemetry(repos, sessions) {}
+  App(const App&) = delete;
+
+  sql::Db& db;
+
+ private:
+  int migrated_;
+
+ public:
+  Repos repos;
+  Devices devices;
+  Sessions sessions;
+  Wallets wallets;
+  Cards cards;
+  Plans plans;
+  Commands commands;
+  Alarms alarms;
+  Telemetry telemetry;
+
+  int schema_version() { return sql::schema_version(db); }
+  // Runs fn inside one transaction (the use cases it calls nest as savepoints): the fleet adapter
+  // applies a burst of messages this way. fn must not throw.
+  template <class F>
+  void batch(F&& fn) {
+    sql::Tx tx(db);
+    fn();
+    tx.commit();
+  }
+};
+
+}  // namespace chargehub::core

@@ -1,0 +1,39 @@
+// Downlink commands: queuing one for a device, marking it sent, what a reply does (a START's reply
+// goes to the session it opens; a QUERY_PORTS answer reconciles sessions), and giving up on silence.
+#pragma once
+#include "app/sessions.hpp"
+
+namespace chargehub::core {
+
+struct ReplyEffect {
+  std::optional<CommandRow> command;   // the command the reply answered
+  std::optional<SessionRow> session;   // the session a START opens, after the reply
+  bool duplicate = false;
+  std::string note;                    // why nothing happened
+  FollowUp follow;                     // reconciliation after a QUERY_PORTS answer
+};
+
+class Commands {
+ public:
+  Commands(Repos& r, Sessions& sessions) : r_(r), sessions_(sessions) {}
+
+  // An operator's or the system's command (query_ports, locate, set_params, ...). start, stop and adjust
+  // go through sessions (use_sessions); args are checked against the frame mapping (bad_command).
+  Result<CommandRow> queue(const std::string& device_id, const std::string& op, const boost::json::object& args, const std::string& by,
+                           int64_t now, int64_t ttl_s);
+  // A system command, no checks (the fleet adapter's QUERY_PORTS after a boot).
+  CommandRow queue_system(const std::string& device_id, const std::string& op, const std::string& why, int64_t now, int64_t ttl_s);
+  void sent(const std::string& id, int64_t now);
+  std::vector<CommandRow> unsent(int64_t now);
+  ReplyEffect replied(const std::string& device_id, const boost::json::object& reply, int64_t now);
+  int64_t fail_unanswered(int64_t before);
+
+  std::optional<CommandRow> get(const std::string& id);
+  std::vector<CommandRow> for_device(const std::string& device_id, int64_t limit);
+
+ private:
+  Repos& r_;
+  Sessions& sessions_;
+};
+
+}  // namespace chargehub::core

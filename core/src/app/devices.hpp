@@ -1,0 +1,48 @@
+// Devices through their life: registering one with its credentials, plan and placement, enabling,
+// deleting, new tokens; what boots, heartbeats and online changes record. Credential changes bump the
+// credentials revision in the same transaction (the fleet adapter pushes them to the broker plugin).
+#pragma once
+#include "app/repos.hpp"
+#include "chargehub/result.hpp"
+
+namespace chargehub::core {
+
+class Devices {
+ public:
+  explicit Devices(Repos& r) : r_(r) {}
+
+  Result<Device> create(const NewDevice& d, int64_t now);
+  std::optional<Device> get(const std::string& id);
+  std::vector<Device> list(int64_t limit, const std::string& after_id);
+  Result<Device> assign_plan(const std::string& id, int64_t plan_id);
+  Result<Device> set_enabled(const std::string& id, bool enabled);
+  Result<Device> set_lifecycle(const std::string& id, const std::string& lifecycle);
+  // Where the device stands and which agent runs it (text ids; empty clears).
+  Result<Device> set_placement(const std::string& id, const std::string& station, const std::string& agent);
+  // Marked deleted (kept for history); its credentials stop working.
+  Result<Device> remove(const std::string& id, int64_t now);
+  // A new token hash; the old one stays valid until now + grace_s (0: refused at once).
+  Result<Device> rotate_token(const std::string& id, const std::string& token_hash, int64_t grace_s, int64_t now);
+
+  // From the fleet.
+  bool booted(const std::string& id, const proto::Login& boot, int64_t now);
+  void heartbeat(const std::string& id, const proto::Heartbeat& hb, int64_t now);
+  void online(const std::string& id, bool online, int64_t now);
+  std::vector<std::string> mark_silent_offline(int64_t before);
+  std::vector<std::string> online_ids();
+
+  // For the broker plugin: every live device's credentials and the revision they are at.
+  struct Credentials {
+    int64_t rev = 0;
+    std::vector<DeviceCredential> devices;
+  };
+  Credentials credentials();
+  std::optional<DeviceCredential> credential(const std::string& id);
+  int64_t credentials_rev();
+
+ private:
+  Result<Device> reload(const std::string& id);
+  Repos& r_;
+};
+
+}  // namespace chargehub::core

@@ -1,0 +1,202 @@
+#include "sessions.hpp"
+
+#include "chargehub/rules/reconcile.hpp"
+#include "chargehub/rules/session_start.hpp"
+#include "chargehub/rules/settlement.hpp"
+#include "chargehub/rules/wallet.hpp"
+
+namespace chargehub::core {
+
+using session::Event;
+using session::State;
+namespace json = boost::json;
+
+Result<StartTicket> Sessions::open(const OpenRequest& req, int64_t now) {
+  sql::Tx tx(r_.db);
+  auto t = open_in_tx(req, now);
+  if (t) tx.commit();
+  return t;
+}
+
+Result<StartTicket> Sessions::open_in_tx(const OpenRequest& req, int64_t now) {
+  using R = Result<StartTicket>;
+  // Load the facts (each lookup read to its end before the next: a statement still stepping at commit
+  // makes SQLite skip the WAL checkpoint), decide, then write.
+  rules::StartFacts f;
+  std::optional<PlanRepo::Loaded> plan;
+  if (auto d = r_.devices.get(req.device_id)) {
+    f.device_found = true;
+    f.device_enabled = d->enabled;
+    f.device_online = d->online;
+    f.device_ports = d->ports;
+    f.port_state = r_.devices.port_state(req.device_id, req.port);
+    if (auto s = r_.sessions.holding_port(req.device_id, req.port)) f.session_on_port = s->id;
+    if (auto w = r_.wallets.get(req.rider_id)) {
+      f.rider_found = true;
+      f.available_fen = w->available_fen();
+    }
+    plan = r_.plans.get(d->plan_id.value_or(1));
+    f.plan_found = plan.has_value();
+    if (plan && plan->readable) f.plan = plan->row.plan;
+  }
+  auto terms = rules::decide_start(rules::StartRequest{req.port, req.amount_fen, req.until_full, req.duration_s}, f);
+  if (!terms) return R::no(terms.refusal);
+
+  NewSession ns{req.device_id, req.port, req.rider_id, plan->row.id, plan->row.version, plan->row.spec, terms->prepaid_fen,
+                int64_t{terms->limit.mode}, int64_t{terms->limit.limit}, req.card_uid};
+  int64_t sid = r_.sessions.insert(ns, now);
+  if (terms->prepaid_fen > 0) r_.wallets.hold(req.rider_id, terms->prepaid_fen);
+  auto cmd = make_command(req.device_id, "start",
+                          json::object{{"port", req.port}, {"session", sid}, {"mode", terms->limit.mode}, {"limit", terms->limit.limit},
+                                       {"max_power_w", 0}},
+                          req.created_by, sid, now, req.command_ttl_s);
+  r_.commands.insert(cmd);
+  return R::ok(StartTicket{*r_.sessions.get(sid), cmd});
+}
+
+Result<CommandRow> Sessions::request_stop(int64_t session_id, const std::string& by, int64_t now, int64_t ttl_s) {
+  sql::Tx tx(r_.db);
+  auto c = stop_in_tx(session_id, by, now, ttl_s);
+  if (c) tx.commit();
+  return c;
+}
+
+Result<CommandRow> Sessions::stop_in_tx(int64_t session_id, const std::string& by, int64_t now, int64_t ttl_s) {
+  using R = Result<CommandRow>;
+  auto s = r_.sessions.get(session_id);
+  if (!s) return R::no("session_not_found", "no session with this id");
+  auto n = session::next(s->state, Event::StopRequested);
+  if (!n) return R::no("session_not_active", "the session is " + std::string(session::state_name(s->state)));
+  r_.sessions.set_state(s->id, *n);
+  auto cmd = make_command(s->device_id, "stop", json::object{{"port", s->port}, {"session", s->id}}, by, s->id, now, ttl_s);
+  r_.commands.insert(cmd);
+  return R::ok(cmd);
+}
+
+void Sessions::start_sent(int64_t session_id) {
+  sql::Tx tx(r_.db);
+  if (auto s = r_.sessions.get(session_id))
+    if (auto n = session::next(s->state, Event::StartSent)) r_.sessions.set_state(s->id, *n);
+  tx.commit();
+}
+
+std::optional<SessionRow> Sessions::start_answered(int64_t session_id, const rules::ReplyOutcome& o, int64_t now) {
+  sql::Tx tx(r_.db);
+  auto s = r_.sessions.get(session_id);
+  if (!s) return std::nullopt;
+  if (auto n = session::next(s->state, rules::start_event(o))) {
+    if (*n == State::Rejected || *n == State::StartTimedOut) {
+      if (s->rider_id && s->prepaid_fen > 0) r_.wallets.release(*s->rider_id, s->prepaid_fen);
+      r_.sessions.set_ended(s->id, *n, rules::start_failure(o), now);
+    } else {
+      r_.sessions.set_state(s->id, *n);
+      if (*n == State::Charging) r_.sessions.set_started(s->id, now);
+    }
+  }
+  auto out = r_.sessions.get(session_id);
+  tx.commit();
+  return out;
+}
+
+bool Sessions::settle(const SessionRow& s, const pricing::Usage& u, std::optional<int64_t> reason, const std::string& note,
+                      Event cause, int64_t now) {
+  rules::SettleFacts f{s.state, s.rider_id.has_value(), s.prepaid_fen, s.plan, 0};
+  if (s.rider_id && !session::holds_port(s.state))
+    if (auto w = r_.wallets.get(*s.rider_id)) f.available_fen = w->available_fen();
+  auto st = rules::settle(f, u, cause);
+  if (!st) return false;
+  if (st->release_fen > 0) r_.wallets.release(*s.rider_id, st->release_fen);
+  if (st->amount_fen > 0) r_.wallets.post(*s.rider_id, LedgerKind::Charge, -st->amount_fen, s.id, note, now);
+  r_.sessions.settle(s.id, u, st->amount_fen, reason, note.empty() ? std::nullopt : std::optional<std::string>(note), now);
+  return true;
+}
+
+EndOutcome Sessions::end_reported(const std::string& device_id, const std::string& msg, const proto::SessionEnd& e, int64_t now) {
+  sql::Tx tx(r_.db);
+  EndOutcome out;
+  if (auto seen = r_.reports.processed(msg)) {
+    out.ack = *seen;
+    out.duplicate = true;
+    return out;
+  }
+  out.ack = payloads::Ack{msg, 0, std::nullopt};
+  auto s = r_.sessions.get(e.session);
+  if (s && s->device_id == device_id && s->port == e.port) {
+    if (settle(*s, pricing::Usage{e.energy_wh, e.duration_s, e.max_power_w}, int64_t{e.reason}, "", Event::EndReported, now)) {
+      if (e.started_at) r_.sessions.set_started(s->id, int64_t{e.started_at});
+      out.settled = r_.sessions.get(s->id);
+    } else {
+      out.note = "session already " + std::string(session::state_name(s->state));
+    }
+  } else {
+    out.note = "unknown session";
+  }
+  r_.reports.record(msg, device_id, "session_end", out.ack, now);
+  tx.commit();
+  return out;
+}
+
+std::vector<SessionRow> Sessions::expire_starts(int64_t created_before, int64_t now) {
+  sql::Tx tx(r_.db);
+  auto out = r_.sessions.holding_created_before({State::Requested, State::Starting}, created_before);
+  for (auto& s : out) {
+    if (s.rider_id && s.prepaid_fen > 0) r_.wallets.release(*s.rider_id, s.prepaid_fen);
+    r_.sessions.set_ended(s.id, State::StartTimedOut, "no reply to START", now);
+    r_.commands.fail_open_start(s.id);
+    s.state = State::StartTimedOut;
+  }
+  tx.commit();
+  return out;
+}
+
+FollowUp Sessions::reconcile(const std::string& device_id, const std::map<int64_t, int64_t>& charging, int64_t now) {
+  sql::Tx tx(r_.db);
+  FollowUp out;
+  auto ours = r_.sessions.holding_on_device(device_id);
+  std::vector<rules::RunningSession> running;
+  for (auto& s : ours) running.push_back({s.id, s.port, s.state, s.created_at});
+  auto verdict = rules::reconcile(running, charging, now);
+  for (int64_t id : verdict.lost) {
+    for (auto& s : ours)
+      if (s.id == id && settle(s, s.usage(), std::nullopt, "lost: the charger no longer has this session", Event::ChargerLost, now))
+        if (auto done = r_.sessions.get(id)) out.settled.push_back(*done);
+  }
+  for (auto& [port, sess] : verdict.stop) {
+    auto cmd = make_command(device_id, "stop", json::object{{"port", port}, {"session", sess}}, "reconcile", std::nullopt, now, 60);
+    r_.commands.insert(cmd);
+    out.commands.push_back(cmd);
+  }
+  tx.commit();
+  return out;
+}
+
+Result<SessionRow> Sessions::refund(int64_t session_id, int64_t amount_fen, const std::string& note, int64_t now) {
+  using R = Result<SessionRow>;
+  sql::Tx tx(r_.db);
+  auto s = r_.sessions.get(session_id);
+  if (!s) return R::no("session_not_found", "no session with this id");
+  if (auto why = rules::check_refund(s->state == State::Settled && s->rider_id, amount_fen, s->amount_fen.value_or(0), s->refunded_fen))
+    return R::no(*why);
+  r_.wallets.post(*s->rider_id, LedgerKind::Refund, amount_fen, s->id, note, now);
+  r_.sessions.add_refund(s->id, amount_fen);
+  auto out = r_.sessions.get(s->id);
+  tx.commit();
+  return R::ok(*out);
+}
+
+std::optional<SessionRow> Sessions::get(int64_t id) {
+  sql::Lock lock(r_.db);
+  return r_.sessions.get(id);
+}
+
+std::vector<SessionRow> Sessions::list(const SessionFilter& f) {
+  sql::Lock lock(r_.db);
+  return r_.sessions.list(f);
+}
+
+std::vector<MeterSample> Sessions::samples(int64_t session_id, int64_t limit) {
+  sql::Lock lock(r_.db);
+  return r_.sessions.samples(session_id, limit);
+}
+
+}  // namespace chargehub::core

@@ -1,0 +1,41 @@
+#include "wallets.hpp"
+
+#include "chargehub/rules/wallet.hpp"
+
+namespace chargehub::core {
+
+Rider Wallets::create_rider(const std::string& name, const std::string& phone, int64_t now) {
+  sql::Tx tx(r_.db);
+  auto id = r_.wallets.insert_rider(name, phone, now);
+  auto r = r_.wallets.get(id);
+  tx.commit();
+  return *r;
+}
+
+std::optional<Rider> Wallets::rider(int64_t id) {
+  sql::Lock lock(r_.db);
+  return r_.wallets.get(id);
+}
+
+Result<Rider> Wallets::topup(int64_t rider_id, int64_t amount_fen, int64_t bonus_fen, const std::string& note, int64_t now) {
+  if (auto why = rules::check_topup(amount_fen, bonus_fen)) return Result<Rider>::no(*why);
+  sql::Tx tx(r_.db);
+  if (!r_.wallets.get(rider_id)) return Result<Rider>::no("rider_not_found", "no rider with this id");
+  r_.wallets.post(rider_id, LedgerKind::Topup, amount_fen, std::nullopt, note, now);
+  if (bonus_fen > 0) r_.wallets.post(rider_id, LedgerKind::Bonus, bonus_fen, std::nullopt, note, now);
+  auto r = r_.wallets.get(rider_id);
+  tx.commit();
+  return Result<Rider>::ok(*r);
+}
+
+std::vector<LedgerEntry> Wallets::ledger(int64_t rider_id, int64_t limit) {
+  sql::Lock lock(r_.db);
+  return r_.wallets.ledger(rider_id, limit);
+}
+
+int64_t Wallets::ledger_sum(int64_t rider_id) {
+  sql::Lock lock(r_.db);
+  return r_.wallets.ledger_sum(rider_id);
+}
+
+}  // namespace chargehub::core

@@ -1,0 +1,21 @@
+// Riders and their wallets: creating riders, top-ups (with a recharge offer's bonus), the ledger.
+#pragma once
+#include "app/repos.hpp"
+#include "chargehub/result.hpp"
+
+namespace chargehub::core {
+
+class Wallets {
+ public:
+  explicit Wallets(Repos& r) : r_(r) {}
+  Rider create_rider(const std::string& name, const std::string& phone, int64_t now);
+  std::optional<Rider> rider(int64_t id);
+  Result<Rider> topup(int64_t rider_id, int64_t amount_fen, int64_t bonus_fen, const std::string& note, int64_t now);
+  std::vector<LedgerEntry> ledger(int64_t rider_id, int64_t limit);
+  int64_t ledger_sum(int64_t rider_id);   // equals the balance, always
+
+ private:
+  Repos& r_;
+};
+
+}  // namespace chargehub::core

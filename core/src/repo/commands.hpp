@@ -1,0 +1,50 @@
+// Downlink commands: what was asked of a device, by whom, and what became of it.
+#pragma once
+#include <boost/json.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chargehub/states.hpp"
+#include "db/db.hpp"
+
+namespace chargehub::core {
+
+struct CommandRow {
+  std::string id, device_id, op;
+  CommandState state = CommandState::Queued;
+  boost::json::object args;                  // the MQTT command's args (mqtt.md)
+  std::optional<int64_t> result, session_id, sent_at, replied_at;
+  std::optional<std::string> error;
+  std::optional<boost::json::object> reply;   // the charger's reply as received
+  std::string created_by;                      // who asked (an account, a card, the system)
+  int64_t created_at = 0, expires_at = 0;
+};
+
+class CommandRepo {
+ public:
+  explicit CommandRepo(sql::Db& db) : db_(db) {}
+
+  void insert(const CommandRow& c);
+  std::optional<CommandRow> get(const std::string& id);
+  std::vector<CommandRow> for_device(const std::string& device_id, int64_t limit);   // newest first
+  // Marks a queued command sent; returns true when it was queued.
+  bool mark_sent(const std::string& id, int64_t now);
+  void set_outcome(const std::string& id, CommandState state, std::optional<int64_t> result, const std::string& reply_json,
+                   const std::optional<std::string>& error, int64_t now);
+  // Queued commands past their expiry become expired; the rest, oldest first.
+  std::vector<CommandRow> queued(int64_t now);
+  // Sent commands unanswered past `before`: failed ("no reply"). Returns how many.
+  int64_t fail_unanswered(int64_t before);
+  // The open START of a session: failed ("no reply").
+  void fail_open_start(int64_t session_id);
+
+ private:
+  sql::Db& db_;
+};
+
+// A fresh random id for commands ("c" + 24 hex digits).
+std::string new_command_id();
+
+}  // namespace chargehub::core

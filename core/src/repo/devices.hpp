@@ -1,0 +1,84 @@
+// Devices and their ports: rows in, rows out. No decisions here (core/src/app/devices.cpp decides).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chargehub/messages.hpp"
+#include "chargehub/states.hpp"
+#include "db/db.hpp"
+
+namespace chargehub::core {
+
+struct Device {
+  std::string id, name;
+  std::optional<int64_t> model;
+  int64_t ports = 10;
+  std::optional<int64_t> hw;
+  std::optional<std::string> fw, iccid;
+  bool enabled = true;
+  Lifecycle lifecycle = Lifecycle::Installed;
+  std::optional<int64_t> plan_id;
+  bool online = false;
+  std::optional<int64_t> last_seen_at, csq, temp_dc, mains_dv, power_w;
+  bool has_token = false, has_pubkey = false;
+  int64_t created_at = 0;
+  std::vector<int64_t> port_states;   // index 0 = port 1 (frames.md port states)
+  std::optional<std::string> station, agent;
+};
+
+struct NewDevice {
+  std::string id, name;
+  int64_t ports = 10;
+  std::optional<int64_t> model;
+  std::optional<std::string> token_hash, pubkey;
+  Lifecycle lifecycle = Lifecycle::Installed;
+};
+
+// What the broker plugin needs to admit a charger (hashes and public keys only).
+struct DeviceCredential {
+  std::string id;
+  std::optional<std::string> token_hash, prev_token_hash, pubkey;
+  std::optional<int64_t> prev_token_until;
+  bool enabled = true;
+};
+
+class DeviceRepo {
+ public:
+  explicit DeviceRepo(sql::Db& db) : db_(db) {}
+
+  bool exists_even_deleted(const std::string& id);
+  void insert(const NewDevice& d, int64_t now);   // with its ports, all idle
+  std::optional<Device> get(const std::string& id);   // not deleted; with port states
+  std::vector<Device> list(int64_t limit, const std::string& after_id);
+  std::vector<std::string> online_ids();
+  // Ids of live devices with this model / at this station / of this agent, in id order.
+  std::vector<std::string> ids_with_model(int64_t model);
+  std::vector<std::string> ids_at_station(const std::string& station);
+  std::vector<std::string> ids_of_agent(const std::string& agent);
+  std::optional<proto::PortState> port_state(const std::string& id, int64_t port);
+
+  // Each returns false when no live device has this id.
+  bool update_boot(const std::string& id, const proto::Login& b, int64_t now);   // and adds missing ports
+  void update_heartbeat(const std::string& id, const proto::Heartbeat& hb, int64_t now);
+  void set_online(const std::string& id, bool online, int64_t now);
+  std::vector<std::string> mark_silent_offline(int64_t before);
+  bool set_plan(const std::string& id, int64_t plan_id);
+  bool set_enabled(const std::string& id, bool enabled);
+  bool set_lifecycle(const std::string& id, Lifecycle l);
+  bool set_placement(const std::string& id, const std::optional<std::string>& station, const std::optional<std::string>& agent);
+  bool mark_deleted(const std::string& id, int64_t now);   // credentials cleared
+  bool set_token(const std::string& id, const std::string& token_hash, int64_t grace_s, int64_t now);
+
+  // Credentials for the broker plugin, and their revision (bumped by every change, in its transaction).
+  std::vector<DeviceCredential> credentials();
+  std::optional<DeviceCredential> credential(const std::string& id);   // deleted devices: nothing
+  int64_t bump_credentials_rev();
+  int64_t credentials_rev();
+
+ private:
+  sql::Db& db_;
+};
+
+}  // namespace chargehub::core

@@ -1,0 +1,58 @@
+#include "wallets.hpp"
+
+namespace chargehub::core {
+
+int64_t WalletRepo::insert_rider(const std::string& name, const std::string& phone, int64_t now) {
+  auto st = db_.prepare("INSERT INTO rider (name, phone, created_at) VALUES (?, ?, ?) RETURNING id");
+  st.args(name, phone, now);
+  st.step();
+  int64_t id = st.i64(0);
+  st.reset();
+  db_.prepare("INSERT INTO wallet (rider_id) VALUES (?)").args(id).run();
+  return id;
+}
+
+std::optional<Rider> WalletRepo::get(int64_t rider_id) {
+  auto st = db_.prepare(
+      "SELECT r.id, r.name, r.phone, w.balance_fen, w.held_fen, r.created_at FROM rider r JOIN wallet w ON w.rider_id = r.id "
+      "WHERE r.id = ?");
+  st.args(rider_id);
+  if (!st.step()) return std::nullopt;
+  return Rider{st.i64(0), st.text(1), st.text(2), st.i64(3), st.i64(4), st.i64(5)};
+}
+
+void WalletRepo::post(int64_t rider_id, LedgerKind kind, int64_t amount_fen, std::optional<int64_t> session_id,
+                      const std::string& note, int64_t now) {
+  db_.prepare("INSERT INTO ledger (rider_id, kind, amount_fen, session_id, note, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+      .args(rider_id, std::string(name(kind)), amount_fen, session_id, note, now)
+      .run();
+  db_.prepare("UPDATE wallet SET balance_fen = balance_fen + ? WHERE rider_id = ?").args(amount_fen, rider_id).run();
+}
+
+void WalletRepo::hold(int64_t rider_id, int64_t fen) {
+  db_.prepare("UPDATE wallet SET held_fen = held_fen + ? WHERE rider_id = ?").args(fen, rider_id).run();
+}
+
+void WalletRepo::release(int64_t rider_id, int64_t fen) {
+  db_.prepare("UPDATE wallet SET held_fen = held_fen - ? WHERE rider_id = ?").args(fen, rider_id).run();
+}
+
+std::vector<LedgerEntry> WalletRepo::ledger(int64_t rider_id, int64_t limit) {
+  auto st = db_.prepare(
+      "SELECT id, rider_id, amount_fen, created_at, kind, note, session_id FROM ledger WHERE rider_id = ? ORDER BY id DESC LIMIT ?");
+  st.args(rider_id, limit);
+  std::vector<LedgerEntry> out;
+  while (st.step())
+    out.push_back(LedgerEntry{st.i64(0), st.i64(1), st.i64(2), st.i64(3), parse_ledger_kind(st.text(4)).value_or(LedgerKind::Adjustment),
+                              st.text(5), st.opt_i64(6)});
+  return out;
+}
+
+int64_t WalletRepo::ledger_sum(int64_t rider_id) {
+  auto st = db_.prepare("SELECT coalesce(sum(amount_fen), 0) FROM ledger WHERE rider_id = ?");
+  st.args(rider_id);
+  st.step();
+  return st.i64(0);
+}
+
+}  // namespace chargehub::core
