@@ -179,7 +179,8 @@ json::object command_json(const core::CommandRow& c) {
           {"reply", c.reply ? json::value(*c.reply) : json::value(nullptr)},
           {"error", opt(c.error)},
           {"session_id", opt(c.session_id)},
-          {"created_by", c.created_by},
+          {"actor", c.origin.actor},
+          {"reason", c.origin.reason},
           {"created_at", c.created_at},
           {"sent_at", opt(c.sent_at)},
           {"replied_at", opt(c.replied_at)},
@@ -253,6 +254,13 @@ std::optional<int64_t> query_int(const httplib::Request& req, const char* name) 
   } catch (...) {
     return std::nullopt;
   }
+}
+
+// Who made the request: "api:<key name>" (the pre-routing handler refused requests without a key).
+std::string caller(const std::vector<ApiKey>& keys, const httplib::Request& req) {
+  auto h = req.get_header_value("Authorization");
+  auto name = h.rfind("Bearer ", 0) == 0 ? check_api_key(keys, h.substr(7)) : "";
+  return "api:" + name;
 }
 
 }  // namespace
@@ -402,7 +410,7 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     for (auto& c : svc.app().commands.for_device(req.matches[1], limit)) out.push_back(command_json(c));
     send(res, 200, json::object{{"commands", std::move(out)}});
   });
-  srv.Post(R"(/api/v1/devices/(\d{1,16})/commands)", [&svc](const httplib::Request& req, httplib::Response& res) {
+  srv.Post(R"(/api/v1/devices/(\d{1,16})/commands)", [&svc, keys](const httplib::Request& req, httplib::Response& res) {
     auto b = body_object(req, res);
     if (!b) return;
     auto op = str_field(*b, "op", 32);
@@ -412,7 +420,7 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
       args = a->get_object();
     }
     if (!op || op->empty()) return fail(res, 400, "bad_field", "op is required");
-    auto r = svc.send_command(req.matches[1], *op, args, "api");
+    auto r = svc.send_command(req.matches[1], *op, args, core::Origin{caller(*keys, req), "operator"});
     if (!r) return refuse(res, r.refusal);
     send(res, 202, command_json(*r.value));
   });
@@ -531,7 +539,7 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
   });
 
   // ---- sessions ----
-  srv.Post("/api/v1/sessions", [&svc](const httplib::Request& req, httplib::Response& res) {
+  srv.Post("/api/v1/sessions", [&svc, keys](const httplib::Request& req, httplib::Response& res) {
     auto b = body_object(req, res);
     if (!b) return;
     auto device = str_field(*b, "device_id", 16);
@@ -550,7 +558,7 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     if (!duration.ok) return fail(res, 400, "bad_duration", "duration_s must be an integer 0..259200");
     if (amount.v == 0 && duration.v == 0 && !until_full)
       return fail(res, 400, "bad_amount", "give amount_fen, duration_s, or until_full: true");
-    core::OpenRequest r{*device, port.v, rider.v, amount.v, until_full, duration.v, "api"};
+    core::OpenRequest r{*device, port.v, rider.v, amount.v, until_full, duration.v, core::Origin{caller(*keys, req), "operator"}};
     auto t = svc.start_session(r);
     if (!t) return refuse(res, t.refusal);
     send(res, 201, session_json(t->session));
@@ -589,9 +597,9 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     if (!r) return refuse(res, r.refusal);
     send(res, 200, session_json(*r.value));
   });
-  srv.Post(R"(/api/v1/sessions/(\d{1,18})/stop)", [&svc](const httplib::Request& req, httplib::Response& res) {
+  srv.Post(R"(/api/v1/sessions/(\d{1,18})/stop)", [&svc, keys](const httplib::Request& req, httplib::Response& res) {
     int64_t id = std::stoll(req.matches[1]);
-    auto c = svc.stop_session(id, "api");
+    auto c = svc.stop_session(id, core::Origin{caller(*keys, req), "operator"});
     if (!c) return refuse(res, c.refusal);
     send(res, 202, session_json(*svc.app().sessions.get(id)));
   });

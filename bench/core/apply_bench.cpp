@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     std::string id = std::to_string(862000000000000LL + d);
     app.devices.create(NewDevice{id, "", 20, 5, std::string(64, 'a'), {}}, svc.now());
     app.devices.online(id, true, svc.now());
-    auto t = svc.start_session(OpenRequest{id, 1, rider.id, 500, false, 0, "bench"});
+    auto t = svc.start_session(OpenRequest{id, 1, rider.id, 500, false, 0, Origin{"bench", "operator"}});
     devs.emplace_back(id, t->session.id);
   }
   auto wal_mib = [&] {

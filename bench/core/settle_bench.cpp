@@ -31,7 +31,7 @@ std::vector<Opened> open_many(App& app, int n, int64_t rider, int64_t t0) {
     app.devices.create(NewDevice{id, "", 20, 5, std::string(64, 'a'), {}}, t0);   // exists in the second round
     app.devices.online(id, true, t0);
     for (int p = 1; p <= 20 && static_cast<int>(out.size()) < n; ++p) {
-      auto t = app.sessions.open(OpenRequest{id, p, rider, 300, false, 0, "bench"}, t0);
+      auto t = app.sessions.open(OpenRequest{id, p, rider, 300, false, 0, Origin{"bench", "operator"}}, t0);
       if (!t) {
         std::fprintf(stderr, "open failed: %s\n", t.refusal.message.c_str());
         std::exit(1);

@@ -208,7 +208,7 @@ void Service::follow_up(const FollowUp& f) {
     log::warn("session ", s.id, " on ", s.device_id, " port ", s.port, " was lost by the charger; settled at ", s.energy_wh, " Wh, ",
               s.amount_fen.value_or(0), " fen");
   for (auto& c : f.commands) {
-    log::info("sending ", c.op, " to ", c.device_id, " (", c.created_by, ")");
+    log::info("sending ", c.op, " to ", c.device_id, " (", c.origin.reason, " by ", c.origin.actor, ")");
     publish_command(c);
   }
 }
@@ -261,15 +261,15 @@ Result<StartTicket> Service::start_session(const OpenRequest& r) {
   return t;
 }
 
-Result<CommandRow> Service::stop_session(int64_t session_id, const std::string& by) {
-  auto c = app_.sessions.request_stop(session_id, by, now(), cfg_.command_ttl_s);
+Result<CommandRow> Service::stop_session(int64_t session_id, const Origin& origin) {
+  auto c = app_.sessions.request_stop(session_id, origin, now(), cfg_.command_ttl_s);
   if (c) publish_command(*c);
   return c;
 }
 
 Result<CommandRow> Service::send_command(const std::string& device_id, const std::string& op, const json::object& args,
-                                         const std::string& by) {
-  auto c = app_.commands.queue(device_id, op, args, by, now(), cfg_.command_ttl_s);
+                                         const Origin& origin) {
+  auto c = app_.commands.queue(device_id, op, args, origin, now(), cfg_.command_ttl_s);
   if (!c) return c;
   publish_command(*c);
   return Result<CommandRow>::ok(*app_.commands.get(c->id));

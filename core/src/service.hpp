@@ -65,9 +65,9 @@ class Service {
 
   // Use cases that publish: the command goes out at once.
   Result<StartTicket> start_session(const OpenRequest& r);
-  Result<CommandRow> stop_session(int64_t session_id, const std::string& by);
+  Result<CommandRow> stop_session(int64_t session_id, const Origin& origin);
   Result<CommandRow> send_command(const std::string& device_id, const std::string& op, const boost::json::object& args,
-                                  const std::string& by);
+                                  const Origin& origin);
 
   // Device credentials and enablement: stored, then pushed to the broker plugin at once
   // ($CONTROL/chargehub-auth/v1), which admits a new device and kicks a disabled or deleted one within a

@@ -51,7 +51,7 @@ struct AppTest : ::testing::TestWithParam<sql::Dialect> {
     return r.id;
   }
   StartTicket open(const std::string& dev, int64_t port, int64_t rider_id, int64_t fen) {
-    auto t = app->sessions.open(OpenRequest{dev, port, rider_id, fen, false, 0, "test"}, T0);
+    auto t = app->sessions.open(OpenRequest{dev, port, rider_id, fen, false, 0, Origin{"test", "operator"}}, T0);
     EXPECT_TRUE(t) << t.refusal.code;
     return *t.value;
   }
@@ -132,7 +132,7 @@ TEST_P(AppTest, RefusalsNameTheReason) {
   auto off = device("861234567890124", false);
   int64_t r = rider(300);
   auto try_open = [&](std::string d, int64_t port, int64_t rid, int64_t fen) {
-    return app->sessions.open(OpenRequest{d, port, rid, fen, false, 0, "t"}, T0).refusal.code;
+    return app->sessions.open(OpenRequest{d, port, rid, fen, false, 0, Origin{"test", "operator"}}, T0).refusal.code;
   };
   EXPECT_EQ(try_open(dev, 1, r, 500), "insufficient_funds");
   EXPECT_EQ(try_open(off, 1, r, 100), "device_offline");
@@ -257,7 +257,7 @@ TEST_P(AppTest, WalletInvariantsHoldUnderRandomOperations) {
     if (op == 0) {
       app->wallets.topup(r, 1 + rng() % 500, rng() % 2 ? 0 : 10, "", T0);
     } else if (op == 1) {
-      auto t = app->sessions.open(OpenRequest{dev, int64_t(1 + rng() % 10), r, int64_t(1 + rng() % 600), false, 0, "p"}, T0);
+      auto t = app->sessions.open(OpenRequest{dev, int64_t(1 + rng() % 10), r, int64_t(1 + rng() % 600), false, 0, Origin{"test", "operator"}}, T0);
       if (t) {
         app->commands.sent(t.value->command.id, T0);
         open_sessions.push_back(*t.value);
@@ -446,10 +446,10 @@ TEST_P(AppTest, RefundsGoBackToTheWalletOnce) {
 TEST_P(AppTest, ARiderCanBuyADurationOnTimePlans) {
   auto dev = device();
   int64_t r = rider(1000);
-  auto refused = app->sessions.open(OpenRequest{dev, 1, r, 0, false, 3600, "t"}, T0);
+  auto refused = app->sessions.open(OpenRequest{dev, 1, r, 0, false, 3600, Origin{"test", "operator"}}, T0);
   EXPECT_EQ(refused.refusal.code, "duration_not_offered");   // the default plan sells energy
   app->devices.assign_plan(dev, app->plans.create("按时", pricing::Plan::time(50, 30), T0)->id);
-  auto t = app->sessions.open(OpenRequest{dev, 1, r, 0, false, 5400, "t"}, T0);
+  auto t = app->sessions.open(OpenRequest{dev, 1, r, 0, false, 5400, Origin{"test", "operator"}}, T0);
   ASSERT_TRUE(t) << t.refusal.code;
   EXPECT_EQ(t.value->session.prepaid_fen, 150);   // three half-hour blocks
   EXPECT_EQ(t.value->session.mode, 1);

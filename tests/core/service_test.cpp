@@ -80,7 +80,7 @@ TEST_F(ServiceTest, BadInputIsCountedNotFatal) {
 TEST_F(ServiceTest, StartPublishesACommandAndEndIsAcked) {
   auto r = app.wallets.create_rider("李四", "", now);
   app.wallets.topup(r.id, 1000, 0, "", now);
-  auto t = svc.start_session(OpenRequest{dev, 3, r.id, 500, false, 0, "test"});
+  auto t = svc.start_session(OpenRequest{dev, 3, r.id, 500, false, 0, Origin{"test", "operator"}});
   ASSERT_TRUE(t);
   ASSERT_EQ(pub.sent.size(), 1u);
   EXPECT_EQ(pub.sent[0].first, topics::down_topic(dev, "cmd"));
@@ -112,7 +112,7 @@ TEST_F(ServiceTest, CommandsWaitForTheBrokerAndGoOutAfterReconnect) {
   auto r = app.wallets.create_rider("王五", "", now);
   app.wallets.topup(r.id, 1000, 0, "", now);
   pub.up = false;
-  auto t = svc.start_session(OpenRequest{dev, 1, r.id, 100, false, 0, "test"});
+  auto t = svc.start_session(OpenRequest{dev, 1, r.id, 100, false, 0, Origin{"test", "operator"}});
   ASSERT_TRUE(t);
   EXPECT_EQ(t->session.state, session::State::Requested);
   EXPECT_TRUE(pub.sent.empty());
@@ -125,7 +125,7 @@ TEST_F(ServiceTest, CommandsWaitForTheBrokerAndGoOutAfterReconnect) {
 TEST_F(ServiceTest, TickGivesUpOnUnansweredStartsAndSilentDevices) {
   auto r = app.wallets.create_rider("赵六", "", now);
   app.wallets.topup(r.id, 1000, 0, "", now);
-  auto t = svc.start_session(OpenRequest{dev, 1, r.id, 100, false, 0, "test"});
+  auto t = svc.start_session(OpenRequest{dev, 1, r.id, 100, false, 0, Origin{"test", "operator"}});
   now += 91;
   svc.tick();
   EXPECT_EQ(app.sessions.get(t->session.id)->state, session::State::StartTimedOut);
@@ -136,10 +136,10 @@ TEST_F(ServiceTest, TickGivesUpOnUnansweredStartsAndSilentDevices) {
 }
 
 TEST_F(ServiceTest, DeviceCommandsAreValidated) {
-  EXPECT_EQ(svc.send_command(dev, "explode", {}, "t").refusal.code, "bad_command");
-  EXPECT_EQ(svc.send_command(dev, "start", {{"port", 1}, {"session", 1}}, "t").refusal.code, "use_sessions");
-  EXPECT_EQ(svc.send_command("5", "locate", {{"seconds", 5}}, "t").refusal.code, "device_not_found");
-  auto c = svc.send_command(dev, "locate", {{"seconds", 5}}, "t");
+  EXPECT_EQ(svc.send_command(dev, "explode", {}, Origin{"test", "operator"}).refusal.code, "bad_command");
+  EXPECT_EQ(svc.send_command(dev, "start", {{"port", 1}, {"session", 1}}, Origin{"test", "operator"}).refusal.code, "use_sessions");
+  EXPECT_EQ(svc.send_command("5", "locate", {{"seconds", 5}}, Origin{"test", "operator"}).refusal.code, "device_not_found");
+  auto c = svc.send_command(dev, "locate", {{"seconds", 5}}, Origin{"test", "operator"});
   ASSERT_TRUE(c);
   EXPECT_EQ(c.value->state, CommandState::Sent);
   svc.on_message(topics::up_topic(dev, "reply"), json::serialize(json::object{{"id", c.value->id}, {"result", 0}}));

@@ -13,7 +13,7 @@ AlarmOutcome Alarms::raised(const std::string& device_id, const std::string& msg
     for (auto& s : r_.sessions.holding_on_device(device_id)) {
       if (stop.port != 0 && s.port != stop.port) continue;
       if (s.state != session::State::Starting && s.state != session::State::Charging) continue;
-      if (auto c = sessions_.stop_in_tx(s.id, "alarm", now, 60)) out.follow.commands.push_back(*c);
+      if (auto c = sessions_.stop_in_tx(s.id, Origin::system("alarm"), now, 60)) out.follow.commands.push_back(*c);
     }
   }
   tx.commit();

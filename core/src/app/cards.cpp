@@ -68,9 +68,9 @@ SwipeOutcome Cards::swipe(const std::string& device_id, const std::string& msg, 
   auto d = rules::decide_swipe(f, rules);
   out.ack = payloads::Ack{msg, static_cast<uint8_t>(d.result), shown(d.balance_fen)};
   if (d.action == A::StopOwnSession) {
-    if (auto stop = sessions_.stop_in_tx(on_port->id, "card", now, 60)) out.follow.commands.push_back(*stop);
+    if (auto stop = sessions_.stop_in_tx(on_port->id, Origin{"card:" + f.uid, "card_swipe"}, now, 60)) out.follow.commands.push_back(*stop);
   } else if (d.action == A::Start) {
-    OpenRequest req{device_id, c.port, card->rider_id, d.prepay_fen, false, 0, "card:" + f.uid, command_ttl_s, f.uid};
+    OpenRequest req{device_id, c.port, card->rider_id, d.prepay_fen, false, 0, Origin{"card:" + f.uid, "card_swipe"}, command_ttl_s, f.uid};
     auto t = sessions_.open_in_tx(req, now);
     if (!t) {
       out.ack.result = static_cast<uint8_t>(rules::card_result_for(t.refusal));

@@ -34,22 +34,22 @@ std::map<int64_t, int64_t> charging_ports(const json::object& reply) {
 }
 }  // namespace
 
-Result<CommandRow> Commands::queue(const std::string& device_id, const std::string& op, const json::object& args, const std::string& by,
+Result<CommandRow> Commands::queue(const std::string& device_id, const std::string& op, const json::object& args, const Origin& origin,
                                    int64_t now, int64_t ttl_s) {
   using R = Result<CommandRow>;
   if (!pl::command_to_frame(pl::Command{"check", op, args, 0})) return R::no("bad_command", "unknown op or invalid args for " + op);
   if (op == "start" || op == "stop" || op == "adjust") return R::no("use_sessions", "start, stop and adjust go through the sessions API");
   sql::Tx tx(r_.db);
   if (!r_.devices.get(device_id)) return R::no("device_not_found", "no device with this id");
-  auto c = make_command(device_id, op, args, by, std::nullopt, now, ttl_s);
+  auto c = make_command(device_id, op, args, origin, std::nullopt, now, ttl_s);
   r_.commands.insert(c);
   tx.commit();
   return R::ok(c);
 }
 
-CommandRow Commands::queue_system(const std::string& device_id, const std::string& op, const std::string& why, int64_t now, int64_t ttl_s) {
+CommandRow Commands::queue_system(const std::string& device_id, const std::string& op, const std::string& reason, int64_t now, int64_t ttl_s) {
   sql::Tx tx(r_.db);
-  auto c = make_command(device_id, op, {}, why, std::nullopt, now, ttl_s);
+  auto c = make_command(device_id, op, {}, Origin::system(reason), std::nullopt, now, ttl_s);
   r_.commands.insert(c);
   tx.commit();
   return c;

@@ -19,10 +19,10 @@ class Commands {
 
   // An operator's or the system's command (query_ports, locate, set_params, ...). start, stop and adjust
   // go through sessions (use_sessions); args are checked against the frame mapping (bad_command).
-  Result<CommandRow> queue(const std::string& device_id, const std::string& op, const boost::json::object& args, const std::string& by,
+  Result<CommandRow> queue(const std::string& device_id, const std::string& op, const boost::json::object& args, const Origin& origin,
                            int64_t now, int64_t ttl_s);
   // A system command, no checks (the fleet adapter's QUERY_PORTS after a boot).
-  CommandRow queue_system(const std::string& device_id, const std::string& op, const std::string& why, int64_t now, int64_t ttl_s);
+  CommandRow queue_system(const std::string& device_id, const std::string& op, const std::string& reason, int64_t now, int64_t ttl_s);
   void sent(const std::string& id, int64_t now);
   std::vector<CommandRow> unsent(int64_t now);
   ReplyEffect replied(const std::string& device_id, const boost::json::object& reply, int64_t now);

@@ -842,7 +842,7 @@ void Ota::step_rollout(int64_t id) {
                       {"signature", firmware::hex(fw->manifest.signature)},
                       {"chunk", 1000}};
     std::vector<std::pair<std::string, Result<CommandRow>>> sent;
-    for (auto& c : offers) sent.emplace_back(c.id, svc_.send_command(c.id, "ota_offer", args, "rollout:" + std::to_string(id)));
+    for (auto& c : offers) sent.emplace_back(c.id, svc_.send_command(c.id, "ota_offer", args, Origin::system("rollout:" + std::to_string(id))));
     std::lock_guard lock(mu_);
     sql::Tx tx(db_);
     for (auto& [dev, cmd] : sent) {

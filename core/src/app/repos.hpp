@@ -35,7 +35,7 @@ struct FollowUp {
 };
 
 // A command row for the repository to store (state queued, a fresh id).
-CommandRow make_command(const std::string& device_id, const std::string& op, boost::json::object args, const std::string& by,
+CommandRow make_command(const std::string& device_id, const std::string& op, boost::json::object args, Origin origin,
                         std::optional<int64_t> session_id, int64_t now, int64_t ttl_s);
 
 }  // namespace chargehub::core

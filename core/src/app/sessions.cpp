@@ -49,26 +49,26 @@ Result<StartTicket> Sessions::open_in_tx(const OpenRequest& req, int64_t now) {
   auto cmd = make_command(req.device_id, "start",
                           json::object{{"port", req.port}, {"session", sid}, {"mode", terms->limit.mode}, {"limit", terms->limit.limit},
                                        {"max_power_w", 0}},
-                          req.created_by, sid, now, req.command_ttl_s);
+                          req.origin, sid, now, req.command_ttl_s);
   r_.commands.insert(cmd);
   return R::ok(StartTicket{*r_.sessions.get(sid), cmd});
 }
 
-Result<CommandRow> Sessions::request_stop(int64_t session_id, const std::string& by, int64_t now, int64_t ttl_s) {
+Result<CommandRow> Sessions::request_stop(int64_t session_id, const Origin& origin, int64_t now, int64_t ttl_s) {
   sql::Tx tx(r_.db);
-  auto c = stop_in_tx(session_id, by, now, ttl_s);
+  auto c = stop_in_tx(session_id, origin, now, ttl_s);
   if (c) tx.commit();
   return c;
 }
 
-Result<CommandRow> Sessions::stop_in_tx(int64_t session_id, const std::string& by, int64_t now, int64_t ttl_s) {
+Result<CommandRow> Sessions::stop_in_tx(int64_t session_id, const Origin& origin, int64_t now, int64_t ttl_s) {
   using R = Result<CommandRow>;
   auto s = r_.sessions.get(session_id);
   if (!s) return R::no("session_not_found", "no session with this id");
   auto n = session::next(s->state, Event::StopRequested);
   if (!n) return R::no("session_not_active", "the session is " + std::string(session::state_name(s->state)));
   r_.sessions.set_state(s->id, *n);
-  auto cmd = make_command(s->device_id, "stop", json::object{{"port", s->port}, {"session", s->id}}, by, s->id, now, ttl_s);
+  auto cmd = make_command(s->device_id, "stop", json::object{{"port", s->port}, {"session", s->id}}, origin, s->id, now, ttl_s);
   r_.commands.insert(cmd);
   return R::ok(cmd);
 }
@@ -162,7 +162,7 @@ FollowUp Sessions::reconcile(const std::string& device_id, const std::map<int64_
         if (auto done = r_.sessions.get(id)) out.settled.push_back(*done);
   }
   for (auto& [port, sess] : verdict.stop) {
-    auto cmd = make_command(device_id, "stop", json::object{{"port", port}, {"session", sess}}, "reconcile", std::nullopt, now, 60);
+    auto cmd = make_command(device_id, "stop", json::object{{"port", port}, {"session", sess}}, Origin::system("reconcile"), std::nullopt, now, 60);
     r_.commands.insert(cmd);
     out.commands.push_back(cmd);
   }

@@ -21,7 +21,7 @@ struct OpenRequest {
   int64_t amount_fen = 0;          // prepayment; 0 with until_full = the plan's cap
   bool until_full = false;
   int64_t duration_s = 0;          // or a duration the rider buys (time and power tier plans)
-  std::string created_by;          // who asked: "api", "card:<uid>", an account
+  Origin origin;                   // who asked and why
   int64_t command_ttl_s = 60;
   std::optional<std::string> card_uid;
 };
@@ -44,7 +44,7 @@ class Sessions {
   explicit Sessions(Repos& r) : r_(r) {}
 
   Result<StartTicket> open(const OpenRequest& req, int64_t now);
-  Result<CommandRow> request_stop(int64_t session_id, const std::string& by, int64_t now, int64_t ttl_s = 60);
+  Result<CommandRow> request_stop(int64_t session_id, const Origin& origin, int64_t now, int64_t ttl_s = 60);
   // START was handed to the broker.
   void start_sent(int64_t session_id);
   // The charger answered START (or said it failed); the session after it.
@@ -67,7 +67,7 @@ class Sessions {
   friend class Alarms;
   // Inside the caller's transaction.
   Result<StartTicket> open_in_tx(const OpenRequest& req, int64_t now);
-  Result<CommandRow> stop_in_tx(int64_t session_id, const std::string& by, int64_t now, int64_t ttl_s);
+  Result<CommandRow> stop_in_tx(int64_t session_id, const Origin& origin, int64_t now, int64_t ttl_s);
   // Settles through the state machine (cause: EndReported or ChargerLost); false when not allowed.
   bool settle(const SessionRow& s, const pricing::Usage& u, std::optional<int64_t> reason, const std::string& note,
               session::Event cause, int64_t now);

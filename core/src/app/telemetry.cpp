@@ -27,7 +27,7 @@ FollowUp Telemetry::meter(const std::string& device_id, const proto::Meter& m, i
                                                   s->flag.has_value()},
                                 p.power_w, rules);
     if (v.stop_for_funds) {
-      if (auto c = sessions_.stop_in_tx(s->id, "funds_exhausted", now, 60)) out.commands.push_back(*c);
+      if (auto c = sessions_.stop_in_tx(s->id, Origin::system("funds_exhausted"), now, 60)) out.commands.push_back(*c);
       continue;
     }
     if (v.shorter_limit) {
@@ -35,7 +35,7 @@ FollowUp Telemetry::meter(const std::string& device_id, const proto::Meter& m, i
       auto cmd = make_command(device_id, "adjust",
                               json::object{{"port", s->port}, {"session", s->id}, {"mode", v.shorter_limit->mode},
                                            {"limit", v.shorter_limit->limit}},
-                              "power_band", s->id, now, 60);
+                              Origin::system("power_band"), s->id, now, 60);
       r_.commands.insert(cmd);
       out.commands.push_back(cmd);
     }

@@ -11,7 +11,7 @@ namespace json = boost::json;
 
 namespace {
 constexpr const char* kCols =
-    "id, device_id, op, args, state, result, reply, error, session_id, created_by, created_at, sent_at, replied_at, expires_at";
+    "id, device_id, op, args, state, result, reply, error, session_id, actor, reason, created_at, sent_at, replied_at, expires_at";
 
 std::optional<json::object> object_of(const std::string& text) {
   auto v = payloads::parse_json(text, 1 << 20);
@@ -30,11 +30,11 @@ CommandRow read(sql::Stmt& st) {
   if (auto r = st.opt_text(6)) c.reply = object_of(*r);
   c.error = st.opt_text(7);
   c.session_id = st.opt_i64(8);
-  c.created_by = st.text(9);
-  c.created_at = st.i64(10);
-  c.sent_at = st.opt_i64(11);
-  c.replied_at = st.opt_i64(12);
-  c.expires_at = st.i64(13);
+  c.origin = Origin{st.text(9), st.text(10)};
+  c.created_at = st.i64(11);
+  c.sent_at = st.opt_i64(12);
+  c.replied_at = st.opt_i64(13);
+  c.expires_at = st.i64(14);
   return c;
 }
 std::string sel() { return std::string("SELECT ") + kCols + " FROM command "; }
@@ -48,9 +48,10 @@ std::string new_command_id() {
 }
 
 void CommandRepo::insert(const CommandRow& c) {
-  db_.prepare("INSERT INTO command (id, device_id, op, args, state, session_id, created_by, created_at, expires_at) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-      .args(c.id, c.device_id, c.op, json::serialize(c.args), st_name(c.state), c.session_id, c.created_by, c.created_at, c.expires_at)
+  db_.prepare("INSERT INTO command (id, device_id, op, args, state, session_id, actor, reason, created_at, expires_at) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .args(c.id, c.device_id, c.op, json::serialize(c.args), st_name(c.state), c.session_id, c.origin.actor, c.origin.reason,
+            c.created_at, c.expires_at)
       .run();
 }
 

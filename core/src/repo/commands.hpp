@@ -11,6 +11,13 @@
 
 namespace chargehub::core {
 
+// Who made a command (an account or API key "api:<name>", a card "card:<uid>", or "system") and why
+// ("operator", "card_swipe", "funds_exhausted", "alarm", "reconcile", "power_band", "boot", ...).
+struct Origin {
+  std::string actor, reason;
+  static Origin system(std::string reason) { return {"system", std::move(reason)}; }
+};
+
 struct CommandRow {
   std::string id, device_id, op;
   CommandState state = CommandState::Queued;
@@ -18,7 +25,7 @@ struct CommandRow {
   std::optional<int64_t> result, session_id, sent_at, replied_at;
   std::optional<std::string> error;
   std::optional<boost::json::object> reply;   // the charger's reply as received
-  std::string created_by;                      // who asked (an account, a card, the system)
+  Origin origin;
   int64_t created_at = 0, expires_at = 0;
 };
 
