@@ -59,6 +59,7 @@ RawCharger::RawCharger(Options o) : o_(std::move(o)) {
   lib_init();
   if (o_.boot.ports == 0) throw std::invalid_argument("a charger needs ports");
   ports_.assign(o_.boot.ports, proto::PortStatus{});
+  ws_.assign(o_.boot.ports, 0);
   m_ = mosquitto_new(o_.device.c_str(), true, this);
   if (!m_) throw std::runtime_error("mosquitto_new failed");
   mosquitto_int_option(m_, MOSQ_OPT_PROTOCOL_VERSION, o_.protocol == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
@@ -213,6 +214,8 @@ void RawCharger::handle_command(const pl::Command& c) {
   auto r = pl::reply(c.id, fb->cmd, body);
   answered_[c.id] = r ? json::serialize(*r) : error_reply(c.id, "bad_reply");
   if (!drop && !silent_) reply(answered_[c.id]);
+  for (auto& end : pending_ends_) publish(topics::up_topic(o_.device, topics::up::kSessionEnd), end, 1, false);
+  pending_ends_.clear();
 }
 
 proto::Bytes RawCharger::execute(const pl::Command& c, Cmd cmd) {
@@ -235,6 +238,7 @@ proto::Bytes RawCharger::execute(const pl::Command& c, Cmd cmd) {
       if (p.state == uint8_t(PortState::Fault) || p.state == uint8_t(PortState::Disabled)) return result(3);
       if (start_result_ && *start_result_ != 0) return result(*start_result_);
       p = proto::PortStatus{uint8_t(PortState::Charging), s->session, o_.start_power_w, 0, 0};
+      ws_[s->port - 1] = 0;
       acted();
       return result(0);
     }
@@ -253,9 +257,10 @@ proto::Bytes RawCharger::execute(const pl::Command& c, Cmd cmd) {
                               static_cast<uint32_t>(unix_now() - p.elapsed_s), p.elapsed_s, p.energy_wh, p.power_w};
           auto dev = proto::parse_device_id(o_.device);
           std::string msg = dev ? pl::make_msg(*dev, Cmd::SessionEnd, p.session) : o_.device + "-" + std::to_string(p.session);
-          publish(topics::up_topic(o_.device, topics::up::kSessionEnd), json::serialize(pl::session_end(e, msg)), 1, false);
+          pending_ends_.push_back(json::serialize(pl::session_end(e, msg)));   // sent after the reply
         }
         p = proto::PortStatus{};
+        ws_[i] = 0;
       }
       if (!any) return result(1);
       acted();
@@ -350,6 +355,18 @@ std::string RawCharger::session_end(const proto::SessionEnd& e, std::string msg)
   }
   publish(topics::up_topic(o_.device, topics::up::kSessionEnd), json::serialize(pl::session_end(e, msg)), 1, false);
   return msg;
+}
+
+std::optional<pl::Ack> RawCharger::session_end_until_acked(const proto::SessionEnd& e, std::string msg,
+                                                          std::chrono::milliseconds every, std::chrono::milliseconds t) {
+  auto deadline = std::chrono::steady_clock::now() + t;
+  msg = session_end(e, std::move(msg));
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left <= std::chrono::milliseconds(0)) return std::nullopt;
+    if (auto a = wait_ack(msg, std::min(every, left))) return a;
+    if (std::chrono::steady_clock::now() < deadline) session_end(e, msg);
+  }
 }
 
 std::string RawCharger::card(const proto::Card& c, std::string msg) {
@@ -450,12 +467,25 @@ void RawCharger::set_port(uint8_t port, const proto::PortStatus& s) {
   std::lock_guard<std::mutex> l(mu_);
   if (port < 1 || port > ports_.size()) throw std::out_of_range("no such port");
   ports_[port - 1] = s;
+  ws_[port - 1] = 0;
 }
 
 proto::PortStatus RawCharger::port(uint8_t port) {
   std::lock_guard<std::mutex> l(mu_);
   if (port < 1 || port > ports_.size()) throw std::out_of_range("no such port");
   return ports_[port - 1];
+}
+
+void RawCharger::advance(uint32_t seconds) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    auto& p = ports_[i];
+    if (p.state != uint8_t(PortState::Charging)) continue;
+    p.elapsed_s += seconds;
+    ws_[i] += uint64_t{p.power_w} * seconds;   // watt-seconds not yet a whole Wh
+    p.energy_wh += static_cast<uint32_t>(ws_[i] / 3600);
+    ws_[i] %= 3600;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -54,7 +54,8 @@ class RawCharger {
     proto::Login boot = {};      // up/boot payload (model, ports, fw, ...); its ports sets the port count
     bool announce = true;        // on connect: retained status online and up/boot
     uint16_t start_power_w = 200;  // power of a port after an accepted START
-    bool auto_session_end = true;  // an accepted STOP publishes the port's SESSION_END (reason 3)
+    bool auto_session_end = true;  // an accepted STOP publishes the port's SESSION_END (reason 3) once,
+                                   // after the reply; session_end_until_acked() resends one like firmware
   };
   explicit RawCharger(Options o);
   ~RawCharger();
@@ -78,6 +79,10 @@ class RawCharger {
   bool meter(const proto::Meter& m);             // arbitrary (absurd) readings
   // up/session_end; msg defaults to payloads::make_msg(device, SESSION_END, session). Returns the msg.
   std::string session_end(const proto::SessionEnd& e, std::string msg = "");
+  // As a charger does: the record again every `every` until its ack arrives; the ack, or nothing by `t`.
+  std::optional<payloads::Ack> session_end_until_acked(const proto::SessionEnd& e, std::string msg = "",
+                                                       std::chrono::milliseconds every = 1s,
+                                                       std::chrono::milliseconds t = 10s);
   std::string card(const proto::Card& c, std::string msg = "");
   std::string alarm(const proto::Alarm& a, std::string msg = "");
   // Any payload on up/<kind> (or on the status topic when kind is "status").
@@ -105,6 +110,8 @@ class RawCharger {
   // The state the charger reports for a port (QUERY_PORTS, heartbeat, meter): 1-based port.
   void set_port(uint8_t port, const proto::PortStatus& s);
   proto::PortStatus port(uint8_t port);
+  // Every charging port runs `seconds` more at its power: elapsed_s and energy_wh grow (then meter()).
+  void advance(uint32_t seconds);
   uint8_t port_count() const { return o_.boot.ports; }
 
  private:
@@ -126,11 +133,13 @@ class RawCharger {
   bool subscribed_ = false, up_ = false;
   int sub_mid_ = -1;
   std::vector<proto::PortStatus> ports_;
+  std::vector<uint64_t> ws_;                         // per port: watt-seconds below one Wh (advance)
   std::vector<payloads::Command> received_;
   std::map<std::string, std::string> answered_;      // id -> the reply sent (or that would have been sent)
   std::map<std::string, bool> acted_;                // id -> acted on
   std::map<std::string, size_t> executions_;         // op -> count
   std::vector<std::string> replies_;
+  std::vector<std::string> pending_ends_;            // SESSION_END payloads of a STOP, sent after its reply
   std::vector<std::pair<std::string, payloads::Ack>> acks_;
   int drop_starts_ = 0;
   bool drop_act_ = true, silent_ = false;

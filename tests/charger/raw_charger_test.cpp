@@ -3,8 +3,11 @@
 // plays the platform: it reads what the charger publishes and sends commands and acks.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "chargehub/payloads.hpp"
 #include "chargehub/topics.hpp"
+#include "broker.hpp"
 #include "raw_charger.hpp"
 #include "testsupport.hpp"
 
@@ -346,6 +349,66 @@ TEST_F(RawChargerTest, CommandsForAnotherChargerNeverReachIt) {
   EXPECT_EQ(pl::parse_json(*r)->at("id"), "q-x");
   EXPECT_FALSE(c->wait_command("query_ports", 300ms));
   EXPECT_EQ(replies_seen(), 0u);
+}
+
+TEST_F(RawChargerTest, AdvanceAccumulatesEnergyFromPower) {
+  auto c = charger();
+  c->set_port(1, {uint8_t(PortState::Charging), 9, 200, 0, 0});
+  for (int i = 0; i < 60; ++i) c->advance(60);   // an hour in one-minute steps
+  EXPECT_EQ(c->port(1).elapsed_s, 3600u);
+  EXPECT_EQ(c->port(1).energy_wh, 200u);          // no Wh lost to rounding per step
+  EXPECT_EQ(c->port(2).energy_wh, 0u);            // idle ports do not move
+}
+
+TEST_F(RawChargerTest, AStopRecordIsResentUntilAcked) {
+  auto c = charger();
+  proto::SessionEnd e{3, 1001, 1, 1795500000, 600, 30, 210};
+  std::string msg = "861234567890123-4-1001";
+  std::thread acker([&] {
+    // The platform answers only the third copy.
+    if (core->wait(topics::up_topic(kDevice, topics::up::kSessionEnd), 5s, 2))
+      core->publish(topics::down_topic(kDevice, topics::down::kAck), json::serialize(pl::ack({msg, 0, std::nullopt})));
+  });
+  auto a = c->session_end_until_acked(e, msg, 200ms, 5s);
+  acker.join();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->re, msg);
+  EXPECT_GE(core->count(topics::up_topic(kDevice, topics::up::kSessionEnd)), 3u);
+}
+
+// Through the real broker plugin (token hash in the device table, service account for the core): the
+// fixture logs in the way the platform's integration tests need, and its topics pass the plugin's ACL.
+TEST(RawChargerWithPlugin, LogsInWithItsTokenAndAnswersTheCore) {
+  TempDir dir("raw-charger-plugin");
+  const auto db = dir / "core.db";
+  create_auth_tables(db);
+  auto secrets = make_services_file(dir / "services", {{"core", "core"}});
+  // The plugin stores hex(SHA-256(token)); the sqlite3 CLI computes nothing, so the hash is a constant:
+  // SHA-256 of the 16 bytes 00..0F.
+  const std::string hash = "be45cb2605bf36bebde684841a28f0fd43c69850a3dce5fedba69928ee3a8991";
+  run_capture("/usr/bin/sqlite3 " + db.string() + " \"INSERT INTO device (id, token_hash, enabled) VALUES ('" +
+              kDevice + "', '" + hash + "', 1); UPDATE auth_state SET rev = rev + 1;\"");
+  Broker broker(dir, {db, dir / "services", "plugin_opt_poll_ms 50\n"});
+  Peer core(broker.port(), "core-1", "core", secrets["core"]);
+  ASSERT_TRUE(core.ok());
+  ASSERT_TRUE(core.subscribe("chg/v1/+/up/#"));
+  RawCharger::Options o;
+  o.port = broker.port();
+  o.device = kDevice;
+  o.password = token_password(token());
+  RawCharger c(o);
+  ASSERT_TRUE(wait_until([&] { return c.connect(1s); }, 10s)) << broker.log_text();
+  ASSERT_TRUE(core.wait(topics::up_topic(kDevice, topics::up::kBoot)));
+  ASSERT_TRUE(core.publish(topics::down_topic(kDevice, topics::down::kCmd),
+                           json::serialize(pl::command({"q-1", "query_ports", {}, 0}))));
+  auto r = core.wait(topics::up_topic(kDevice, topics::up::kReply));
+  ASSERT_TRUE(r) << broker.log_text();
+  EXPECT_EQ(pl::parse_json(*r)->at("ports").as_array().size(), 10u);
+  // A wrong token is refused by the plugin.
+  o.password = "tok:AAAAAAAAAAAAAAAAAAAAAA==";
+  o.device = kDevice;
+  RawCharger bad(o);
+  EXPECT_FALSE(bad.connect(2s));
 }
 
 }  // namespace
