@@ -253,6 +253,71 @@ TEST(EndRecord, FreePlanStillFlagsForTheOperator) {
   EXPECT_EQ(chargehub::pricing::charge_fen(Plan::free(), v.bill, 0), 0);
 }
 
+// ---- properties over many generated sessions ------------------------------------------------------
+
+namespace {
+struct Lcg {   // deterministic, so a failure reproduces
+  uint64_t s;
+  uint32_t next() { return static_cast<uint32_t>((s = s * 6364136223846793005ULL + 1442695040888963407ULL) >> 33); }
+  uint32_t in(uint32_t lo, uint32_t hi) { return lo + next() % (hi - lo + 1); }
+};
+}  // namespace
+
+TEST(MeterProperty, AnHonestChargeIsNeverFlagged) {
+  // Constant-then-tapering power up to the port's rating, readings every 60 s, START latency up to 5 s,
+  // the record up to 30 s after the end: nothing is flagged, and the record is billed as reported.
+  Lcg rng{42};
+  for (int i = 0; i < 2000; ++i) {
+    bool high = rng.in(0, 3) == 0;
+    uint32_t port_w = high ? kHighPowerPortW : kStandardPortW;
+    uint32_t peak = rng.in(20, port_w);
+    uint32_t duration = rng.in(1, 12 * 3600);
+    int64_t begin = T0 + rng.in(0, 5);
+    SessionFacts s{port_w, T0, std::nullopt};
+    uint64_t ws = 0;
+    uint32_t seen_peak = 0;
+    for (uint32_t t = 1; t <= duration; ++t) {
+      uint32_t w = t < duration / 2 ? peak : peak / 2;   // tapering
+      ws += w;
+      seen_peak = std::max(seen_peak, w);
+      if (t % 60 == 0 && t < duration) {
+        auto v = judge_reading(s, {static_cast<uint32_t>(ws / 3600), t, w}, begin + t + rng.in(0, 2));
+        ASSERT_FALSE(v.implausible) << i << " at " << t << ": " << meter_flag_name(v.flag);
+        s.last = v.last;
+      }
+    }
+    Reported end{static_cast<uint32_t>(ws / 3600), duration, seen_peak};
+    auto v = judge_end(s, end, begin + duration + rng.in(0, 30));
+    ASSERT_FALSE(v.implausible) << i << ": " << meter_flag_name(v.flag) << " peak " << peak << " duration " << duration;
+    EXPECT_EQ(v.bill.energy_wh, end.energy_wh);
+    EXPECT_EQ(v.bill.duration_s, duration);
+  }
+}
+
+TEST(MeterProperty, WhateverIsReportedTheBillStaysWithinPhysics) {
+  // Arbitrary u32 reports after a plausible history: the bill never exceeds what the port can deliver
+  // over the session's window, nor the window itself, nor the port's power.
+  Lcg rng{7};
+  MeterTolerance tol;
+  for (int i = 0; i < 20000; ++i) {
+    uint32_t port_w = rng.in(0, 1) ? kHighPowerPortW : kStandardPortW;
+    uint32_t window = rng.in(0, 13 * 3600);
+    std::optional<MeterPoint> last;
+    if (rng.in(0, 1) && window > 60) {
+      uint32_t d = rng.in(1, window - 30);
+      last = MeterPoint{rng.in(0, static_cast<uint32_t>(uint64_t{port_w} * d / 3600)), d, rng.in(0, port_w), T0 + d + 30};
+    }
+    Reported r{rng.next() % 4 == 0 ? 0xFFFFFFFFu : rng.next(), rng.next() % 3 == 0 ? rng.in(0, window) : rng.next(),
+               rng.in(0, 65535)};
+    auto v = (i % 2) ? judge_end({port_w, T0, last}, r, T0 + window) : judge_reading({port_w, T0, last}, r, T0 + window);
+    uint64_t slack = window + tol.skew_s + uint64_t{window} * tol.drift_permille / 1000;
+    EXPECT_LE(v.bill.energy_wh, max_energy_wh(port_w, slack)) << i;
+    EXPECT_LE(v.bill.duration_s, slack) << i;
+    EXPECT_LE(v.bill.max_power_w, port_w * 11 / 10) << i;
+    EXPECT_EQ(v.implausible, !v.flags.empty());
+  }
+}
+
 // ---- readings during a session -------------------------------------------------------------------
 
 TEST(Reading, PlausibleReadingsMoveTheSessionForward) {
