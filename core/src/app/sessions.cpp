@@ -98,17 +98,17 @@ std::optional<SessionRow> Sessions::start_answered(int64_t session_id, const rul
   return out;
 }
 
-bool Sessions::settle(const SessionRow& s, const pricing::Usage& u, std::optional<int64_t> reason, const std::string& note,
+std::optional<int64_t> Sessions::settle(const SessionRow& s, const pricing::Usage& u, std::optional<int64_t> reason, const std::string& note,
                       Event cause, int64_t now) {
   rules::SettleFacts f{s.state, s.rider_id.has_value(), s.prepaid_fen, s.plan, 0};
   if (s.rider_id && !session::holds_port(s.state))
     if (auto w = r_.wallets.get(*s.rider_id)) f.available_fen = w->available_fen();
   auto st = rules::settle(f, u, cause);
-  if (!st) return false;
+  if (!st) return std::nullopt;
   if (st->release_fen > 0) r_.wallets.release(*s.rider_id, st->release_fen);
   if (st->amount_fen > 0) r_.wallets.post(*s.rider_id, LedgerKind::Charge, -st->amount_fen, s.id, note, now);
   r_.sessions.settle(s.id, u, st->amount_fen, reason, note.empty() ? std::nullopt : std::optional<std::string>(note), now);
-  return true;
+  return st->amount_fen;
 }
 
 EndOutcome Sessions::end_reported(const std::string& device_id, const std::string& msg, const proto::SessionEnd& e, int64_t now) {
@@ -122,9 +122,17 @@ EndOutcome Sessions::end_reported(const std::string& device_id, const std::strin
   out.ack = payloads::Ack{msg, 0, std::nullopt};
   auto s = r_.sessions.get(e.session);
   if (s && s->device_id == device_id && s->port == e.port) {
-    if (settle(*s, pricing::Usage{e.energy_wh, e.duration_s, e.max_power_w}, int64_t{e.reason}, "", Event::EndReported, now)) {
+    if (auto amount = settle(*s, pricing::Usage{e.energy_wh, e.duration_s, e.max_power_w}, int64_t{e.reason}, "", Event::EndReported, now)) {
       if (e.started_at) r_.sessions.set_started(s->id, int64_t{e.started_at});
-      out.settled = r_.sessions.get(s->id);
+      // What was written, without reading it back (settlement is the hot path of a fleet's evening).
+      out.settled = *s;
+      out.settled->state = State::Settled;
+      out.settled->energy_wh = e.energy_wh;
+      out.settled->duration_s = e.duration_s;
+      out.settled->amount_fen = *amount;
+      out.settled->end_reason = e.reason;
+      out.settled->ended_at = out.settled->settled_at = now;
+      if (!out.settled->started_at && e.started_at) out.settled->started_at = int64_t{e.started_at};
     } else {
       out.note = "session already " + std::string(session::state_name(s->state));
     }

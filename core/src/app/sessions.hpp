@@ -68,8 +68,9 @@ class Sessions {
   // Inside the caller's transaction.
   Result<StartTicket> open_in_tx(const OpenRequest& req, int64_t now);
   Result<CommandRow> stop_in_tx(int64_t session_id, const Origin& origin, int64_t now, int64_t ttl_s);
-  // Settles through the state machine (cause: EndReported or ChargerLost); false when not allowed.
-  bool settle(const SessionRow& s, const pricing::Usage& u, std::optional<int64_t> reason, const std::string& note,
+  // Settles through the state machine (cause: EndReported or ChargerLost); the amount charged, or
+  // nothing when the cause is not allowed in the session's state.
+  std::optional<int64_t> settle(const SessionRow& s, const pricing::Usage& u, std::optional<int64_t> reason, const std::string& note,
               session::Event cause, int64_t now);
   Repos& r_;
 };

@@ -22,7 +22,7 @@ std::unique_ptr<Db> open(const std::string& url) {
 
 Tx::Tx(Db& db) : db_(db), lock_(db.mutex()), level_(db.depth_) {
   if (level_ == 0) db_.begin();
-  else db_.exec("SAVEPOINT tx" + std::to_string(level_));
+  else db_.savepoint(level_);
   ++db_.depth_;
 }
 
@@ -33,8 +33,7 @@ Tx::~Tx() {
     if (level_ == 0) {
       db_.rollback();
     } else {
-      db_.exec("ROLLBACK TO SAVEPOINT tx" + std::to_string(level_));
-      db_.exec("RELEASE SAVEPOINT tx" + std::to_string(level_));
+      db_.rollback_to(level_);
     }
   } catch (...) {
   }
@@ -42,7 +41,7 @@ Tx::~Tx() {
 
 void Tx::commit() {
   if (level_ == 0) db_.commit();
-  else db_.exec("RELEASE SAVEPOINT tx" + std::to_string(level_));
+  else db_.release(level_);
   --db_.depth_;
   done_ = true;
 }

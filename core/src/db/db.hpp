@@ -114,6 +114,14 @@ class Db {
   virtual void begin() = 0;
   virtual void commit() = 0;
   virtual void rollback() = 0;
+  // Savepoints of nested transactions, by depth (1, 2, ...). The defaults run the SQL text; a backend
+  // may keep them prepared (SQLite: a message burst opens hundreds per transaction).
+  virtual void savepoint(int level) { exec("SAVEPOINT tx" + std::to_string(level)); }
+  virtual void release(int level) { exec("RELEASE SAVEPOINT tx" + std::to_string(level)); }
+  virtual void rollback_to(int level) {
+    exec("ROLLBACK TO SAVEPOINT tx" + std::to_string(level));
+    release(level);
+  }
 
   std::recursive_mutex& mutex() { return mu_; }
   int depth() const { return depth_; }

@@ -145,8 +145,16 @@ class SqliteDb final : public Db {
 
   int64_t changes() const override { return sqlite3_changes(db_); }
 
-  void begin() override { exec("BEGIN IMMEDIATE"); }
-  void rollback() override { exec("ROLLBACK"); }
+  // Transaction control through cached prepared statements: compiling "SAVEPOINT tx1" for every message
+  // of a burst cost more than applying some of them.
+  void begin() override { prepare("BEGIN IMMEDIATE").run(); }
+  void rollback() override { prepare("ROLLBACK").run(); }
+  void savepoint(int level) override { prepare(level_sql("SAVEPOINT tx", level)).run(); }
+  void release(int level) override { prepare(level_sql("RELEASE SAVEPOINT tx", level)).run(); }
+  void rollback_to(int level) override {
+    prepare(level_sql("ROLLBACK TO SAVEPOINT tx", level)).run();
+    release(level);
+  }
   void commit() override {
     for (sqlite3_stmt* p = sqlite3_next_stmt(db_, nullptr); p; p = sqlite3_next_stmt(db_, p)) {
       if (!sqlite3_stmt_busy(p)) continue;
@@ -157,7 +165,7 @@ class SqliteDb final : public Db {
       if (told.insert(sqlite3_sql(p)).second)
         log::warn("statement still reading at commit (the WAL checkpoint is skipped): ", sqlite3_sql(p));
     }
-    exec("COMMIT");
+    prepare("COMMIT").run();
   }
 
  protected:
@@ -167,6 +175,7 @@ class SqliteDb final : public Db {
   }
 
  private:
+  static std::string level_sql(const char* what, int level) { return what + std::to_string(level); }
   sqlite3* db_ = nullptr;
   std::unordered_map<std::string, std::vector<std::unique_ptr<StmtImpl>>> cache_;
 };
