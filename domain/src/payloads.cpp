@@ -2,8 +2,8 @@
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <cmath>
+#include <algorithm>
 #include <limits>
-#include <set>
 
 #include "chargehub/fields.hpp"
 
@@ -526,12 +526,25 @@ class StrictCheck {
   bool on_array_begin(ec_t&) { return true; }
   bool on_array_end(std::size_t, ec_t&) { return true; }
   bool on_object_begin(ec_t&) {
-    keys_.emplace_back();
+    starts_.push_back(keys_.size());
     return true;
   }
-  bool on_object_end(std::size_t, ec_t&) {
-    keys_.pop_back();
-    return true;
+  // Keys are checked when their object closes: pairwise for the few keys payloads have (short keys
+  // stay in std::string's own buffer, so this allocates little), sorted for large objects.
+  bool on_object_end(std::size_t, ec_t& ec) {
+    auto first = keys_.begin() + static_cast<std::ptrdiff_t>(starts_.back());
+    bool dup = false;
+    if (keys_.end() - first <= 16) {
+      for (auto i = first; i != keys_.end() && !dup; ++i)
+        dup = std::find(i + 1, keys_.end(), *i) != keys_.end();
+    } else {
+      std::sort(first, keys_.end());
+      dup = std::adjacent_find(first, keys_.end()) != keys_.end();
+    }
+    keys_.erase(first, keys_.end());
+    starts_.pop_back();
+    if (dup) ec = json::error::syntax;   // a key twice in one object
+    return !dup;
   }
   bool on_string_part(json::string_view, std::size_t, ec_t&) { return true; }
   bool on_string(json::string_view, std::size_t, ec_t&) { return true; }
@@ -539,12 +552,11 @@ class StrictCheck {
     key_.append(s.data(), s.size());
     return true;
   }
-  bool on_key(json::string_view s, std::size_t, ec_t& ec) {
+  bool on_key(json::string_view s, std::size_t, ec_t&) {
     key_.append(s.data(), s.size());
-    bool fresh = keys_.back().insert(std::move(key_)).second;
+    keys_.push_back(std::move(key_));
     key_.clear();
-    if (!fresh) ec = json::error::syntax;   // a duplicate key
-    return fresh;
+    return true;
   }
   bool on_number_part(json::string_view, ec_t&) { return true; }
   bool on_int64(int64_t, json::string_view, ec_t&) { return true; }
@@ -560,7 +572,8 @@ class StrictCheck {
   bool on_comment(json::string_view, ec_t&) { return true; }
 
  private:
-  std::vector<std::set<std::string, std::less<>>> keys_;   // one set per open object
+  std::vector<std::string> keys_;   // the keys of every open object, innermost last
+  std::vector<size_t> starts_;      // where each open object's keys start in keys_
   std::string key_;
 };
 }  // namespace

@@ -421,6 +421,11 @@ TEST(FieldRules, DuplicateKeysAreRefused) {
   EXPECT_FALSE(pl::parse_json(R"([{"x":1},{"y":2,"y":3}])"));
   EXPECT_FALSE(pl::parse_json(R"({"\u0061":1,"a":2})"));   // the same key spelt two ways
   EXPECT_TRUE(pl::parse_json(R"({"a":{"b":1},"b":{"a":1},"c":[{"a":1},{"a":2}]})"));
+  // Large objects too (checked another way past 16 keys).
+  std::string big = "{";
+  for (int i = 0; i < 40; ++i) big += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  EXPECT_TRUE(pl::parse_json(big + "\"last\":0}"));
+  EXPECT_FALSE(pl::parse_json(big + "\"k7\":0}"));
 }
 
 // mqtt.md, Topics: the kinds are the declared ones; anything else is outside the tree.
