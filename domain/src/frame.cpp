@@ -136,12 +136,20 @@ std::optional<Frame> FrameDecoder::next() {
       drop(1);
       continue;
     }
+    // The rest of the header is judged as soon as it is here, not once the whole frame is: noise that
+    // looks like a magic and a long len would otherwise hold up the good frames behind it until up
+    // to 1 KiB more bytes arrived, which on a quiet serial line can take minutes.
+    if (avail < kHeaderSize) return std::nullopt;
+    auto device = get_bcd(p + 5);
+    if (!device || !fields::device_id(*device) || !is_known_cmd(p[15]) || (p[16] & ~kFlagResp) != 0) {
+      ++stats_.bad_frames;
+      drop(1);
+      continue;
+    }
     size_t total = 4 + len + 2;
     if (avail < total) return std::nullopt;
     uint16_t crc = static_cast<uint16_t>(p[4 + len] | (p[5 + len] << 8));
-    auto device = get_bcd(p + 5);
-    if (crc != crc16_modbus(std::span(p + 2, len + 2)) || !device || !fields::device_id(*device) || !is_known_cmd(p[15]) ||
-        (p[16] & ~kFlagResp) != 0) {
+    if (crc != crc16_modbus(std::span(p + 2, len + 2))) {
       ++stats_.bad_frames;
       drop(1);
       continue;
