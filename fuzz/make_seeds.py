@@ -57,6 +57,8 @@ write("frame_stream", "all-vectors", b"\x01" + all_frames)
 write("frame_stream", "resync", b"\x07" + bytes.fromhex("5a5aa50000") + F["meter"] + b"\x13\x37" + F["session_end"])
 for k, f in F.items():
     write("frame_stream", k, b"\x03" + f)
+# Noise that looks like a magic and the largest len, then a good frame: it must come out at once.
+write("frame_stream", "noise-long-len", b"\x02" + bytes.fromhex("5aa50d0401aaaaaaaaaaaaaaaa00001000") + F["start_resp"])
 write("frame_stream", "max-body", b"\x05" + bytes.fromhex("5aa5") + struct.pack("<H", 13 + 1024) + F["start"][4:17] + bytes(1024) + b"\x00\x00")
 
 # bodies: the type index of fuzz/bodies.cpp, then the body.
