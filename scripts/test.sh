@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh
+# The fuzzers, with clang into build-fuzz/; ctest runs each briefly (Fuzz.*). Skipped by a filter without them.
+if [ $# -eq 0 ] || [[ "$*" == *Fuzz* ]]; then ./scripts/fuzz.sh build; fi
 # One throwaway PostgreSQL for the whole run (each test still creates its own database in it), torn
 # down however the run ends. A cluster given in CHARGEHUB_TEST_PG is used as it is.
 if [ -z "${CHARGEHUB_TEST_PG:-}" ]; then

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "bytes.hpp"
+#include "chargehub/fields.hpp"
 
 namespace chargehub::proto {
 
@@ -49,7 +50,7 @@ std::optional<DeviceId> parse_device_id(std::string_view text) {
     if (c < '0' || c > '9') return std::nullopt;
     v = v * 10 + static_cast<DeviceId>(c - '0');
   }
-  if (v == 0 || text[0] == '0') return std::nullopt;  // one text form per id
+  if (!fields::device_id(v) || text[0] == '0') return std::nullopt;  // one text form per id
   return v;
 }
 
@@ -85,7 +86,7 @@ std::optional<DeviceId> get_bcd(const uint8_t* p) {
 
 std::vector<uint8_t> encode_frame(const Frame& f) {
   if (f.body.size() > kMaxBody) throw std::invalid_argument("frame body over 1024 bytes");
-  if (f.device > kMaxDeviceId) throw std::invalid_argument("device id over 16 digits");
+  if (!fields::device_id(f.device)) throw std::invalid_argument("device id not 1 to 16 digits");
   detail::Writer w;
   w.out.reserve(kHeaderSize + f.body.size() + 2);
   w.u8(kMagic0).u8(kMagic1).u16(static_cast<uint16_t>(13 + f.body.size())).u8(kVersion);
@@ -135,12 +136,20 @@ std::optional<Frame> FrameDecoder::next() {
       drop(1);
       continue;
     }
+    // The rest of the header is judged as soon as it is here, not once the whole frame is: noise that
+    // looks like a magic and a long len would otherwise hold up the good frames behind it until up
+    // to 1 KiB more bytes arrived, which on a quiet serial line can take minutes.
+    if (avail < kHeaderSize) return std::nullopt;
+    auto device = get_bcd(p + 5);
+    if (!device || !fields::device_id(*device) || !is_known_cmd(p[15]) || (p[16] & ~kFlagResp) != 0) {
+      ++stats_.bad_frames;
+      drop(1);
+      continue;
+    }
     size_t total = 4 + len + 2;
     if (avail < total) return std::nullopt;
     uint16_t crc = static_cast<uint16_t>(p[4 + len] | (p[5 + len] << 8));
-    auto device = get_bcd(p + 5);
-    if (crc != crc16_modbus(std::span(p + 2, len + 2)) || !device || !is_known_cmd(p[15]) ||
-        (p[16] & ~kFlagResp) != 0) {
+    if (crc != crc16_modbus(std::span(p + 2, len + 2))) {
       ++stats_.bad_frames;
       drop(1);
       continue;

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "bytes.hpp"
+#include "chargehub/fields.hpp"
 
 namespace chargehub::proto {
 
@@ -22,6 +23,7 @@ std::optional<Version> Version::parse(std::string_view s) {
     unsigned x = 0;
     auto [q, ec] = std::from_chars(p, end, x);
     if (ec != std::errc{} || x > 255 || q == p) return std::nullopt;
+    if (*p == '0' && q - p > 1) return std::nullopt;   // one text form per version: no leading zeros
     *parts[i] = static_cast<uint8_t>(x);
     p = q;
     if (i < 2) {
@@ -47,6 +49,12 @@ std::optional<T> finish(Reader& r, T v) {
   if (!r.done()) return std::nullopt;
   return v;
 }
+// A body's layout read, then the field rules both doors share (fields.hpp).
+template <class T>
+std::optional<T> checked(std::optional<T> v) {
+  if (v && !fields::valid(*v)) return std::nullopt;
+  return v;
+}
 }  // namespace
 
 // ---- LOGIN ----
@@ -58,48 +66,43 @@ Bytes Login::encode() const {
   w.u8(csq).u8(static_cast<uint8_t>(auth_kind)).u8(static_cast<uint8_t>(auth.size())).raw(auth);
   return std::move(w.out);
 }
-std::optional<Login> Login::decode(ByteView b) {
+std::optional<Login> Login::decode_layout(ByteView b) {
   Reader r(b);
   Login l;
   l.model = r.u8();
   l.ports = r.u8();
   l.hw = r.u8();
   l.fw = get_version(r);
+  // Only the zero padding is cut: a zero byte inside stays and breaks the iccid rule, so the 20 bytes
+  // are "the iccid, then zeros" or refused.
   auto ic = r.raw(20);
-  for (uint8_t c : ic) {
-    if (c == 0) break;
-    if (c < 0x20 || c > 0x7E) return std::nullopt;
-    l.iccid.push_back(static_cast<char>(c));
-  }
+  size_t n_ic = ic.size();
+  while (n_ic > 0 && ic[n_ic - 1] == 0) --n_ic;
+  l.iccid.assign(ic.begin(), ic.begin() + static_cast<std::ptrdiff_t>(n_ic));
   l.csq = r.u8();
-  uint8_t kind = r.u8();
-  uint8_t n = r.u8();
-  l.auth = r.raw(n);
-  if (kind == 1) {
-    if (n < 16 || n > 64) return std::nullopt;
-  } else if (kind == 2) {
-    if (n != 72) return std::nullopt;
-  } else {
-    return std::nullopt;
-  }
-  l.auth_kind = static_cast<AuthKind>(kind);
+  l.auth_kind = static_cast<AuthKind>(r.u8());
+  l.auth = r.raw(r.u8());
   return finish(r, std::move(l));
+}
+std::optional<Login> Login::decode(ByteView b) {
+  auto l = checked(decode_layout(b));
+  if (l && !fields::login_auth(static_cast<uint8_t>(l->auth_kind), l->auth.size())) return std::nullopt;
+  return l;
 }
 Bytes LoginResp::encode() const {
   Writer w;
   w.u8(static_cast<uint8_t>(result)).u32(server_time).u16(heartbeat_s);
   return std::move(w.out);
 }
-std::optional<LoginResp> LoginResp::decode(ByteView b) {
+std::optional<LoginResp> LoginResp::decode_layout(ByteView b) {
   Reader r(b);
   LoginResp l;
-  uint8_t res = r.u8();
-  if (res > 4) return std::nullopt;
-  l.result = static_cast<LoginResult>(res);
+  l.result = static_cast<LoginResult>(r.u8());
   l.server_time = r.u32();
   l.heartbeat_s = r.u16();
   return finish(r, l);
 }
+std::optional<LoginResp> LoginResp::decode(ByteView b) { return checked(decode_layout(b)); }
 
 // ---- HEARTBEAT ----
 Bytes Heartbeat::encode() const {
@@ -107,7 +110,7 @@ Bytes Heartbeat::encode() const {
   w.u8(csq).i16(temp_dc).u16(mains_dv).u16(power_w).u8(static_cast<uint8_t>(ports.size())).raw(ports);
   return std::move(w.out);
 }
-std::optional<Heartbeat> Heartbeat::decode(ByteView b) {
+std::optional<Heartbeat> Heartbeat::decode_layout(ByteView b) {
   Reader r(b);
   Heartbeat h;
   h.csq = r.u8();
@@ -115,10 +118,9 @@ std::optional<Heartbeat> Heartbeat::decode(ByteView b) {
   h.mains_dv = r.u16();
   h.power_w = r.u16();
   h.ports = r.raw(r.u8());
-  for (uint8_t s : h.ports)
-    if (s > 4) return std::nullopt;
   return finish(r, std::move(h));
 }
+std::optional<Heartbeat> Heartbeat::decode(ByteView b) { return checked(decode_layout(b)); }
 Bytes ServerTime::encode() const { Writer w; w.u32(server_time); return std::move(w.out); }
 std::optional<ServerTime> ServerTime::decode(ByteView b) {
   Reader r(b);
@@ -134,7 +136,8 @@ Bytes Meter::encode() const {
     w.u8(p.port).u32(p.session).u16(p.power_w).u32(p.energy_wh).u32(p.elapsed_s).u16(p.voltage_dv).u16(p.current_ma);
   return std::move(w.out);
 }
-std::optional<Meter> Meter::decode(ByteView b) {
+std::optional<Meter> Meter::decode(ByteView b) { return checked(decode_layout(b)); }
+std::optional<Meter> Meter::decode_layout(ByteView b) {
   Reader r(b);
   Meter m;
   uint8_t n = r.u8();
@@ -158,7 +161,8 @@ Bytes SessionEnd::encode() const {
   w.u8(port).u32(session).u8(reason).u32(started_at).u32(duration_s).u32(energy_wh).u16(max_power_w);
   return std::move(w.out);
 }
-std::optional<SessionEnd> SessionEnd::decode(ByteView b) {
+std::optional<SessionEnd> SessionEnd::decode(ByteView b) { return checked(decode_layout(b)); }
+std::optional<SessionEnd> SessionEnd::decode_layout(ByteView b) {
   Reader r(b);
   SessionEnd s;
   s.port = r.u8();
@@ -168,7 +172,6 @@ std::optional<SessionEnd> SessionEnd::decode(ByteView b) {
   s.duration_s = r.u32();
   s.energy_wh = r.u32();
   s.max_power_w = r.u16();
-  if (s.reason < 1 || s.reason > 10) return std::nullopt;
   return finish(r, s);
 }
 Bytes Result::encode() const { return Bytes{result}; }
@@ -193,12 +196,11 @@ Bytes Card::encode() const {
   w.u8(static_cast<uint8_t>(uid.size())).raw(uid).u8(port);
   return std::move(w.out);
 }
-std::optional<Card> Card::decode(ByteView b) {
+std::optional<Card> Card::decode(ByteView b) { return checked(decode_layout(b)); }
+std::optional<Card> Card::decode_layout(ByteView b) {
   Reader r(b);
   Card c;
-  uint8_t n = r.u8();
-  if (n < 4 || n > 10) return std::nullopt;
-  c.uid = r.raw(n);
+  c.uid = r.raw(r.u8());
   c.port = r.u8();
   return finish(r, std::move(c));
 }
@@ -207,7 +209,8 @@ Bytes CardResp::encode() const {
   w.u8(result).i32(balance_fen);
   return std::move(w.out);
 }
-std::optional<CardResp> CardResp::decode(ByteView b) {
+std::optional<CardResp> CardResp::decode(ByteView b) { return checked(decode_layout(b)); }
+std::optional<CardResp> CardResp::decode_layout(ByteView b) {
   Reader r(b);
   CardResp c;
   c.result = r.u8();
@@ -221,13 +224,13 @@ Bytes Alarm::encode() const {
   w.u8(code).u8(port).i32(value);
   return std::move(w.out);
 }
-std::optional<Alarm> Alarm::decode(ByteView b) {
+std::optional<Alarm> Alarm::decode(ByteView b) { return checked(decode_layout(b)); }
+std::optional<Alarm> Alarm::decode_layout(ByteView b) {
   Reader r(b);
   Alarm a;
   a.code = r.u8();
   a.port = r.u8();
   a.value = r.i32();
-  if (a.code < 1 || a.code > 7) return std::nullopt;
   return finish(r, a);
 }
 
@@ -237,12 +240,12 @@ Bytes OtaChunkReq::encode() const {
   w.u32(offset).u16(length);
   return std::move(w.out);
 }
-std::optional<OtaChunkReq> OtaChunkReq::decode(ByteView b) {
+std::optional<OtaChunkReq> OtaChunkReq::decode(ByteView b) { return checked(decode_layout(b)); }
+std::optional<OtaChunkReq> OtaChunkReq::decode_layout(ByteView b) {
   Reader r(b);
   OtaChunkReq q;
   q.offset = r.u32();
   q.length = r.u16();
-  if (q.length > 1000) return std::nullopt;
   return finish(r, q);
 }
 Bytes OtaChunk::encode() const {
@@ -250,13 +253,12 @@ Bytes OtaChunk::encode() const {
   w.u32(offset).u16(static_cast<uint16_t>(data.size())).raw(data);
   return std::move(w.out);
 }
-std::optional<OtaChunk> OtaChunk::decode(ByteView b) {
+std::optional<OtaChunk> OtaChunk::decode(ByteView b) { return checked(decode_layout(b)); }
+std::optional<OtaChunk> OtaChunk::decode_layout(ByteView b) {
   Reader r(b);
   OtaChunk c;
   c.offset = r.u32();
-  uint16_t n = r.u16();
-  if (n > 1000) return std::nullopt;
-  c.data = r.raw(n);
+  c.data = r.raw(r.u16());
   return finish(r, std::move(c));
 }
 Bytes OtaStatus::encode() const {
@@ -265,13 +267,13 @@ Bytes OtaStatus::encode() const {
   w.u8(status).u32(bytes);
   return std::move(w.out);
 }
-std::optional<OtaStatus> OtaStatus::decode(ByteView b) {
+std::optional<OtaStatus> OtaStatus::decode(ByteView b) { return checked(decode_layout(b)); }
+std::optional<OtaStatus> OtaStatus::decode_layout(ByteView b) {
   Reader r(b);
   OtaStatus s;
   s.version = get_version(r);
   s.status = r.u8();
   s.bytes = r.u32();
-  if (s.status < 1 || s.status > 5) return std::nullopt;
   return finish(r, s);
 }
 
@@ -281,7 +283,8 @@ Bytes StartCmd::encode() const {
   w.u8(port).u32(session).u8(mode).u32(limit).u16(max_power_w);
   return std::move(w.out);
 }
-std::optional<StartCmd> StartCmd::decode(ByteView b) {
+std::optional<StartCmd> StartCmd::decode(ByteView b) { return checked(decode_layout(b)); }
+std::optional<StartCmd> StartCmd::decode_layout(ByteView b) {
   Reader r(b);
   StartCmd s;
   s.port = r.u8();
@@ -289,7 +292,6 @@ std::optional<StartCmd> StartCmd::decode(ByteView b) {
   s.mode = r.u8();
   s.limit = r.u32();
   s.max_power_w = r.u16();
-  if (s.mode > 2) return std::nullopt;
   return finish(r, s);
 }
 Bytes StopCmd::encode() const {
@@ -310,7 +312,8 @@ Bytes QueryPortsResp::encode() const {
   for (auto& p : ports) w.u8(p.state).u32(p.session).u16(p.power_w).u32(p.energy_wh).u32(p.elapsed_s);
   return std::move(w.out);
 }
-std::optional<QueryPortsResp> QueryPortsResp::decode(ByteView b) {
+std::optional<QueryPortsResp> QueryPortsResp::decode(ByteView b) { return checked(decode_layout(b)); }
+std::optional<QueryPortsResp> QueryPortsResp::decode_layout(ByteView b) {
   Reader r(b);
   QueryPortsResp q;
   uint8_t n = r.u8();
@@ -359,14 +362,14 @@ Bytes AdjustCmd::encode() const {
   w.u8(port).u32(session).u8(mode).u32(limit);
   return std::move(w.out);
 }
-std::optional<AdjustCmd> AdjustCmd::decode(ByteView b) {
+std::optional<AdjustCmd> AdjustCmd::decode(ByteView b) { return checked(decode_layout(b)); }
+std::optional<AdjustCmd> AdjustCmd::decode_layout(ByteView b) {
   Reader r(b);
   AdjustCmd a;
   a.port = r.u8();
   a.session = r.u32();
   a.mode = r.u8();
   a.limit = r.u32();
-  if (a.mode > 2) return std::nullopt;
   return finish(r, a);
 }
 Bytes LocateCmd::encode() const { return Bytes{seconds}; }
@@ -381,7 +384,8 @@ Bytes OtaOffer::encode() const {
   w.u32(size).raw(sha256).raw(signature).u16(chunk);
   return std::move(w.out);
 }
-std::optional<OtaOffer> OtaOffer::decode(ByteView b) {
+std::optional<OtaOffer> OtaOffer::decode(ByteView b) { return checked(decode_layout(b)); }
+std::optional<OtaOffer> OtaOffer::decode_layout(ByteView b) {
   Reader r(b);
   OtaOffer o;
   o.version = get_version(r);

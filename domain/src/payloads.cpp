@@ -1,6 +1,11 @@
 #include "chargehub/payloads.hpp"
 
+#include <boost/json/basic_parser_impl.hpp>
+#include <cmath>
+#include <algorithm>
 #include <limits>
+
+#include "chargehub/fields.hpp"
 
 namespace chargehub::payloads {
 
@@ -66,11 +71,13 @@ json::object boot(const Login& l) {
 std::optional<Login> parse_boot(const json::value& v) {
   auto* o = as_obj(v);
   if (!o) return std::nullopt;
-  auto model = get_int(*o, "model", 1, 5), ports = get_int(*o, "ports", 1, 32), hw = opt_int(*o, "hw", 0, U8, 0),
+  // Widths of the LOGIN body here; the value rules are those of the frame (fields.hpp).
+  auto model = get_int(*o, "model", 0, U8), ports = get_int(*o, "ports", 0, U8), hw = opt_int(*o, "hw", 0, U8, 0),
        csq = opt_int(*o, "csq", 0, U8, 99);
   auto fw = get_str(*o, "fw", 11);
-  auto iccid = get_str(*o, "iccid", 20);
+  auto* iccid_v = o->if_contains("iccid");
   if (!model || !ports || !hw || !csq || !fw) return std::nullopt;
+  if (iccid_v && !iccid_v->is_string()) return std::nullopt;
   auto ver = Version::parse(*fw);
   if (!ver) return std::nullopt;
   Login l;
@@ -78,8 +85,9 @@ std::optional<Login> parse_boot(const json::value& v) {
   l.ports = static_cast<uint8_t>(*ports);
   l.hw = static_cast<uint8_t>(*hw);
   l.fw = *ver;
-  l.iccid = iccid.value_or("");
+  if (iccid_v) l.iccid = std::string(iccid_v->get_string());   // length and characters: fields::iccid
   l.csq = static_cast<uint8_t>(*csq);
+  if (!fields::valid(l)) return std::nullopt;
   return l;
 }
 
@@ -100,10 +108,11 @@ std::optional<Heartbeat> parse_heartbeat(const json::value& v) {
   Heartbeat h{static_cast<uint8_t>(*csq), static_cast<int16_t>(*temp), static_cast<uint16_t>(*mains),
               static_cast<uint16_t>(*power), {}};
   for (auto& s : ports->get_array()) {
-    auto st = int_in(&s, 0, 4);
+    auto st = int_in(&s, 0, U8);
     if (!st) return std::nullopt;
     h.ports.push_back(static_cast<uint8_t>(*st));
   }
+  if (!fields::valid(h)) return std::nullopt;
   return h;
 }
 
@@ -138,6 +147,7 @@ std::optional<Meter> parse_meter(const json::value& v) {
                                 static_cast<uint32_t>(*elapsed), static_cast<uint16_t>(*volt),
                                 static_cast<uint16_t>(*cur)});
   }
+  if (!fields::valid(m)) return std::nullopt;
   return m;
 }
 
@@ -155,14 +165,15 @@ std::optional<SessionEnd> parse_session_end(const json::value& v) {
   auto* o = as_obj(v);
   if (!o) return std::nullopt;
   auto port = get_int(*o, "port", 0, U8), session = get_int(*o, "session", 0, U32),
-       reason = get_int(*o, "reason", 1, 10), started = get_int(*o, "started_at", 0, U32),
+       reason = get_int(*o, "reason", 0, U8), started = get_int(*o, "started_at", 0, U32),
        dur = get_int(*o, "duration_s", 0, U32), energy = get_int(*o, "energy_wh", 0, U32),
        maxp = opt_int(*o, "max_power_w", 0, U16, 0);
   if (!port || !session || !reason || !started || !dur || !energy || !maxp) return std::nullopt;
-  return SessionEnd{static_cast<uint8_t>(*port),      static_cast<uint32_t>(*session),
-                    static_cast<uint8_t>(*reason),    static_cast<uint32_t>(*started),
-                    static_cast<uint32_t>(*dur),      static_cast<uint32_t>(*energy),
-                    static_cast<uint16_t>(*maxp)};
+  SessionEnd s{static_cast<uint8_t>(*port),   static_cast<uint32_t>(*session), static_cast<uint8_t>(*reason),
+               static_cast<uint32_t>(*started), static_cast<uint32_t>(*dur),   static_cast<uint32_t>(*energy),
+               static_cast<uint16_t>(*maxp)};
+  if (!fields::valid(s)) return std::nullopt;
+  return s;
 }
 
 json::object card(const Card& c, std::string_view msg) {
@@ -173,14 +184,11 @@ std::optional<Card> parse_card(const json::value& v) {
   if (!o) return std::nullopt;
   auto uid = get_str(*o, "uid", 20);
   auto port = get_int(*o, "port", 0, U8);
-  if (!uid || !port || uid->size() < 8 || uid->size() % 2) return std::nullopt;
-  Card c;
-  try {
-    c.uid = from_hex(*uid);
-  } catch (...) {
-    return std::nullopt;
-  }
-  c.port = static_cast<uint8_t>(*port);
+  if (!uid || !port) return std::nullopt;
+  auto bytes = fields::card_uid_from_text(*uid);
+  if (!bytes) return std::nullopt;
+  Card c{std::move(*bytes), static_cast<uint8_t>(*port)};
+  if (!fields::valid(c)) return std::nullopt;
   return c;
 }
 
@@ -190,9 +198,11 @@ json::object alarm(const Alarm& a, std::string_view msg) {
 std::optional<Alarm> parse_alarm(const json::value& v) {
   auto* o = as_obj(v);
   if (!o) return std::nullopt;
-  auto code = get_int(*o, "code", 1, 7), port = get_int(*o, "port", 0, U8), value = get_int(*o, "value", I32_MIN, I32_MAX);
+  auto code = get_int(*o, "code", 0, U8), port = get_int(*o, "port", 0, U8), value = get_int(*o, "value", I32_MIN, I32_MAX);
   if (!code || !port || !value) return std::nullopt;
-  return Alarm{static_cast<uint8_t>(*code), static_cast<uint8_t>(*port), static_cast<int32_t>(*value)};
+  Alarm a{static_cast<uint8_t>(*code), static_cast<uint8_t>(*port), static_cast<int32_t>(*value)};
+  if (!fields::valid(a)) return std::nullopt;
+  return a;
 }
 
 json::object ota_status(const OtaStatus& s) {
@@ -202,11 +212,13 @@ std::optional<OtaStatus> parse_ota_status(const json::value& v) {
   auto* o = as_obj(v);
   if (!o) return std::nullopt;
   auto ver = get_str(*o, "version", 11);
-  auto status = get_int(*o, "status", 1, 5), bytes = opt_int(*o, "bytes", 0, U32, 0);
+  auto status = get_int(*o, "status", 0, U8), bytes = opt_int(*o, "bytes", 0, U32, 0);
   if (!ver || !status || !bytes) return std::nullopt;
   auto version = Version::parse(*ver);
   if (!version) return std::nullopt;
-  return OtaStatus{*version, static_cast<uint8_t>(*status), static_cast<uint32_t>(*bytes)};
+  OtaStatus s{*version, static_cast<uint8_t>(*status), static_cast<uint32_t>(*bytes)};
+  if (!fields::valid(s)) return std::nullopt;
+  return s;
 }
 json::object ota_chunk_req(const OtaChunkReq& r, std::string_view msg) {
   return {{"msg", msg}, {"offset", r.offset}, {"length", r.length}};
@@ -214,9 +226,11 @@ json::object ota_chunk_req(const OtaChunkReq& r, std::string_view msg) {
 std::optional<OtaChunkReq> parse_ota_chunk_req(const json::value& v) {
   auto* o = as_obj(v);
   if (!o) return std::nullopt;
-  auto off = get_int(*o, "offset", 0, U32), len = get_int(*o, "length", 1, 1000);
+  auto off = get_int(*o, "offset", 0, U32), len = get_int(*o, "length", 0, U16);
   if (!off || !len) return std::nullopt;
-  return OtaChunkReq{static_cast<uint32_t>(*off), static_cast<uint16_t>(*len)};
+  OtaChunkReq r{static_cast<uint32_t>(*off), static_cast<uint16_t>(*len)};
+  if (!fields::valid(r)) return std::nullopt;
+  return r;
 }
 
 std::string make_msg(DeviceId device, Cmd cmd, uint64_t key) {
@@ -280,12 +294,13 @@ json::object params_json(const Params& p) {
 std::optional<FrameBody> command_to_frame(const Command& c) {
   const auto& a = c.args;
   if (c.op == "start") {
-    auto port = get_int(a, "port", 0, U8), session = get_int(a, "session", 0, U32), mode = opt_int(a, "mode", 0, 2, 0),
+    auto port = get_int(a, "port", 0, U8), session = get_int(a, "session", 0, U32), mode = opt_int(a, "mode", 0, U8, 0),
          limit = opt_int(a, "limit", 0, U32, 0), maxp = opt_int(a, "max_power_w", 0, U16, 0);
     if (!port || !session || !mode || !limit || !maxp) return std::nullopt;
-    return FrameBody{Cmd::Start, StartCmd{static_cast<uint8_t>(*port), static_cast<uint32_t>(*session),
-                                          static_cast<uint8_t>(*mode), static_cast<uint32_t>(*limit),
-                                          static_cast<uint16_t>(*maxp)}.encode()};
+    StartCmd s{static_cast<uint8_t>(*port), static_cast<uint32_t>(*session), static_cast<uint8_t>(*mode),
+               static_cast<uint32_t>(*limit), static_cast<uint16_t>(*maxp)};
+    if (!fields::valid(s)) return std::nullopt;
+    return FrameBody{Cmd::Start, s.encode()};
   }
   if (c.op == "stop") {
     auto port = get_int(a, "port", 0, U8), session = get_int(a, "session", 0, U32);
@@ -293,11 +308,13 @@ std::optional<FrameBody> command_to_frame(const Command& c) {
     return FrameBody{Cmd::Stop, StopCmd{static_cast<uint8_t>(*port), static_cast<uint32_t>(*session)}.encode()};
   }
   if (c.op == "adjust") {
-    auto port = get_int(a, "port", 0, U8), session = get_int(a, "session", 0, U32), mode = get_int(a, "mode", 0, 2),
+    auto port = get_int(a, "port", 0, U8), session = get_int(a, "session", 0, U32), mode = get_int(a, "mode", 0, U8),
          limit = get_int(a, "limit", 0, U32);
     if (!port || !session || !mode || !limit) return std::nullopt;
-    return FrameBody{Cmd::Adjust, AdjustCmd{static_cast<uint8_t>(*port), static_cast<uint32_t>(*session),
-                                            static_cast<uint8_t>(*mode), static_cast<uint32_t>(*limit)}.encode()};
+    AdjustCmd adj{static_cast<uint8_t>(*port), static_cast<uint32_t>(*session), static_cast<uint8_t>(*mode),
+                  static_cast<uint32_t>(*limit)};
+    if (!fields::valid(adj)) return std::nullopt;
+    return FrameBody{Cmd::Adjust, adj.encode()};
   }
   if (c.op == "query_ports") return FrameBody{Cmd::QueryPorts, {}};
   if (c.op == "get_params") return FrameBody{Cmd::GetParams, {}};
@@ -318,7 +335,7 @@ std::optional<FrameBody> command_to_frame(const Command& c) {
   }
   if (c.op == "ota_offer") {
     auto ver = get_str(a, "version", 11);
-    auto size = get_int(a, "size", 0, U32), chunk = opt_int(a, "chunk", 0, 1000, 1000);
+    auto size = get_int(a, "size", 0, U32), chunk = opt_int(a, "chunk", 0, U16, fields::kMaxChunk);
     auto sha = get_str(a, "sha256", 64), sig = get_str(a, "signature", 128);
     if (!ver || !size || !chunk || !sha || !sig) return std::nullopt;
     OtaOffer o;
@@ -327,6 +344,7 @@ std::optional<FrameBody> command_to_frame(const Command& c) {
     o.version = *v;
     o.size = static_cast<uint32_t>(*size);
     o.chunk = static_cast<uint16_t>(*chunk);
+    if (!fields::valid(o)) return std::nullopt;
     return FrameBody{Cmd::OtaOffer, o.encode()};
   }
   return std::nullopt;
@@ -394,7 +412,7 @@ std::optional<json::object> reply(std::string_view id, Cmd cmd, ByteView body) {
     case Cmd::Start: case Cmd::Stop: case Cmd::Adjust: case Cmd::SetParams: case Cmd::Reboot: case Cmd::Locate:
     case Cmd::OtaOffer: {
       auto r = Result::decode(body);
-      if (!r) return std::nullopt;
+      if (!r || !fields::result(cmd, r->result)) return std::nullopt;
       o["result"] = r->result;
       return o;
     }
@@ -428,22 +446,27 @@ std::optional<Bytes> reply_to_body(Cmd cmd, const json::object& r) {
     case Cmd::Start: case Cmd::Stop: case Cmd::Adjust: case Cmd::SetParams: case Cmd::Reboot: case Cmd::Locate:
     case Cmd::OtaOffer: {
       auto res = get_int(r, "result", 0, U8);
-      if (!res) return std::nullopt;
+      if (!res || !fields::result(cmd, *res)) return std::nullopt;
       return Result{static_cast<uint8_t>(*res)}.encode();
     }
     case Cmd::QueryPorts: {
       auto* ports = r.if_contains("ports");
-      if (!ports || !ports->is_array()) return std::nullopt;
+      if (!ports || !ports->is_array() || ports->get_array().size() > 255) return std::nullopt;
       QueryPortsResp q;
       for (auto& pv : ports->get_array()) {
         auto* p = as_obj(pv);
         if (!p) return std::nullopt;
-        auto st = get_int(*p, "state", 0, 4), se = get_int(*p, "session", 0, U32), pw = get_int(*p, "power_w", 0, U16),
+        auto st = get_int(*p, "state", 0, U8), se = get_int(*p, "session", 0, U32), pw = get_int(*p, "power_w", 0, U16),
              en = get_int(*p, "energy_wh", 0, U32), el = get_int(*p, "elapsed_s", 0, U32);
         if (!st || !se || !pw || !en || !el) return std::nullopt;
+        // The frame numbers ports by position; "port", which reply() writes and the core reads, must
+        // say the same or the two would name different ports.
+        auto number = static_cast<int64_t>(q.ports.size() + 1);
+        if (p->contains("port") && get_int(*p, "port", number, number) != number) return std::nullopt;
         q.ports.push_back(PortStatus{static_cast<uint8_t>(*st), static_cast<uint32_t>(*se), static_cast<uint16_t>(*pw),
                                      static_cast<uint32_t>(*en), static_cast<uint32_t>(*el)});
       }
+      if (!fields::valid(q)) return std::nullopt;
       return q.encode();
     }
     case Cmd::GetParams: {
@@ -484,9 +507,83 @@ Bytes ack_to_body(Cmd cmd, const Ack& a) {
   }
 }
 
+namespace {
+// A first pass over the text that refuses what Boost.JSON would accept but must not come in:
+//  - a number too large for a double (`1e400`): Boost.JSON makes it infinity and serialises that as
+//    `Infinity`, which no JSON parser reads, so a stored reply could never be read back;
+//  - a key twice in one object: Boost.JSON keeps the last, another reader may keep the first, and
+//    the two would then act on different values.
+class StrictCheck {
+ public:
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+  using ec_t = boost::system::error_code;
+
+  bool on_document_begin(ec_t&) { return true; }
+  bool on_document_end(ec_t&) { return true; }
+  bool on_array_begin(ec_t&) { return true; }
+  bool on_array_end(std::size_t, ec_t&) { return true; }
+  bool on_object_begin(ec_t&) {
+    starts_.push_back(keys_.size());
+    return true;
+  }
+  // Keys are checked when their object closes: pairwise for the few keys payloads have (short keys
+  // stay in std::string's own buffer, so this allocates little), sorted for large objects.
+  bool on_object_end(std::size_t, ec_t& ec) {
+    auto first = keys_.begin() + static_cast<std::ptrdiff_t>(starts_.back());
+    bool dup = false;
+    if (keys_.end() - first <= 16) {
+      for (auto i = first; i != keys_.end() && !dup; ++i)
+        dup = std::find(i + 1, keys_.end(), *i) != keys_.end();
+    } else {
+      std::sort(first, keys_.end());
+      dup = std::adjacent_find(first, keys_.end()) != keys_.end();
+    }
+    keys_.erase(first, keys_.end());
+    starts_.pop_back();
+    if (dup) ec = json::error::syntax;   // a key twice in one object
+    return !dup;
+  }
+  bool on_string_part(json::string_view, std::size_t, ec_t&) { return true; }
+  bool on_string(json::string_view, std::size_t, ec_t&) { return true; }
+  bool on_key_part(json::string_view s, std::size_t, ec_t&) {
+    key_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, ec_t&) {
+    key_.append(s.data(), s.size());
+    keys_.push_back(std::move(key_));
+    key_.clear();
+    return true;
+  }
+  bool on_number_part(json::string_view, ec_t&) { return true; }
+  bool on_int64(int64_t, json::string_view, ec_t&) { return true; }
+  bool on_uint64(uint64_t, json::string_view, ec_t&) { return true; }
+  bool on_double(double d, json::string_view, ec_t& ec) {
+    if (std::isfinite(d)) return true;
+    ec = json::error::exponent_overflow;
+    return false;
+  }
+  bool on_bool(bool, ec_t&) { return true; }
+  bool on_null(ec_t&) { return true; }
+  bool on_comment_part(json::string_view, ec_t&) { return true; }
+  bool on_comment(json::string_view, ec_t&) { return true; }
+
+ private:
+  std::vector<std::string> keys_;   // the keys of every open object, innermost last
+  std::vector<size_t> starts_;      // where each open object's keys start in keys_
+  std::string key_;
+};
+}  // namespace
+
 std::optional<json::value> parse_json(std::string_view text, size_t max_bytes) {
   if (text.size() > max_bytes) return std::nullopt;
   boost::system::error_code ec;
+  json::basic_parser<StrictCheck> check(json::parse_options{});
+  check.write_some(false, text.data(), text.size(), ec);
+  if (ec) return std::nullopt;
   json::value v = json::parse(text, ec);
   if (ec) return std::nullopt;
   return v;

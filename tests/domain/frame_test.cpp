@@ -221,6 +221,21 @@ TEST(Decoder, RejectsBadBcdAndUnknownCmd) {
   }
 }
 
+TEST(Decoder, NoiseWithALongLenDoesNotHoldUpTheNextFrame) {
+  // A magic, the largest len and version 1, then a header that cannot be (BCD digit 0xA), then a
+  // whole START response: the response comes out at once, not after 1 KiB more bytes.
+  auto bytes = from_hex("5a a5 0d 04 01 aa aa aa aa aa aa aa aa 00 00 10 00");
+  auto good = from_hex(kStartResp);
+  bytes.insert(bytes.end(), good.begin(), good.end());
+  FrameDecoder d;
+  d.feed(bytes);
+  auto f = d.next();
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->cmd, Cmd::Start);
+  EXPECT_TRUE(f->is_response());
+  EXPECT_EQ(d.stats().bad_frames, 1u);
+}
+
 TEST(Decoder, BoundsItsBuffer) {
   FrameDecoder d(64);
   std::vector<uint8_t> junk(1000, 0x5A);

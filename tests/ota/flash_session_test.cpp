@@ -22,6 +22,7 @@ struct FlashSession : ::testing::Test {
   Frame login(Version fw, uint8_t model = 1) {
     Login l;
     l.model = model;
+    l.ports = model == 5 ? 20 : 10;   // frames.md: the twenty-port model has 20
     l.fw = fw;
     l.iccid = "89860000000000000001";
     l.auth = Bytes(16, 1);

@@ -52,7 +52,7 @@ struct Frame {
 
 uint16_t crc16_modbus(std::span<const uint8_t> data);
 
-// Throws std::invalid_argument if the body is over kMaxBody or the device id over 16 digits.
+// Throws std::invalid_argument if the body is over kMaxBody or the device id is 0 or over 16 digits.
 std::vector<uint8_t> encode_frame(const Frame& f);
 // Builds the response to `req` (same device, cmd and seq, RESP flag set).
 Frame make_response(const Frame& req, std::vector<uint8_t> body);
@@ -60,7 +60,7 @@ Frame make_response(const Frame& req, std::vector<uint8_t> body);
 // Why bytes were dropped while scanning a stream.
 struct DecoderStats {
   uint64_t frames = 0;          // good frames returned
-  uint64_t bad_frames = 0;      // candidate frames rejected (length, version, BCD, CRC, unknown cmd)
+  uint64_t bad_frames = 0;      // candidate frames rejected (length, version, BCD, device 0, CRC, cmd, flags)
   uint64_t dropped_bytes = 0;   // bytes skipped while resynchronising
 };
 

@@ -1,6 +1,9 @@
 // Typed bodies of every command of frames.md, each with encode() and a decode() that returns nothing
-// for a body of the wrong size or with out-of-range fields. Field names follow frames.md; units are in
-// the names as in mqtt.md (_w, _wh, _s, _dc = 0.1 °C, _dv = 0.1 V, _ma, _fen). Pure: no I/O.
+// for a body of the wrong size or with a field that breaks a rule of fields.hpp (the rules the JSON
+// payloads obey too). Bodies with such rules also have decode_layout(): the sizes only, no field rules
+// (for the differential tests and fuzzers that compare both doors on the same values). Field names
+// follow frames.md; units are in the names as in mqtt.md (_w, _wh, _s, _dc = 0.1 °C, _dv = 0.1 V, _ma,
+// _fen). Pure: no I/O.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -43,12 +46,13 @@ inline constexpr uint8_t kAllPorts = 0xFF;
 struct Login {
   uint8_t model = 1, ports = 10, hw = 1;
   Version fw;
-  std::string iccid;        // up to 20 ASCII chars
+  std::string iccid;        // up to 20 of [0-9A-Z]; the frame pads it with zero bytes
   uint8_t csq = 99;
   AuthKind auth_kind = AuthKind::Token;
   Bytes auth;               // token (16-64 bytes) or u64 ms LE + 64-byte signature
   Bytes encode() const;
   static std::optional<Login> decode(ByteView);
+  static std::optional<Login> decode_layout(ByteView);
 };
 struct LoginResp {
   LoginResult result = LoginResult::Ok;
@@ -56,6 +60,7 @@ struct LoginResp {
   uint16_t heartbeat_s = 60;
   Bytes encode() const;
   static std::optional<LoginResp> decode(ByteView);
+  static std::optional<LoginResp> decode_layout(ByteView);
 };
 struct Heartbeat {
   uint8_t csq = 99;
@@ -65,6 +70,7 @@ struct Heartbeat {
   std::vector<uint8_t> ports;   // PortState values
   Bytes encode() const;
   static std::optional<Heartbeat> decode(ByteView);
+  static std::optional<Heartbeat> decode_layout(ByteView);
 };
 struct ServerTime {   // HEARTBEAT response
   uint32_t server_time = 0;
@@ -85,6 +91,7 @@ struct Meter {
   std::vector<MeterPort> ports;
   Bytes encode() const;
   static std::optional<Meter> decode(ByteView);
+  static std::optional<Meter> decode_layout(ByteView);
 };
 struct SessionEnd {
   uint8_t port = 0;
@@ -96,6 +103,7 @@ struct SessionEnd {
   uint16_t max_power_w = 0;
   Bytes encode() const;
   static std::optional<SessionEnd> decode(ByteView);
+  static std::optional<SessionEnd> decode_layout(ByteView);
   bool operator==(const SessionEnd&) const = default;
 };
 struct Result {   // the one-byte response body (SESSION_END, START, STOP, ... )
@@ -109,12 +117,14 @@ struct Card {
   std::string uid_text() const;  // upper-case hex "04A1B2C3"
   Bytes encode() const;
   static std::optional<Card> decode(ByteView);
+  static std::optional<Card> decode_layout(ByteView);
 };
 struct CardResp {
   uint8_t result = 0;          // CardResult
   int32_t balance_fen = 0;
   Bytes encode() const;
   static std::optional<CardResp> decode(ByteView);
+  static std::optional<CardResp> decode_layout(ByteView);
 };
 struct Alarm {
   uint8_t code = 0;            // AlarmCode
@@ -122,18 +132,21 @@ struct Alarm {
   int32_t value = 0;
   Bytes encode() const;
   static std::optional<Alarm> decode(ByteView);
+  static std::optional<Alarm> decode_layout(ByteView);
 };
 struct OtaChunkReq {
   uint32_t offset = 0;
-  uint16_t length = 0;         // <= 1000
+  uint16_t length = 0;         // 1..1000
   Bytes encode() const;
   static std::optional<OtaChunkReq> decode(ByteView);
+  static std::optional<OtaChunkReq> decode_layout(ByteView);
 };
 struct OtaChunk {              // OTA_CHUNK_REQ response
   uint32_t offset = 0;
   Bytes data;                  // length is data.size()
   Bytes encode() const;
   static std::optional<OtaChunk> decode(ByteView);
+  static std::optional<OtaChunk> decode_layout(ByteView);
 };
 struct OtaStatus {
   Version version;
@@ -141,6 +154,7 @@ struct OtaStatus {
   uint32_t bytes = 0;
   Bytes encode() const;
   static std::optional<OtaStatus> decode(ByteView);
+  static std::optional<OtaStatus> decode_layout(ByteView);
 };
 
 // ---- to the charger ---------------------------------------------------------------------------
@@ -152,6 +166,7 @@ struct StartCmd {
   uint16_t max_power_w = 0;
   Bytes encode() const;
   static std::optional<StartCmd> decode(ByteView);
+  static std::optional<StartCmd> decode_layout(ByteView);
 };
 struct StopCmd {
   uint8_t port = 0;
@@ -171,6 +186,7 @@ struct QueryPortsResp {
   std::vector<PortStatus> ports;
   Bytes encode() const;
   static std::optional<QueryPortsResp> decode(ByteView);
+  static std::optional<QueryPortsResp> decode_layout(ByteView);
 };
 struct Params {
   uint8_t full_stop_w = 5;
@@ -199,6 +215,7 @@ struct AdjustCmd {
   uint32_t limit = 0;
   Bytes encode() const;
   static std::optional<AdjustCmd> decode(ByteView);
+  static std::optional<AdjustCmd> decode_layout(ByteView);
 };
 struct LocateCmd {
   uint8_t seconds = 0;         // 1..60
@@ -213,6 +230,7 @@ struct OtaOffer {
   uint16_t chunk = 0;
   Bytes encode() const;
   static std::optional<OtaOffer> decode(ByteView);
+  static std::optional<OtaOffer> decode_layout(ByteView);
 };
 
 // Does cmd expect a response frame from the other side (and so is retried by its sender)?

@@ -67,7 +67,9 @@ std::optional<Ack> parse_ack(const json::value& v);
 // The response frame body a charger gets for an ack of its report of kind `cmd`.
 Bytes ack_to_body(Cmd cmd, const Ack& a);
 
-// Parses text as JSON; nothing (never an exception) for malformed input or input over max_bytes.
+// Parses text as JSON; nothing (never an exception) for malformed input, input over max_bytes, a
+// number that is not finite as a double (`1e400`) or a key twice in one object. Every JSON from
+// outside (chargers, the core's commands, API bodies) goes through here.
 std::optional<json::value> parse_json(std::string_view text, size_t max_bytes = 64 * 1024);
 
 }  // namespace chargehub::payloads

@@ -35,7 +35,8 @@ struct Parsed {
   Direction dir = Direction::Status;
   std::string kind;   // empty for status
 };
-// Parses a concrete topic (no wildcards); nothing for anything outside the tree.
+// Parses a concrete topic (no wildcards); nothing for anything outside the tree: a device that is not
+// a device id in its text form (1-16 digits, no leading zero) or a kind not declared above.
 std::optional<Parsed> parse(std::string_view topic);
 
 }  // namespace chargehub::topics
