@@ -113,8 +113,9 @@ TEST(StartRule, AFreePlanHoldsNothing) {
 }
 
 TEST(StartRule, AnAmountThatBuysNothingIsRefused) {
-  EXPECT_EQ(refusal({1, 1}, ready(1000, pricing::Plan::time(100, 60, 0, 0))), "");   // 1 fen buys 36 s
-  EXPECT_EQ(refusal({1, 1}, ready(1000, pricing::Plan::energy(1000))), "");          // 1 Wh
+  EXPECT_EQ(refusal({1, 99}, ready(1000, pricing::Plan::time(100, 60))), "amount_too_small");   // blocks are whole hours
+  EXPECT_EQ(refusal({1, 100}, ready(1000, pricing::Plan::time(100, 60))), "");
+  EXPECT_EQ(refusal({1, 1}, ready(1000, pricing::Plan::energy(1000))), "");                 // 1 Wh
   EXPECT_EQ(refusal({1, 1}, ready(1000, pricing::Plan::energy(100000))), "amount_too_small");
 }
 
