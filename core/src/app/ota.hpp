@@ -70,7 +70,7 @@ std::optional<std::string> skip_reason(std::optional<int64_t> model, const std::
 // given where it stands: the new state, error and bytes, or nothing when the report changes nothing
 // (a report about another version, a finished device, a late "downloading" after "verified").
 struct Progress {
-  RolloutDeviceState state;
+  RolloutDeviceState state = RolloutDeviceState::Pending;
   std::optional<std::string> error;
   std::optional<int64_t> bytes;
 };
@@ -164,7 +164,7 @@ class Ota : public OtaHooks {
   int fd_of(const FirmwareRow& f);
   int64_t now() const { return svc_.now(); }
 
-  // Locking (docs/ota.md "Threads"): the service calls the hooks on its worker thread inside its
+  // Locking (docs/ota.md, "In the core", threads and locks): the service calls the hooks on its worker thread inside its
   // transaction, i.e. holding the connection's (recursive) mutex, so the hooks never take mu_; the
   // planner and the API take mu_ first, then the connection's mutex (sql::Tx, sql::Lock). Ota never calls
   // the service while it holds mu_, and mem_mu_ is a leaf (nothing else is taken or called while it is
