@@ -106,6 +106,7 @@ std::optional<RolloutRow> RolloutRepo::get(int64_t id) {
     if (!st.step()) return std::nullopt;
     r = read_rollout(st);
   }
+  // Every state, 0 when none (Cancelled is the last of the enum; states.hpp has no list of all states).
   for (size_t i = 0; i <= static_cast<size_t>(RolloutDeviceState::Cancelled); ++i) r->counts[static_cast<RolloutDeviceState>(i)] = 0;
   auto c = db_.prepare("SELECT state, count(*) FROM rollout_device WHERE rollout_id = ? GROUP BY state");
   c.args(id);
