@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <boost/json.hpp>
+#include <map>
 
 #include "chargehub/ota/firmware.hpp"
 #include "chargehub/payloads.hpp"
@@ -44,12 +45,13 @@ json::object firmware_json(const core::FirmwareRow& f) {
 json::object rollout_json(core::Ota& ota, const core::RolloutRow& r) {
   json::array stages;
   for (int p : r.stages) stages.push_back(p);
+  // Every device state with its count, keys in alphabetical order.
+  std::map<std::string, int64_t> by_name;
+  for (auto& [s, n] : r.counts) by_name[std::string(name(s))] = n;
   json::object counts;
-  for (auto& [k, v] : r.counts) counts[k] = v;
+  for (auto& [k, v] : by_name) counts[k] = v;
   auto fw = ota.firmware(r.firmware_id);
-  int64_t failed = r.counts.count("failed") ? r.counts.at("failed") : 0;
-  int64_t rolled = r.counts.count("rolled_back") ? r.counts.at("rolled_back") : 0;
-  int64_t installed = r.counts.count("installed") ? r.counts.at("installed") : 0;
+  using S = RolloutDeviceState;
   return {{"id", r.id},
           {"firmware_id", r.firmware_id},
           {"version", fw ? json::value(fw->manifest.version.text()) : json::value(nullptr)},
@@ -61,16 +63,34 @@ json::object rollout_json(core::Ota& ota, const core::RolloutRow& r) {
           {"stage_pct", r.stage < static_cast<int>(r.stages.size()) ? r.stages[static_cast<size_t>(r.stage)] : 100},
           {"max_failure_pct", r.max_failure_pct},
           {"max_concurrent", r.max_concurrent},
-          {"state", r.state},
+          {"state", name(r.state)},
           {"pause_reason", r.pause_reason ? json::value(*r.pause_reason) : json::value(nullptr)},
           {"total", r.total},
-          {"installed", installed},
-          {"failures", failed + rolled},
+          {"installed", r.count(S::Installed)},
+          {"failures", r.count(S::Failed) + r.count(S::RolledBack)},
           {"counts", std::move(counts)},
           {"created_by", r.created_by},
           {"created_at", r.created_at},
           {"updated_at", r.updated_at},
           {"finished_at", r.finished_at ? json::value(*r.finished_at) : json::value(nullptr)}};
+}
+
+json::object rollout_device_json(const core::RolloutDeviceRow& d) {
+  auto opt = [](const std::optional<int64_t>& v) { return v ? json::value(*v) : json::value(nullptr); };
+  auto opts = [](const std::optional<std::string>& v) { return v ? json::value(*v) : json::value(nullptr); };
+  return {{"device_id", d.device_id},
+          {"seq", d.seq},
+          {"stage", d.stage ? json::value(*d.stage + 1) : json::value(nullptr)},   // 1-based, as the rollout's
+          {"state", name(d.state)},
+          {"from_fw", opts(d.from_fw)},
+          {"bytes", d.bytes},
+          {"command_id", opts(d.command_id)},
+          {"offer_result", opt(d.offer_result)},
+          {"attempts", d.attempts},
+          {"error", opts(d.error)},
+          {"offered_at", opt(d.offered_at)},
+          {"updated_at", d.updated_at},
+          {"finished_at", opt(d.finished_at)}};
 }
 
 bool int_in(const json::object& o, std::string_view k, int64_t lo, int64_t hi, int64_t& out) {
@@ -173,7 +193,11 @@ void mount_ota(httplib::Server& srv, core::Ota& ota, std::vector<ApiKey> keys_in
     int64_t limit = std::clamp<int64_t>(query_int(req, "limit").value_or(500), 1, 5000);
     std::string state = req.has_param("state") ? req.get_param_value("state") : "";
     std::string after = req.has_param("after") ? req.get_param_value("after") : "";
-    send(res, 200, json::object{{"devices", ota.rollout_devices(id, state, limit, after)}});
+    auto filter = parse_rollout_device_state(state);
+    json::array a;
+    if (state.empty() || filter)   // a state that does not exist matches no device
+      for (auto& d : ota.rollout_devices(id, filter, limit, after)) a.push_back(rollout_device_json(d));
+    send(res, 200, json::object{{"devices", std::move(a)}});
   });
   srv.Get("/api/v1/ota/stats", [&ota](const httplib::Request&, httplib::Response& res) {
     auto s = ota.stats();

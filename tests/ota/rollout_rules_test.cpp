@@ -102,3 +102,58 @@ TEST(RolloutRules, TheLastStageOffersEveryoneLeftThenCompletes) {
   // Nobody left at all before the last stage: complete.
   EXPECT_EQ(decide(stage(10, 3, 0, 0, 0)).verdict, Verdict::Complete);
 }
+
+namespace {
+chargehub::firmware::Manifest manifest() {
+  chargehub::firmware::Manifest m;
+  m.model = 1;
+  m.version = {1, 1, 0};
+  m.min_from = {1, 0, 0};
+  m.size = 2500;
+  return m;
+}
+}  // namespace
+
+TEST(RolloutRules, ADeviceOfAnotherModelAlreadyOnTheVersionOrOlderThanMinFromIsSkipped) {
+  auto m = manifest();
+  EXPECT_EQ(skip_reason(2, std::string("1.0.0"), m), "model_mismatch");
+  EXPECT_EQ(skip_reason(1, std::string("1.1.0"), m), "already_on_version");
+  EXPECT_EQ(skip_reason(1, std::string("0.9.9"), m), "below_min_from");
+  EXPECT_FALSE(skip_reason(1, std::string("1.0.0"), m));
+  EXPECT_FALSE(skip_reason(1, std::string("1.2.0"), m));          // newer than the image: none of the three reasons
+  EXPECT_FALSE(skip_reason(std::nullopt, std::nullopt, m));       // never booted: the charger checks for itself
+}
+
+TEST(RolloutRules, StatusReportsMoveADeviceForwardOnly) {
+  using S = chargehub::RolloutDeviceState;
+  using chargehub::proto::OtaStatus;
+  auto m = manifest();
+  auto p = progress(S::Offered, OtaStatus{{1, 1, 0}, 1, 3000}, m);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->state, S::Downloading);
+  EXPECT_EQ(p->bytes, 3000);
+  EXPECT_FALSE(progress(S::Verified, OtaStatus{{1, 1, 0}, 1, 3000}, m));        // a late "downloading"
+  EXPECT_EQ(progress(S::Downloading, OtaStatus{{1, 1, 0}, 2, 2500}, m)->state, S::Verified);
+  p = progress(S::Verified, OtaStatus{{1, 1, 0}, 3, 0}, m);
+  EXPECT_EQ(p->state, S::Installed);
+  EXPECT_EQ(p->bytes, 2500);                                                      // the image's size
+  EXPECT_EQ(progress(S::Downloading, OtaStatus{{1, 1, 0}, 4, 2500}, m)->error, "verify_failed");
+  EXPECT_EQ(progress(S::Verified, OtaStatus{{1, 1, 0}, 5, 0}, m)->error, "boot_failed");
+  EXPECT_FALSE(progress(S::Downloading, OtaStatus{{1, 2, 0}, 3, 0}, m));        // about another image
+  EXPECT_FALSE(progress(S::Installed, OtaStatus{{1, 1, 0}, 5, 0}, m));          // finished stays finished
+  EXPECT_EQ(progress_on_boot(S::Verified, "1.1.0", m)->state, S::Installed);
+  EXPECT_FALSE(progress_on_boot(S::Verified, "1.0.0", m));                        // still the old one
+  EXPECT_EQ(progress_on_pull(S::Pending)->state, S::Downloading);                 // set back, but it pulls: it accepted
+  EXPECT_FALSE(progress_on_pull(S::Verified));
+}
+
+TEST(RolloutRules, TheOfferReplyDecidesWhatTheDeviceBecomes) {
+  using S = chargehub::RolloutDeviceState;
+  EXPECT_EQ(progress_on_offer_reply(0)->state, S::Downloading);
+  EXPECT_FALSE(progress_on_offer_reply(1));                                       // busy: stays offered
+  EXPECT_EQ(progress_on_offer_reply(2)->state, S::Installed);
+  EXPECT_EQ(progress_on_offer_reply(2)->error, "already_on_version");
+  EXPECT_EQ(progress_on_offer_reply(3)->error, "rejected");
+  for (auto s : {S::Installed, S::Failed, S::RolledBack, S::Skipped, S::Cancelled}) EXPECT_TRUE(finished(s));
+  for (auto s : {S::Pending, S::Offered, S::Downloading, S::Verified}) EXPECT_FALSE(finished(s));
+}

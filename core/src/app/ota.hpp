@@ -1,13 +1,15 @@
 // Firmware over the air in the core (issue 9, docs/ota.md): the firmware registry (signed images,
 // checked against the platform's public key) and rollouts in stages with a health gate.
 //
-//   core::Ota ota(svc, link, {.db = "core.db", .dir = "core.db.firmware", .pubkey = key});
+//   core::Ota ota(svc, link, {.dir = "core.db.firmware", .pubkey = key});
 //   svc.set_ota(&ota);     // the service hands it up/ota, boots, heartbeats, online changes, ticks
 //   api::mount_ota(srv, ota);
 //
-// The decisions (stage sizes, the gate, how many to offer) are the pure functions of `rollout::`;
-// the class around them keeps state in its own SQLite connection (tables of migration 003) and images
-// on disk, one file per image named by its SHA-256.
+// Three layers, as the other use cases: the decisions (stage sizes, the gate, how many to offer, whom to
+// skip) are the pure functions of `rollout::` below; the class Ota is the use case, one transaction per
+// operation on the core's connection (SQLite or PostgreSQL); rows go through FirmwareRepo
+// (repo/firmware.hpp), RolloutRepo (repo/rollouts.hpp) and the DeviceRepo. Images are files on disk, one
+// per image named by its SHA-256.
 #pragma once
 #include <boost/json.hpp>
 #include <cstdint>
@@ -18,8 +20,10 @@
 #include <vector>
 
 #include "chargehub/ota/firmware.hpp"
-#include "service.hpp"
 #include "db/db.hpp"
+#include "repo/firmware.hpp"
+#include "repo/rollouts.hpp"
+#include "service.hpp"
 
 namespace chargehub::core {
 
@@ -56,6 +60,31 @@ struct Decision {
 bool gate_tripped(const StageView& s);
 Decision decide(const StageView& s);
 
+// Why a device is not offered the firmware (its known model and version, as its device row says):
+// "model_mismatch", "already_on_version", "below_min_from"; nothing when it may be offered. Unknown
+// model or version: offered (the charger itself checks).
+std::optional<std::string> skip_reason(std::optional<int64_t> model, const std::optional<std::string>& fw,
+                                       const firmware::Manifest& m);
+
+// How a device's row moves on a report from its charger (OTA_STATUS on up/ota, docs/ota.md "Progress"),
+// given where it stands: the new state, error and bytes, or nothing when the report changes nothing
+// (a report about another version, a finished device, a late "downloading" after "verified").
+struct Progress {
+  RolloutDeviceState state = RolloutDeviceState::Pending;
+  std::optional<std::string> error;
+  std::optional<int64_t> bytes;
+};
+std::optional<Progress> progress(RolloutDeviceState cur, const proto::OtaStatus& st, const firmware::Manifest& m);
+// ... a boot reporting version `fw` (the new version is success; OTA_STATUS 3 may follow).
+std::optional<Progress> progress_on_boot(RolloutDeviceState cur, const std::string& fw, const firmware::Manifest& m);
+// ... chunk requests from a device offered the firmware (it accepted; its reply may be late or lost).
+std::optional<Progress> progress_on_pull(RolloutDeviceState cur);
+// ... the charger's reply to the offer (frames.md OTA_OFFER: 0 accepted, 1 busy, 2 already on it, 3
+// rejected). Busy: nothing (it pulls once no port charges).
+std::optional<Progress> progress_on_offer_reply(int64_t result);
+// A device whose state is final: installed, failed, rolled back, skipped or cancelled.
+bool finished(RolloutDeviceState s);
+
 }  // namespace rollout
 
 // ---- the registry and rollouts ----------------------------------------------------------------
@@ -64,30 +93,6 @@ struct OtaConfig {
   std::optional<firmware::PublicKey> pubkey;   // uploads refused without it
   int64_t max_offer_attempts = 3;       // then the device fails with "no_answer"
   int64_t stall_timeout_s = 600;        // offline mid-download this long: pending again (failed "stalled" after max attempts)
-};
-
-struct FirmwareRow {
-  int64_t id = 0;
-  firmware::Manifest manifest;
-  std::string file, created_by;
-  int64_t created_at = 0;
-};
-
-struct RolloutRow {
-  int64_t id = 0, firmware_id = 0;
-  std::string target_kind;              // model | devices | station | agent
-  boost::json::value target;
-  std::vector<int> stages;
-  int stage = 0;
-  int max_failure_pct = 10, max_concurrent = 10;
-  int64_t failed_accepted = 0;
-  std::string state;                    // running | paused | cancelled | completed
-  std::optional<std::string> pause_reason;
-  std::string created_by;
-  int64_t created_at = 0, updated_at = 0;
-  std::optional<int64_t> finished_at;
-  int64_t total = 0;
-  std::map<std::string, int64_t> counts;   // devices per state
 };
 
 struct RolloutRequest {
@@ -118,8 +123,10 @@ class Ota : public OtaHooks {
   Result<RolloutRow> pause(int64_t id, const std::string& by);
   Result<RolloutRow> resume(int64_t id, const std::string& by);
   Result<RolloutRow> cancel(int64_t id, const std::string& by);
-  // Devices of a rollout with their progress; state filter optional.
-  boost::json::array rollout_devices(int64_t id, const std::string& state, int64_t limit, const std::string& after);
+  // Devices of a rollout with their progress, in rollout order, after the device `after` (empty: from
+  // the first); state filter optional.
+  std::vector<RolloutDeviceRow> rollout_devices(int64_t id, std::optional<RolloutDeviceState> state, int64_t limit,
+                                                const std::string& after);
   bool has_key() const { return cfg_.pubkey.has_value(); }
 
   // ---- OtaHooks (called by the service's threads) ----
@@ -137,7 +144,7 @@ class Ota : public OtaHooks {
  private:
   struct Active {   // a device with a download in flight: what to serve it
     int64_t rollout_id = 0, firmware_id = 0;
-    std::string state;
+    RolloutDeviceState state = RolloutDeviceState::Pending;
   };
   // What the hooks saw, applied to the tables by tick(): the hooks run inside the fleet adapter's transaction
   // on the service's worker thread, so they never write to the database themselves.
@@ -150,24 +157,26 @@ class Ota : public OtaHooks {
   };
   void serve_chunk(const std::string& device, uint32_t offset, uint32_t length);
   std::optional<Active> active_for(const std::string& device);
-  std::optional<FirmwareRow> load_firmware(int64_t id);
   void apply(const Event& e);
-  void set_device_state(int64_t rollout_id, const std::string& device, const std::string& state,
-                        std::optional<std::string> error, std::optional<int64_t> bytes);
+  void set_device_state(int64_t rollout_id, const std::string& device, const rollout::Progress& p);
   void check_offers(int64_t id);
   void step_rollout(int64_t id);
   int fd_of(const FirmwareRow& f);
-  std::optional<RolloutRow> load_rollout(int64_t id);
   int64_t now() const { return svc_.now(); }
 
-  // Locking (docs/ota.md "Threads"): the service calls the hooks while holding the connection's lock, and
-  // the connection is used from tick() and the API; so Ota never calls the service while it
-  // holds mu_ or rd_mu_, and mem_mu_ is a leaf (nothing else is taken or called while it is held).
+  // Locking (docs/ota.md, "In the core", threads and locks): the service calls the hooks on its worker thread inside its
+  // transaction, i.e. holding the connection's (recursive) mutex, so the hooks never take mu_; the
+  // planner and the API take mu_ first, then the connection's mutex (sql::Tx, sql::Lock). Ota never calls
+  // the service while it holds mu_, and mem_mu_ is a leaf (nothing else is taken or called while it is
+  // held).
   Service& svc_;
   Publisher& pub_;
   OtaConfig cfg_;
-  std::recursive_mutex mu_;   // the planner and the API
-  sql::Db& db_;               // the core's connection (its own mutex; hooks run inside the service's transactions)
+  std::recursive_mutex mu_;   // the planner and the API's changes
+  sql::Db& db_;               // the core's connection, shared with the other use cases
+  FirmwareRepo firmware_;
+  RolloutRepo rollouts_;
+  DeviceRepo& devices_;
   std::mutex mem_mu_;         // the in-memory state below
   std::map<std::string, Active> active_;
   std::map<int64_t, int> fds_;
