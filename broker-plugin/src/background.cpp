@@ -53,6 +53,18 @@ void Background::persist(std::shared_ptr<const DeviceTable> table) {
   cv_.notify_all();
 }
 
+void Background::parse_control(std::string payload, std::string user, std::uint64_t generation) {
+  {
+    std::lock_guard lk(mu_);
+    ParsedControl pc;
+    pc.user = std::move(user);
+    pc.generation = generation;
+    to_parse_.push_back(std::move(pc));
+    to_parse_payloads_.push_back(std::move(payload));
+  }
+  cv_.notify_all();
+}
+
 Background::Updates Background::take() {
   std::lock_guard lk(mu_);
   Updates out = std::move(pending_);
@@ -77,14 +89,24 @@ void Background::run() {
   while (true) {
     bool force = false;
     std::shared_ptr<const DeviceTable> table;
+    std::vector<ParsedControl> to_parse;
+    std::vector<std::string> payloads;
     {
       std::unique_lock lk(mu_);
       cv_.wait_for(lk, std::chrono::milliseconds(cfg_.poll_ms), [&] {
-        return stop_ || reload_ || (to_persist_ && clock::now() >= next_cache_write);
+        return stop_ || reload_ || !to_parse_.empty() || (to_persist_ && clock::now() >= next_cache_write);
       });
       force = reload_;
       reload_ = false;
       if (to_persist_ && (stop_ || clock::now() >= next_cache_write)) table = std::move(to_persist_);
+      to_parse.swap(to_parse_);
+      payloads.swap(to_parse_payloads_);
+    }
+    for (std::size_t i = 0; i < to_parse.size(); ++i) {
+      ParsedControl parsed = chargehub::auth::parse_control(payloads[i], std::move(to_parse[i].user));
+      parsed.generation = to_parse[i].generation;
+      std::lock_guard lk(mu_);
+      pending_.controls.push_back(std::move(parsed));
     }
     // At most one cache write a second: a burst of pushes is written once, with the latest table.
     if (table) {

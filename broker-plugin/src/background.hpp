@@ -1,6 +1,7 @@
-// The plugin's own thread, for everything that touches files: the services file (re-read when its
-// mtime changes), the auth cache file (read at start, rewritten after every change of the device
-// table, at most once a second) and the status file. It never calls the broker: what it produces is
+// The plugin's own thread, for everything that touches files or takes long: the services file
+// (re-read when its mtime changes), the auth cache file (read at start, rewritten after every change of
+// the device table, at most once a second), the status file, and parsing big $CONTROL payloads
+// (snapshots: control.hpp, background_parse_bytes). It never calls the broker: what it produces is
 // taken by the broker thread in TICK (take()), and what it is given (persist()) is handed over under a
 // mutex held only to move a few pointers.
 #pragma once
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "control.hpp"
 #include "devices.hpp"
 #include "services.hpp"
 #include "stats.hpp"
@@ -33,11 +35,14 @@ class Background {
   void request_reload();  // any thread: re-read the services file now
   // Any thread: write this table to the cache file (the latest one given wins).
   void persist(std::shared_ptr<const DeviceTable> table);
+  // Any thread: parse a $CONTROL payload from `user`; the result comes back through take(), in order.
+  void parse_control(std::string payload, std::string user, std::uint64_t generation);
 
   struct Updates {
     std::shared_ptr<const DeviceTable> devices;   // from the cache file at start; null: none
     std::shared_ptr<const ServiceTable> services; // null: no change
     std::vector<std::string> log_lines;           // for the broker log (warnings)
+    std::vector<ParsedControl> controls;          // parsed $CONTROL payloads, in arrival order
   };
   Updates take();  // broker thread (TICK)
 
@@ -63,6 +68,8 @@ class Background {
   bool stop_ = false;
   bool reload_ = false;
   std::shared_ptr<const DeviceTable> to_persist_;
+  std::vector<ParsedControl> to_parse_;  // user and generation set; the payload in user_payload_
+  std::vector<std::string> to_parse_payloads_;
   Updates pending_;
   std::thread thread_;
 };

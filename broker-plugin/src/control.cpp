@@ -5,7 +5,25 @@
 namespace chargehub::auth {
 namespace ac = chargehub::auth_control;
 
+ParsedControl parse_control(std::string_view payload, std::string user) {
+  ParsedControl p;
+  p.user = std::move(user);
+  p.request = ac::parse_request(payload);
+  p.prepared.resize(p.request.commands.size());
+  for (std::size_t i = 0; i < p.request.commands.size(); ++i) {
+    const auto& c = p.request.commands[i];
+    if (c.body)
+      if (auto* s = std::get_if<ac::Snapshot>(&*c.body)) p.prepared[i] = table_from_snapshot(*s, c.ignored);
+  }
+  return p;
+}
+
 ControlOutcome apply_control(std::string_view payload, const DeviceTable& current,
+                             const std::function<boost::json::object()>& stats, bool force_snapshot) {
+  return apply_control(parse_control(payload, {}), current, stats, force_snapshot);
+}
+
+ControlOutcome apply_control(ParsedControl&& pc, const DeviceTable& current,
                              const std::function<boost::json::object()>& stats, bool force_snapshot) {
   ControlOutcome out;
   ac::Responses responses;
@@ -15,9 +33,10 @@ ControlOutcome apply_control(std::string_view payload, const DeviceTable& curren
     return *table;
   };
 
-  auto parsed = ac::parse_request(payload);
+  auto& parsed = pc.request;
   if (!parsed.error.empty()) responses.responses.push_back({"unknown", false, parsed.error, {}, {}, {}});
-  for (auto& cmd : parsed.commands) {
+  for (std::size_t index = 0; index < parsed.commands.size(); ++index) {
+    auto& cmd = parsed.commands[index];
     ++out.commands;
     ac::Response resp;
     resp.command = cmd.name;
@@ -44,9 +63,17 @@ ControlOutcome apply_control(std::string_view payload, const DeviceTable& curren
     };
     if (auto* s = std::get_if<ac::Snapshot>(&*cmd.body)) {
       out.ignored_fields += cmd.ignored;
-      if (merge([&](DeviceTable& t) { return apply_snapshot(t, *s, force_snapshot); })) {
+      // The snapshot's table is built already (or now): installing it keeps the newer records.
+      std::shared_ptr<DeviceTable> prepared =
+          pc.prepared.size() > index && pc.prepared[index] ? pc.prepared[index] : table_from_snapshot(*s, cmd.ignored);
+      const DeviceTable& base = table ? *table : current;
+      if (install_snapshot(*prepared, base, force_snapshot)) {
+        table = std::move(prepared);
         out.snapshot_rev = s->rev;
-        mutable_table().bad_fields = cmd.ignored;
+        resp.applied = true;
+      } else {
+        resp.applied = false;
+        ++out.stale;
       }
     } else if (auto* s = std::get_if<ac::SetDevice>(&*cmd.body)) {
       merge([&](DeviceTable& t) { return apply_set_device(t, *s); });

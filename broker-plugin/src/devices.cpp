@@ -36,37 +36,31 @@ auth_control::DeviceCredentials credentials_of(std::string_view id, const Device
   return d;
 }
 
+std::shared_ptr<DeviceTable> table_from_snapshot(const auth_control::Snapshot& s, std::size_t bad_fields) {
+  auto t = std::make_shared<DeviceTable>();
+  t->rev = s.rev;
+  t->bad_fields = bad_fields;
+  t->devices.reserve(s.devices.size() + 16);
+  for (const auto& d : s.devices) t->devices[d.id] = record_from(d, s.rev);
+  return t;
+}
+
+bool install_snapshot(DeviceTable& prepared, const DeviceTable& current, bool force) {
+  if (force) return true;
+  if (prepared.rev < current.rev) return false;  // older than the last snapshot applied
+  // Records newer than the snapshot survive it (pushes it has not seen, tombstones among them); the
+  // rest not in it are gone (deleted before it was taken).
+  for (const auto& [id, r] : current.devices)
+    if (r.rev > prepared.rev) prepared.devices[id] = r;
+  return true;
+}
+
 MergeResult apply_snapshot(DeviceTable& t, const auth_control::Snapshot& s, bool force) {
   MergeResult out;
-  if (s.rev < t.rev && !force) return out;  // older than the last snapshot applied
+  auto prepared = table_from_snapshot(s, t.bad_fields);
+  if (!install_snapshot(*prepared, t, force)) return out;
   out.applied = true;
-  decltype(t.devices) next;
-  next.reserve(s.devices.size() + 16);
-  for (const auto& d : s.devices) {
-    auto old = t.devices.find(d.id);
-    if (old != t.devices.end() && old->second.rev > s.rev && !force) continue;  // a newer push: below
-    DeviceRecord r = record_from(d, s.rev);
-    if (old == t.devices.end() || !(old->second == r)) {
-      // Same credentials at a new revision is no change for the connections.
-      bool same = old != t.devices.end() && [&] {
-        DeviceRecord o = old->second;
-        o.rev = r.rev;
-        return o == r;
-      }();
-      if (!same) out.changed.push_back(d.id);
-    }
-    next[d.id] = r;
-  }
-  // Records newer than the snapshot survive it (pushes it has not seen); the rest not in it are gone.
-  for (auto& [id, r] : t.devices) {
-    if (!force && r.rev > s.rev) {
-      next[id] = r;
-      continue;
-    }
-    if (!next.count(id)) out.changed.push_back(id);
-  }
-  t.devices = std::move(next);
-  t.rev = s.rev;
+  t = std::move(*prepared);
   return out;
 }
 

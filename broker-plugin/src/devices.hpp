@@ -14,6 +14,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,7 +67,14 @@ struct MergeResult {
 
 // Each function changes `t` in place (the caller works on its own copy).
 // `force` (after SIGHUP): apply a snapshot even if older than the last one (a restored database).
+// A snapshot's `changed` is empty: it may change any device, so every connection is re-checked.
 MergeResult apply_snapshot(DeviceTable& t, const auth_control::Snapshot& s, bool force = false);
+// apply_snapshot in two steps, so the expensive one can run off the broker thread:
+// the table the snapshot describes (parsing hex, building the map) ...
+std::shared_ptr<DeviceTable> table_from_snapshot(const auth_control::Snapshot& s, std::size_t bad_fields = 0);
+// ... and installing it over `current` (keeps records newer than the snapshot; cheap). False: older
+// than `current`, not applied (`prepared` is then unchanged).
+bool install_snapshot(DeviceTable& prepared, const DeviceTable& current, bool force = false);
 MergeResult apply_set_device(DeviceTable& t, const auth_control::SetDevice& c);
 MergeResult apply_disable_device(DeviceTable& t, const auth_control::DisableDevice& c);
 MergeResult apply_delete_device(DeviceTable& t, const auth_control::DeleteDevice& c);

@@ -52,6 +52,7 @@ struct Plugin {
   // auth_snapshot_interval as a safety net.
   bool have_snapshot = false;
   bool force_next_snapshot = false;  // after SIGHUP: accept a snapshot older than the table (restored DB)
+  std::uint64_t generation = 0;      // reloads so far: a snapshot sent before one does not answer it
   std::string request_reason = "start";
   std::int64_t next_request_ms = 0;
   std::int64_t last_housekeeping_ms = 0;
@@ -74,6 +75,7 @@ struct Plugin {
     if (persist) background->persist(devices);
   }
   void ask_for_snapshot(std::string reason) {
+    ++generation;
     have_snapshot = false;
     request_reason = std::move(reason);
     next_request_ms = 0;  // at the next TICK
@@ -178,6 +180,8 @@ int on_acl_check(int, void* event_data, void* userdata) {
   return MOSQ_ERR_ACL_DENIED;
 }
 
+void apply(Plugin* p, ControlOutcome out, const std::string& user, bool current);
+
 int on_control(int, void* event_data, void* userdata) {
   auto* p = static_cast<Plugin*>(userdata);
   auto* ev = static_cast<mosquitto_evt_control*>(event_data);
@@ -188,8 +192,21 @@ int on_control(int, void* event_data, void* userdata) {
     return MOSQ_ERR_ACL_DENIED;
   }
   std::string_view payload(static_cast<const char*>(ev->payload), ev->payloadlen);
-  auto out = apply_control(payload, *p->devices, [p] { return stats_json(snapshot(p->stats)); },
-                           p->force_next_snapshot);
+  std::string username = user ? user : "";
+  if (payload.size() >= background_parse_bytes) {  // a big snapshot: parsed off the broker thread
+    p->background->parse_control(std::string(payload), std::move(username), p->generation);
+    return MOSQ_ERR_SUCCESS;
+  }
+  apply(p, apply_control(payload, *p->devices, [p] { return stats_json(snapshot(p->stats)); }, p->force_next_snapshot),
+        username, true);
+  return MOSQ_ERR_SUCCESS;
+}
+
+// Carries out what a control request decided (on the broker thread: from CONTROL or, for a request
+// parsed in the background, from TICK).
+// `current`: false for a request that arrived before the last reload (it does not answer that
+// reload's snapshot request).
+void apply(Plugin* p, ControlOutcome out, const std::string& user, bool current) {
   std::int64_t now = now_ms();
   p->stats.control_commands.fetch_add(out.commands, std::memory_order_relaxed);
   p->stats.stale_ignored.fetch_add(out.stale, std::memory_order_relaxed);
@@ -199,29 +216,30 @@ int on_control(int, void* event_data, void* userdata) {
     p->queue_kicks(p->connections.revoked(*p->devices, *p->services, now / 1000,
                                           out.snapshot_rev ? nullptr : &out.changed_ids));
   }
-  if (out.snapshot_rev) {
+  if (out.snapshot_rev && current) {
     p->have_snapshot = true;
     p->force_next_snapshot = false;
     p->next_request_ms = now + p->cfg.auth_snapshot_interval * 1000;
+  }
+  if (out.snapshot_rev) {
     p->stats.bump(p->stats.snapshots);
     p->stats.credentials_source.store(static_cast<int>(CredentialsSource::snapshot), std::memory_order_relaxed);
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth: snapshot at rev %lld from '%s': %zu devices%s",
-                         static_cast<long long>(*out.snapshot_rev), printable(user ? user : "").c_str(),
+                         static_cast<long long>(*out.snapshot_rev), printable(user).c_str(),
                          p->devices->live(),
                          out.ignored_fields ? " (malformed entries or fields ignored)" : "");
   }
   if (out.stale)
     mosquitto_log_printf(MOSQ_LOG_INFO, "chargehub-auth: %zu command(s) from '%s' older than the table (rev %lld) ignored",
-                         out.stale, printable(user ? user : "").c_str(), static_cast<long long>(p->devices->rev));
+                         out.stale, printable(user).c_str(), static_cast<long long>(p->devices->rev));
   if (out.reload) {
     p->background->request_reload();
     p->ask_for_snapshot("reload");
   }
   mosquitto_log_printf(MOSQ_LOG_INFO, "chargehub-auth: %zu control command(s) from '%s'", out.commands,
-                       printable(user ? user : "").c_str());
+                       printable(user).c_str());
   mosquitto_broker_publish_copy(nullptr, response_topic_s.c_str(), static_cast<int>(out.response.size()),
                                 out.response.data(), 0, false, nullptr);
-  return MOSQ_ERR_SUCCESS;
 }
 
 int on_tick(int, void*, void* userdata) {
@@ -229,6 +247,13 @@ int on_tick(int, void*, void* userdata) {
   std::int64_t now = now_ms();
   auto up = p->background->take();
   for (auto& line : up.log_lines) mosquitto_log_printf(MOSQ_LOG_NOTICE, "%s", line.c_str());
+  for (auto& pc : up.controls) {
+    std::string user = pc.user;
+    bool current = pc.generation == p->generation;
+    apply(p, apply_control(std::move(pc), *p->devices, [p] { return stats_json(snapshot(p->stats)); },
+                           current && p->force_next_snapshot),
+          user, current);
+  }
   bool changed = false;
   if (up.devices) {  // only from the cache at start, which init already installed
     p->set_devices(std::move(up.devices), false);

@@ -33,6 +33,8 @@ TEST_F(PluginAsan, EveryPathUnderAddressSanitizerReportsNothing) {
   plugin = std::filesystem::path(CHARGEHUB_BIN_DIR).parent_path() / "lib/asan/chargehub_auth.so";
   chargehub::testing::write_file(auth_cache, "{corrupt");  // logged and ignored
   start_broker("plugin_opt_stats_log_s 1\n", /*with_core=*/false);
+  for (int i = 0; i < 500; ++i)  // a snapshot over 64 KiB: parsed on the plugin's background thread
+    db.put({std::to_string(862000000000000LL + i), std::string(64, 'a'), std::nullopt, 0, std::nullopt, true});
   start_core(/*announce=*/false);  // the plugin asks; the core answers
   ASSERT_TRUE(wait_for_snapshot());
   // The sanitizer runtime and the ASan build of the plugin are really in the broker process.
@@ -71,7 +73,7 @@ TEST_F(PluginAsan, EveryPathUnderAddressSanitizerReportsNothing) {
   delete_device("6");
   ASSERT_EQ(test_core->send_snapshot(), 0);
   ASSERT_EQ(::kill(broker->pid(), SIGHUP), 0);
-  ASSERT_TRUE(wait_for_snapshot(3));
+  ASSERT_TRUE(wait_for_snapshot(3)) << broker->log_text();
   EXPECT_TRUE(chargehub::testing::wait_until(
       [&] { return chargehub::testing::read_file(auth_cache).find("\"enabled\":false") != std::string::npos; }, 3s));
   chargehub::testing::make_services_file(services, {{"monitor2", "monitor"}});

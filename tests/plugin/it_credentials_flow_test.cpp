@@ -178,3 +178,19 @@ TEST_F(CredentialsFlow, WithSharedSubscriptionsOneCoreAnswersEachRequest) {
   ASSERT_NE(at, std::string::npos) << s;
   EXPECT_LE(answered, static_cast<std::size_t>(std::stoll(s.substr(at + 19))));
 }
+
+TEST_F(CredentialsFlow, ABigSnapshotIsParsedOffTheBrokerThreadAndApplied) {
+  // 3,000 devices: about 700 KB of JSON, above control.hpp's background_parse_bytes.
+  for (int i = 0; i < 3000; ++i)
+    db.put({std::to_string(862000000000000LL + i), std::string(64, 'a'), std::nullopt, 0, std::nullopt, true});
+  auto ta = add_charger(A);
+  start_broker();
+  EXPECT_TRUE(broker->wait_for_log("devices"));
+  EXPECT_TRUE(broker->wait_for_log(": 3001 devices"));
+  EXPECT_EQ(Mqtt(broker->port(), charger(A, ta.password())).connack(), 0);
+  // Pushes still apply at once next to it.
+  auto a = connect(charger(A, ta.password()));
+  ASSERT_EQ(a->connack(), 0);
+  disable_device(A);
+  EXPECT_TRUE(a->wait_disconnect(1s));
+}

@@ -31,8 +31,21 @@ TEST(Merge, SnapshotReplacesTheTable) {
   EXPECT_EQ(t.live(), 2u);
   EXPECT_FALSE(t.find("2")->enabled);
   r = apply_snapshot(t, {6, {dev("2", H1, false)}});  // 1 deleted
+  EXPECT_TRUE(r.applied);
   EXPECT_EQ(t.find("1"), nullptr);
-  EXPECT_EQ(r.changed, std::vector<std::string>{"1"});  // 2 unchanged: its connections are left alone
+  EXPECT_EQ(t.find("2")->rev, 6);
+}
+
+TEST(Merge, PreparedSnapshotInstallsLikeApply) {
+  DeviceTable t;
+  apply_snapshot(t, {2, {dev("1", H1)}});
+  apply_delete_device(t, {"1", 5});
+  auto prepared = table_from_snapshot({4, {dev("1", H1), dev("2", H1)}});  // off the broker thread
+  EXPECT_TRUE(install_snapshot(*prepared, t));
+  EXPECT_TRUE(prepared->find("1")->deleted);  // the newer tombstone survives
+  EXPECT_TRUE(prepared->find("2")->usable());
+  auto old = table_from_snapshot({1, {}});
+  EXPECT_FALSE(install_snapshot(*old, *prepared));
 }
 
 TEST(Merge, SnapshotOlderThanTheTableIsIgnored) {
