@@ -119,6 +119,13 @@ void put_field(json::object& o, std::string_view name, const Field<T>& f) {
 
 }  // namespace
 
+std::string snapshot_request_subscription(std::string_view share_group) {
+  if (share_group.empty()) return std::string(kSnapshotRequestTopic);
+  std::string s = "$share/";
+  s.append(share_group).append("/").append(kSnapshotRequestTopic);
+  return s;
+}
+
 std::string_view command_name(const Body& b) {
   struct V {
     std::string_view operator()(const Snapshot&) const { return "snapshot"; }

@@ -278,9 +278,7 @@ TestCore::TestCore(int port, const std::string& secret, CoreDb& db, bool announc
                    const std::string& client_id)
     : db_(db) {
   Mqtt::Options o{client_id, "core", secret, 5, "", "", "", {}, {}};
-  std::string filter(auth_control::kSnapshotRequestTopic);
-  if (!share_group.empty()) filter = "$share/" + share_group + "/" + filter;
-  o.subscribe_on_connect = {filter};
+  o.subscribe_on_connect = {auth_control::snapshot_request_subscription(share_group)};
   o.on_message = [this](const std::string& topic, const std::string& payload) {
     if (topic != auth_control::kSnapshotRequestTopic) return;
     auto req = auth_control::parse_snapshot_request(payload);

@@ -25,6 +25,8 @@ TEST(AuthControl, TopicsAreTheFleetsOnes) {
   EXPECT_EQ(kControlTopic, chargehub::topics::kControl);
   EXPECT_EQ(kResponseTopic, std::string(chargehub::topics::kControl) + "/response");
   EXPECT_EQ(kSnapshotRequestTopic, "svc/v1/chargehub-auth/snapshot-request");
+  EXPECT_EQ(snapshot_request_subscription(), kSnapshotRequestTopic);
+  EXPECT_EQ(snapshot_request_subscription("cores"), "$share/cores/svc/v1/chargehub-auth/snapshot-request");
 }
 
 TEST(AuthControl, SnapshotJsonIsWhatTheCorePublishes) {

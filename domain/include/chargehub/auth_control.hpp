@@ -51,6 +51,10 @@ inline constexpr std::string_view kControlTopic = topics::kControl;  // "$CONTRO
 inline constexpr std::string_view kResponseTopic = "$CONTROL/chargehub-auth/v1/response";
 inline constexpr std::string_view kSnapshotRequestTopic = "svc/v1/chargehub-auth/snapshot-request";
 
+// What a core subscribes to: the request topic, through $share/<group>/ when `share_group` is not
+// empty (several core instances: one of them answers each request).
+std::string snapshot_request_subscription(std::string_view share_group = {});
+
 // A field of set_device: left out (keep the plugin's value), null (clear it) or a value.
 template <class T>
 struct Field {
