@@ -60,7 +60,7 @@ per_listener_settings false
 allow_anonymous false
 listener $MQTT_PORT 127.0.0.1
 plugin $PLUGIN
-plugin_opt_database $RUN/core.db
+plugin_opt_auth_cache_file $RUN/chargehub-auth.cache
 plugin_opt_services $RUN/services
 plugin_opt_status_file $RUN/broker-status.txt
 # The bridge logs many chargers in from 127.0.0.1: throttle them by username, not the whole address.

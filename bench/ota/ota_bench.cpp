@@ -103,7 +103,7 @@ struct ProdStack {
         "max_queued_messages 100000\nmax_inflight_messages 1000\nmax_queued_bytes 67108864\n"
         "log_dest file " + (dir / "mosquitto.log").string() + "\nlog_type error\nlog_type warning\nlog_type notice\n"
         "listener " + std::to_string(mqtt) + " 127.0.0.1\n"
-        "plugin " + Broker::plugin_path().string() + "\nplugin_opt_database " + (dir / "core.db").string() +
+        "plugin " + Broker::plugin_path().string() + "\nplugin_opt_auth_cache_file " + (dir / "chargehub-auth.cache").string() +
         "\nplugin_opt_services " + (dir / "services").string() + "\nplugin_opt_poll_ms 250\n"
         "plugin_opt_throttle_addr_exempt 127.0.0.1\n";
     if (::getuid() == 0) conf += "user root\n";

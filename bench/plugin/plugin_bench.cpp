@@ -11,7 +11,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -31,13 +30,17 @@
 #include <thread>
 #include <vector>
 
-#include "crypto.hpp"
-#include "encoding.hpp"
 #include "auth.hpp"
+#include "cache.hpp"
+#include "chargehub/encoding.hpp"
+#include "crypto.hpp"
 #include "services.hpp"
 
 namespace fs = std::filesystem;
 using namespace chargehub::auth;
+using chargehub::encoding::base64_decode;
+using chargehub::encoding::base64_encode;
+using chargehub::encoding::to_hex;
 using clk = std::chrono::steady_clock;
 
 namespace {
@@ -386,29 +389,21 @@ int main(int argc, char** argv) {
       Bytes tok = random_bytes(16);
       chargers.push_back({std::to_string(861000000000000LL + i), "tok:" + base64_encode(tok)});
     }
-    std::string core_pw = hex_encode(random_bytes(32));
-    // Our plugin: the core's DB and a services file.
-    sqlite3* db = nullptr;
-    check(sqlite3_open((dir / "core.db").c_str(), &db) == SQLITE_OK, "db");
-    sqlite3_exec(db,
-                 "PRAGMA journal_mode=WAL; CREATE TABLE device (id TEXT PRIMARY KEY, token_hash TEXT, prev_token_hash TEXT,"
-                 " prev_token_until INTEGER, pubkey TEXT, enabled INTEGER NOT NULL DEFAULT 1, deleted_at INTEGER);"
-                 "CREATE TABLE auth_state (id INTEGER PRIMARY KEY CHECK (id = 1), rev INTEGER NOT NULL);"
-                 "INSERT INTO auth_state VALUES (1, 1); BEGIN;",
-                 nullptr, nullptr, nullptr);
-    sqlite3_stmt* ins = nullptr;
-    sqlite3_prepare_v2(db, "INSERT INTO device (id, token_hash) VALUES (?, ?)", -1, &ins, nullptr);
-    for (auto& c : chargers) {
-      auto raw = base64_decode(c.password.substr(4));
-      std::string h = hex_encode(sha256(*raw));
-      sqlite3_bind_text(ins, 1, c.id.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(ins, 2, h.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_step(ins);
-      sqlite3_reset(ins);
+    std::string core_pw = to_hex(random_bytes(32));
+    // Our plugin: the device table as the core's snapshot leaves it (the plugin's auth cache file, read
+    // at start) and a services file.
+    {
+      DeviceTable table;
+      table.rev = 1;
+      for (auto& c : chargers) {
+        DeviceRecord d;
+        d.token_hash = sha256(*base64_decode(c.password.substr(4)));
+        d.rev = 1;
+        table.devices[c.id] = d;
+      }
+      std::string error;
+      check(write_file_atomically((dir / "auth.cache").string(), cache_json(table), error), "auth cache: " + error);
     }
-    sqlite3_finalize(ins);
-    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-    sqlite3_close(db);
     std::ofstream(dir / "services") << format_service_line(make_service_account("core", Role::core, core_pw)) << "\n";
     // Built-in: password_file (hashed by mosquitto_passwd -U) and acl_file with the same rules.
     {
@@ -425,8 +420,8 @@ int main(int argc, char** argv) {
                                   "topic write chg/v1/+/down/#\n";
     std::string common = "per_listener_settings false\nallow_anonymous false\npersistence false\nuser root\n"
                          "log_dest none\nmax_queued_messages 1000000\nmax_connections -1\n";
-    std::string ours = common + "plugin " + std::string(CHARGEHUB_PLUGIN) + "\nplugin_opt_database " +
-                       (dir / "core.db").string() + "\nplugin_opt_services " + (dir / "services").string() + "\n";
+    std::string ours = common + "plugin " + std::string(CHARGEHUB_PLUGIN) + "\nplugin_opt_auth_cache_file " +
+                       (dir / "auth.cache").string() + "\nplugin_opt_services " + (dir / "services").string() + "\n";
     std::string builtin = common + "password_file " + (dir / "passwd").string() + "\nacl_file " + (dir / "acl").string() + "\n";
 
     // The token check alone, as the broker thread runs it (check_login over the in-memory table).

@@ -3,6 +3,7 @@
 #pragma once
 #include <string_view>
 
+#include "chargehub/auth_control.hpp"
 #include "identity.hpp"
 
 namespace chargehub::auth {
@@ -10,9 +11,9 @@ namespace chargehub::auth {
 // One access kind per check, exactly as Mosquitto passes it (compare with ==, never as a mask).
 enum class Access { read, write, subscribe, unsubscribe };
 
-// The control topic of this plugin and its reply topic.
-inline constexpr std::string_view control_topic = "$CONTROL/chargehub-auth/v1";
-inline constexpr std::string_view control_response_topic = "$CONTROL/chargehub-auth/v1/response";
+// The control topic of this plugin and its reply topic (declared in domain's auth_control.hpp).
+inline constexpr std::string_view control_topic = auth_control::kControlTopic;
+inline constexpr std::string_view control_response_topic = auth_control::kResponseTopic;
 
 // `topic` is the topic name for read/write and the raw filter (maybe with $share/<group>/) for
 // subscribe/unsubscribe.

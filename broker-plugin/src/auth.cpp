@@ -2,18 +2,16 @@
 
 #include <cstring>
 
+#include "chargehub/credentials.hpp"
+
 namespace chargehub::auth {
 namespace {
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
 LoginResult refuse(Refusal r, Role role = Role::none) { return {r, role, {}}; }
 
-LoginResult check_token(std::string_view b64, const DeviceRecord& d, std::int64_t now_ms) {
-  auto raw = base64_decode(b64);
-  if (!raw || raw->size() < 16 || raw->size() > 64) return refuse(Refusal::bad_password_format, Role::charger);
+LoginResult check_token(const credentials::TokenPassword& p, const DeviceRecord& d, std::int64_t now_ms) {
   if (!d.token_hash && !d.prev_token_hash) return refuse(Refusal::no_credential, Role::charger);
-  Digest h = sha256(*raw);
+  Digest h = sha256(p.token);
   // Compare against both (when present) so the time taken does not tell which one matched.
   bool cur = d.token_hash && digest_equal(h, *d.token_hash);
   bool prev = d.prev_token_hash && now_ms / 1000 < d.prev_token_until && digest_equal(h, *d.prev_token_hash);
@@ -22,20 +20,16 @@ LoginResult check_token(std::string_view b64, const DeviceRecord& d, std::int64_
   return refuse(Refusal::bad_token, Role::charger);
 }
 
-LoginResult check_ed25519(std::string_view rest, std::string_view id, const DeviceRecord& d,
+LoginResult check_ed25519(const credentials::Ed25519Password& p, std::string_view id, const DeviceRecord& d,
                           const ReplayGuard& replay, const LoginSettings& s, std::int64_t now_ms) {
-  auto colon = rest.find(':');
-  if (colon == std::string_view::npos) return refuse(Refusal::bad_password_format, Role::charger);
-  auto ts = parse_decimal(rest.substr(0, colon));
-  auto sig = base64_decode(rest.substr(colon + 1));
-  if (!ts || !sig || sig->size() != 64) return refuse(Refusal::bad_password_format, Role::charger);
   if (!d.pubkey) return refuse(Refusal::no_credential, Role::charger);
   std::int64_t window_ms = s.ed25519_window_s * 1000;
-  if (*ts < now_ms - window_ms || *ts > now_ms + window_ms) return refuse(Refusal::stale_timestamp, Role::charger);
-  if (!replay.fresh(id, *ts)) return refuse(Refusal::replay, Role::charger);
-  if (!ed25519_verify(*d.pubkey, *sig, ed25519_login_message(id, *ts)))
+  if (p.unix_ms < now_ms - window_ms || p.unix_ms > now_ms + window_ms)
+    return refuse(Refusal::stale_timestamp, Role::charger);
+  if (!replay.fresh(id, p.unix_ms)) return refuse(Refusal::replay, Role::charger);
+  if (!ed25519_verify(*d.pubkey, p.signature, credentials::ed25519_login_message(id, p.unix_ms)))
     return refuse(Refusal::bad_signature, Role::charger);
-  return {Refusal::none, Role::charger, {CredentialKind::ed25519, *d.pubkey, *ts}};
+  return {Refusal::none, Role::charger, {CredentialKind::ed25519, *d.pubkey, p.unix_ms}};
 }
 
 }  // namespace
@@ -73,10 +67,6 @@ void ReplayGuard::accept(std::string_view device, std::int64_t ts_ms) {
     it->second = ts_ms;
 }
 
-std::string ed25519_login_message(std::string_view device_id, std::int64_t ts_ms) {
-  return "chargehub-login:" + std::string(device_id) + ":" + std::to_string(ts_ms);
-}
-
 LoginResult check_login(const LoginRequest& req, const DeviceTable& devices, const ServiceTable& services,
                         const ReplayGuard& replay, const LoginSettings& settings, std::int64_t now_ms) {
   if (!req.username || !*req.username) return refuse(Refusal::bad_username);
@@ -90,10 +80,10 @@ LoginResult check_login(const LoginRequest& req, const DeviceTable& devices, con
     if (d->deleted) return refuse(Refusal::deleted, Role::charger);
     if (!d->enabled) return refuse(Refusal::disabled, Role::charger);
     if (client_id != user) return refuse(Refusal::client_id_mismatch, Role::charger);
-    if (starts_with(password, "tok:")) return check_token(password.substr(4), *d, now_ms);
-    if (starts_with(password, "ed25519:"))
-      return check_ed25519(password.substr(8), user, *d, replay, settings, now_ms);
-    return refuse(Refusal::bad_password_format, Role::charger);
+    auto parsed = credentials::parse_password(password);
+    if (!parsed) return refuse(Refusal::bad_password_format, Role::charger);
+    if (auto* t = std::get_if<credentials::TokenPassword>(&*parsed)) return check_token(*t, *d, now_ms);
+    return check_ed25519(std::get<credentials::Ed25519Password>(*parsed), user, *d, replay, settings, now_ms);
   }
 
   const ServiceAccount* a = services.find(user);

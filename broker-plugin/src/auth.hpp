@@ -1,7 +1,7 @@
 // The login decision: who may connect, with which credential, under which client id.
 // Pure: the caller supplies the tables, the replay memory and the clock.
 //
-// Charger passwords (mqtt.md, frames.md LOGIN):
+// Charger passwords (mqtt.md, frames.md LOGIN) are parsed by domain's credentials.hpp:
 //   tok:<standard base64 of the raw token, 16-64 bytes>
 //   ed25519:<unix ms>:<standard base64 of the 64-byte signature of "chargehub-login:<id>:<unix ms>">
 // Service accounts: the secret from the services file's account (see services.hpp).
@@ -76,9 +76,6 @@ struct LoginSettings {
 
 LoginResult check_login(const LoginRequest& req, const DeviceTable& devices, const ServiceTable& services,
                         const ReplayGuard& replay, const LoginSettings& settings, std::int64_t now_ms);
-
-// The text a charger signs for an Ed25519 login.
-std::string ed25519_login_message(std::string_view device_id, std::int64_t ts_ms);
 
 // Whether a credential admitted earlier is still good after a change of the tables (or the clock, for
 // a rotation grace period that ran out). False means: kick that client.

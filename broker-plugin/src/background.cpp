@@ -8,9 +8,20 @@
 #include <fstream>
 #include <sstream>
 
+#include "cache.hpp"
+
 namespace chargehub::auth {
 
-Background::Background(const Config& cfg, Stats& stats) : cfg_(cfg), stats_(stats), db_(cfg.db) {}
+namespace {
+std::string utc_now() {
+  std::time_t now = std::time(nullptr);
+  char ts[32];
+  std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return ts;
+}
+}  // namespace
+
+Background::Background(const Config& cfg, Stats& stats) : cfg_(cfg), stats_(stats) {}
 
 Background::~Background() { stop(); }
 
@@ -33,6 +44,27 @@ void Background::request_reload() {
   cv_.notify_all();
 }
 
+void Background::persist(std::shared_ptr<const DeviceTable> table) {
+  if (cfg_.auth_cache_file.empty()) return;
+  {
+    std::lock_guard lk(mu_);
+    to_persist_ = std::move(table);
+  }
+  cv_.notify_all();
+}
+
+void Background::parse_control(std::string payload, std::string user, std::uint64_t generation) {
+  {
+    std::lock_guard lk(mu_);
+    ParsedControl pc;
+    pc.user = std::move(user);
+    pc.generation = generation;
+    to_parse_.push_back(std::move(pc));
+    to_parse_payloads_.push_back(std::move(payload));
+  }
+  cv_.notify_all();
+}
+
 Background::Updates Background::take() {
   std::lock_guard lk(mu_);
   Updates out = std::move(pending_);
@@ -45,21 +77,48 @@ void Background::log(std::string line) {
   pending_.log_lines.push_back(std::move(line));
 }
 
-void Background::load_now() { poll(true); }
+void Background::load_now() {
+  load_services(true);
+  load_cache();
+}
 
 void Background::run() {
   using clock = std::chrono::steady_clock;
   auto next_status = clock::now();
+  auto next_cache_write = clock::now();
   while (true) {
     bool force = false;
+    std::shared_ptr<const DeviceTable> table;
+    std::vector<ParsedControl> to_parse;
+    std::vector<std::string> payloads;
     {
       std::unique_lock lk(mu_);
-      cv_.wait_for(lk, std::chrono::milliseconds(cfg_.poll_ms), [this] { return stop_ || reload_; });
-      if (stop_) break;
+      cv_.wait_for(lk, std::chrono::milliseconds(cfg_.poll_ms), [&] {
+        return stop_ || reload_ || !to_parse_.empty() || (to_persist_ && clock::now() >= next_cache_write);
+      });
       force = reload_;
       reload_ = false;
+      if (to_persist_ && (stop_ || clock::now() >= next_cache_write)) table = std::move(to_persist_);
+      to_parse.swap(to_parse_);
+      payloads.swap(to_parse_payloads_);
     }
-    poll(force);
+    for (std::size_t i = 0; i < to_parse.size(); ++i) {
+      ParsedControl parsed = chargehub::auth::parse_control(payloads[i], std::move(to_parse[i].user));
+      parsed.generation = to_parse[i].generation;
+      std::lock_guard lk(mu_);
+      pending_.controls.push_back(std::move(parsed));
+    }
+    // At most one cache write a second: a burst of pushes is written once, with the latest table.
+    if (table) {
+      write_cache(*table);
+      next_cache_write = clock::now() + std::chrono::seconds(1);
+    }
+    {
+      std::lock_guard lk(mu_);
+      if (stop_) break;
+    }
+    if (force) stats_.reloads.fetch_add(1, std::memory_order_relaxed);
+    load_services(force);
     if (!cfg_.status_file.empty() && clock::now() >= next_status) {
       write_status();
       next_status = clock::now() + std::chrono::seconds(cfg_.status_interval_s);
@@ -68,29 +127,40 @@ void Background::run() {
   if (!cfg_.status_file.empty()) write_status();
 }
 
-void Background::poll(bool force) {
-  if (force) stats_.reloads.fetch_add(1, std::memory_order_relaxed);
-  if (!cfg_.db.empty()) {
-    auto r = db_.poll(known_rev_, force);
-    if (r.status == DbLoader::Status::loaded) {
-      known_rev_ = r.table->rev;
-      stats_.db_rev.store(r.table->rev, std::memory_order_relaxed);
-      stats_.devices.store(static_cast<std::int64_t>(r.table->devices.size()), std::memory_order_relaxed);
-      db_state_ = "ok";
-      std::string msg = "chargehub-auth: loaded " + std::to_string(r.table->devices.size()) +
-                        " devices at rev " + std::to_string(r.table->rev);
-      if (r.table->bad_rows) msg += " (" + std::to_string(r.table->bad_rows) + " malformed fields or rows ignored)";
-      log(msg);
-      last_db_message_.clear();
-      std::lock_guard lk(mu_);
-      pending_.devices = std::move(r.table);
-    } else if (r.status == DbLoader::Status::missing || r.status == DbLoader::Status::error) {
-      db_state_ = (r.status == DbLoader::Status::missing ? "waiting: " : "error: ") + r.message;
-      if (r.message != last_db_message_) log("chargehub-auth: " + r.message + " (retrying)");
-      last_db_message_ = r.message;
-    }
+void Background::load_cache() {
+  if (cfg_.auth_cache_file.empty()) return;
+  struct stat st {};
+  if (::stat(cfg_.auth_cache_file.c_str(), &st) != 0) {
+    cache_state_ = "missing at start";
+    log("chargehub-auth: auth cache file " + cfg_.auth_cache_file +
+        " does not exist: no charger can log in until a core sends a snapshot");
+    return;
   }
-  load_services(force);
+  auto table = std::make_shared<DeviceTable>();
+  std::string error;
+  if (!read_cache_file(cfg_.auth_cache_file, *table, error)) {
+    cache_state_ = "unreadable at start";
+    log("chargehub-auth: auth cache file ignored: " + error);
+    return;
+  }
+  cache_state_ = "loaded at start: " + std::to_string(table->live()) + " devices at rev " + std::to_string(table->rev);
+  log("chargehub-auth: loaded " + std::to_string(table->live()) + " devices at rev " + std::to_string(table->rev) +
+      " from the auth cache file" +
+      (table->bad_fields ? " (" + std::to_string(table->bad_fields) + " malformed entries or fields ignored)" : ""));
+  std::lock_guard lk(mu_);
+  pending_.devices = std::move(table);
+}
+
+void Background::write_cache(const DeviceTable& t) {
+  std::string error;
+  if (write_file_atomically(cfg_.auth_cache_file, cache_json(t), error)) {
+    cache_state_ = "written " + utc_now() + ": " + std::to_string(t.live()) + " devices at rev " + std::to_string(t.rev);
+    last_cache_error_.clear();
+    return;
+  }
+  cache_state_ = "error: " + error;
+  if (error != last_cache_error_) log("chargehub-auth: cannot write the auth cache file: " + error);
+  last_cache_error_ = error;
 }
 
 void Background::load_services(bool force) {
@@ -135,13 +205,11 @@ void Background::load_services(bool force) {
 
 void Background::write_status() {
   auto s = snapshot(stats_);
-  std::time_t now = std::time(nullptr);
-  char ts[32];
-  std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   std::string text = "# chargehub-auth status, rewritten every " + std::to_string(cfg_.status_interval_s) + " s\n";
-  text += "updated: " + std::string(ts) + "\n";
-  text += "db: " + (cfg_.db.empty() ? std::string("not configured") : cfg_.db) + "\n";
-  text += "db_state: " + db_state_ + "\n";
+  text += "updated: " + utc_now() + "\n";
+  text += "credentials: " + std::string(credentials_source_name(s.credentials_source)) + "\n";
+  text += "auth_cache_file: " + (cfg_.auth_cache_file.empty() ? std::string("not configured") : cfg_.auth_cache_file) + "\n";
+  text += "auth_cache_state: " + cache_state_ + "\n";
   text += "services_file: " + (cfg_.services.empty() ? std::string("not configured") : cfg_.services) + "\n";
   text += "services_state: " + services_state_ + "\n";
   text += stats_text(s);

@@ -1,6 +1,7 @@
 #include "config.hpp"
 
-#include "encoding.hpp"
+#include "chargehub/credentials.hpp"
+#include "log_text.hpp"
 
 namespace chargehub::auth {
 
@@ -9,7 +10,7 @@ ConfigResult parse_config(const std::vector<std::pair<std::string, std::string>>
   Config& c = r.config;
   for (const auto& [key, value] : options) {
     auto number = [&](std::int64_t& out, std::int64_t min, std::int64_t max) {
-      auto v = parse_decimal(value);
+      auto v = credentials::parse_decimal(value);
       if (!v || *v < min || *v > max)
         r.errors.push_back("plugin_opt_" + key + ": expected an integer in [" + std::to_string(min) + ", " +
                            std::to_string(max) + "], got '" + printable(value) + "'");
@@ -22,9 +23,15 @@ ConfigResult parse_config(const std::vector<std::pair<std::string, std::string>>
       c.user_throttle.*member = v;
       c.addr_throttle.*member = v;
     };
-    // "db" is the name in the design, but Mosquitto 2.0.11 rejects plugin_opt_ keys shorter than 3
-    // characters ("Invalid auth_opt_ config option"), so the usable spelling is plugin_opt_database.
-    if (key == "database" || key == "db") c.db = value;
+    // The plugin no longer reads the core's database (issue 14.4): an old configuration must not
+    // start a broker that silently admits no charger.
+    if (key == "database" || key == "db")
+      r.errors.push_back("plugin_opt_" + key +
+                         " is no longer supported: the plugin does not read the core's database; credentials "
+                         "come from the core over $CONTROL/chargehub-auth/v1 (snapshot and pushes) and are kept "
+                         "in plugin_opt_auth_cache_file (see docs/broker-plugin.md)");
+    else if (key == "auth_cache_file") c.auth_cache_file = value;
+    else if (key == "auth_snapshot_interval") number(c.auth_snapshot_interval, 10, 86400);
     else if (key == "services") c.services = value;
     else if (key == "status_file") c.status_file = value;
     else if (key == "ed25519_window_s") number(c.ed25519_window_s, 1, 86400);

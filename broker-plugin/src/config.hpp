@@ -12,11 +12,12 @@
 namespace chargehub::auth {
 
 struct Config {
-  std::string db;                  // database (or db): the core's SQLite DB, read-only
+  std::string auth_cache_file;     // auth_cache_file: the last known device table (hashes only)
+  std::int64_t auth_snapshot_interval = 300;  // auth_snapshot_interval: s between snapshot requests
   std::string services;            // services: service accounts file
   std::string status_file;         // status_file: plain-text status, rewritten periodically
   std::int64_t ed25519_window_s = 300;   // ed25519_window_s
-  std::int64_t poll_ms = 250;            // poll_ms: DB revision / services file check interval
+  std::int64_t poll_ms = 250;            // poll_ms: services file check interval
   std::int64_t status_interval_s = 10;   // status_interval_s
   std::int64_t stats_log_s = 300;        // stats_log_s: counters to the broker log (0 = never)
   ThrottlePolicy user_throttle{5, 1000, 60000, 600, 100000};   // throttle_user_free, throttle_*

@@ -5,10 +5,11 @@
 #include <span>
 #include <string_view>
 
-#include "encoding.hpp"
+#include "chargehub/encoding.hpp"
 
 namespace chargehub::auth {
 
+using Bytes = encoding::Bytes;
 using Digest = std::array<std::uint8_t, 32>;
 using PublicKey = std::array<std::uint8_t, 32>;
 

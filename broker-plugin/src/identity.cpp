@@ -1,5 +1,7 @@
 #include "identity.hpp"
 
+#include "chargehub/frame.hpp"
+
 namespace chargehub::auth {
 
 std::string_view role_name(Role r) {
@@ -20,11 +22,6 @@ Role service_role_from_name(std::string_view s) {
   return Role::none;
 }
 
-bool is_device_id(std::string_view s) {
-  if (s.empty() || s.size() > 16 || s[0] == '0') return false;
-  for (char c : s)
-    if (c < '0' || c > '9') return false;
-  return true;
-}
+bool is_device_id(std::string_view s) { return proto::parse_device_id(s).has_value(); }
 
 }  // namespace chargehub::auth

@@ -12,7 +12,7 @@ std::string_view role_name(Role r);
 // "core" | "bridge" | "monitor" -> the role; anything else -> Role::none (chargers have no role line).
 Role service_role_from_name(std::string_view s);
 
-// A device id in text form: 1-16 decimal digits, no leading zero.
+// A device id in text form: 1-16 decimal digits, no leading zero (domain's proto::parse_device_id).
 bool is_device_id(std::string_view s);
 
 struct Identity {

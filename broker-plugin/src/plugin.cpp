@@ -1,7 +1,8 @@
 // Mosquitto 2.0 plugin entry points: a thin shell that turns broker events into calls of the plain
 // decision functions (auth.hpp, acl.hpp, control.hpp, throttle.hpp) and carries out what they decide.
-// Every callback runs on the broker thread and never blocks: credentials live in memory and are
-// refreshed by the background thread (background.hpp); kicks are queued and done in TICK.
+// Every callback runs on the broker thread and never blocks: credentials live in memory, arrive from
+// the core over $CONTROL (a snapshot it asks for from TICK, and pushes), and files are read and written
+// by the background thread (background.hpp); kicks are queued and done in TICK.
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
@@ -16,10 +17,11 @@
 #include "acl.hpp"
 #include "auth.hpp"
 #include "background.hpp"
+#include "chargehub/auth_control.hpp"
 #include "config.hpp"
+#include "connections.hpp"
 #include "control.hpp"
-#include "encoding.hpp"
-#include "sessions.hpp"
+#include "log_text.hpp"
 #include "stats.hpp"
 #include "throttle.hpp"
 
@@ -44,8 +46,15 @@ struct Plugin {
   ReplayGuard replay;
   Throttle user_throttle;
   Throttle addr_throttle;
-  Sessions sessions;
+  Connections connections;
   std::vector<std::string> kick_queue;
+  // Snapshot requests: until a snapshot arrives (after start or a reload) one a second, then one every
+  // auth_snapshot_interval as a safety net.
+  bool have_snapshot = false;
+  bool force_next_snapshot = false;  // after SIGHUP: accept a snapshot older than the table (restored DB)
+  std::uint64_t generation = 0;      // reloads so far: a snapshot sent before one does not answer it
+  std::string request_reason = "start";
+  std::int64_t next_request_ms = 0;
   std::int64_t last_housekeeping_ms = 0;
   std::int64_t last_stats_log_ms = 0;
   std::int64_t acl_log_window_ms = 0;
@@ -59,10 +68,24 @@ struct Plugin {
     for (auto& u : users)
       if (std::find(kick_queue.begin(), kick_queue.end(), u) == kick_queue.end()) kick_queue.push_back(std::move(u));
   }
+  void set_devices(std::shared_ptr<const DeviceTable> t, bool persist) {
+    devices = std::move(t);
+    stats.devices.store(static_cast<std::int64_t>(devices->live()), std::memory_order_relaxed);
+    stats.auth_rev.store(devices->rev, std::memory_order_relaxed);
+    if (persist) background->persist(devices);
+  }
+  void ask_for_snapshot(std::string reason) {
+    ++generation;
+    have_snapshot = false;
+    request_reason = std::move(reason);
+    next_request_ms = 0;  // at the next TICK
+  }
 };
 
-Plugin* g_plugin = nullptr;
-constexpr const char* control_topic_c = "$CONTROL/chargehub-auth/v1";  // == control_topic  // the broker loads a plugin once; cleanup clears it
+Plugin* g_plugin = nullptr;  // the broker loads a plugin once; cleanup clears it
+const std::string control_topic_s(auth_control::kControlTopic);
+const std::string response_topic_s(auth_control::kResponseTopic);
+const std::string request_topic_s(auth_control::kSnapshotRequestTopic);
 
 // Throttle keys are bounded in size so a flood of huge usernames cannot eat memory.
 std::string throttle_key(const char* username) {
@@ -93,8 +116,8 @@ int on_basic_auth(int, void* event_data, void* userdata) {
     p->stats.bump(p->stats.logins_ok);
     p->user_throttle.success(user_key);
     if (r.credential.kind == CredentialKind::ed25519) p->replay.accept(ev->username, r.credential.ts_ms);
-    p->sessions.add(ev->client, ev->username, r.credential);
-    p->stats.sessions.store(static_cast<std::int64_t>(p->sessions.size()), std::memory_order_relaxed);
+    p->connections.add(ev->client, ev->username, r.credential);
+    p->stats.connections.store(static_cast<std::int64_t>(p->connections.size()), std::memory_order_relaxed);
     return MOSQ_ERR_SUCCESS;
   }
 
@@ -157,6 +180,8 @@ int on_acl_check(int, void* event_data, void* userdata) {
   return MOSQ_ERR_ACL_DENIED;
 }
 
+void apply(Plugin* p, ControlOutcome out, const std::string& user, bool current);
+
 int on_control(int, void* event_data, void* userdata) {
   auto* p = static_cast<Plugin*>(userdata);
   auto* ev = static_cast<mosquitto_evt_control*>(event_data);
@@ -167,19 +192,54 @@ int on_control(int, void* event_data, void* userdata) {
     return MOSQ_ERR_ACL_DENIED;
   }
   std::string_view payload(static_cast<const char*>(ev->payload), ev->payloadlen);
-  auto out = apply_control(payload, *p->devices, [p] { return stats_json(snapshot(p->stats)); });
-  p->stats.control_commands.fetch_add(out.commands, std::memory_order_relaxed);
-  if (out.devices) {
-    p->devices = out.devices;
-    p->stats.devices.store(static_cast<std::int64_t>(p->devices->devices.size()), std::memory_order_relaxed);
-    p->queue_kicks(p->sessions.revoked(*p->devices, *p->services, now_ms() / 1000, &out.changed_ids));
+  std::string username = user ? user : "";
+  if (payload.size() >= background_parse_bytes) {  // a big snapshot: parsed off the broker thread
+    p->background->parse_control(std::string(payload), std::move(username), p->generation);
+    return MOSQ_ERR_SUCCESS;
   }
-  if (out.reload) p->background->request_reload();
-  mosquitto_log_printf(MOSQ_LOG_INFO, "chargehub-auth: %zu control command(s) from '%s'", out.commands,
-                       printable(user ? user : "").c_str());
-  mosquitto_broker_publish_copy(nullptr, std::string(control_response_topic).c_str(),
-                                static_cast<int>(out.response.size()), out.response.data(), 0, false, nullptr);
+  apply(p, apply_control(payload, *p->devices, [p] { return stats_json(snapshot(p->stats)); }, p->force_next_snapshot),
+        username, true);
   return MOSQ_ERR_SUCCESS;
+}
+
+// Carries out what a control request decided (on the broker thread: from CONTROL or, for a request
+// parsed in the background, from TICK).
+// `current`: false for a request that arrived before the last reload (it does not answer that
+// reload's snapshot request).
+void apply(Plugin* p, ControlOutcome out, const std::string& user, bool current) {
+  std::int64_t now = now_ms();
+  p->stats.control_commands.fetch_add(out.commands, std::memory_order_relaxed);
+  p->stats.stale_ignored.fetch_add(out.stale, std::memory_order_relaxed);
+  if (out.devices) {
+    p->set_devices(out.devices, true);
+    // A snapshot may change any device: every connection is re-checked; a push only its devices'.
+    p->queue_kicks(p->connections.revoked(*p->devices, *p->services, now / 1000,
+                                          out.snapshot_rev ? nullptr : &out.changed_ids));
+  }
+  if (out.snapshot_rev && current) {
+    p->have_snapshot = true;
+    p->force_next_snapshot = false;
+    p->next_request_ms = now + p->cfg.auth_snapshot_interval * 1000;
+  }
+  if (out.snapshot_rev) {
+    p->stats.bump(p->stats.snapshots);
+    p->stats.credentials_source.store(static_cast<int>(CredentialsSource::snapshot), std::memory_order_relaxed);
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth: snapshot at rev %lld from '%s': %zu devices%s",
+                         static_cast<long long>(*out.snapshot_rev), printable(user).c_str(),
+                         p->devices->live(),
+                         out.ignored_fields ? " (malformed entries or fields ignored)" : "");
+  }
+  if (out.stale)
+    mosquitto_log_printf(MOSQ_LOG_INFO, "chargehub-auth: %zu command(s) from '%s' older than the table (rev %lld) ignored",
+                         out.stale, printable(user).c_str(), static_cast<long long>(p->devices->rev));
+  if (out.reload) {
+    p->background->request_reload();
+    p->ask_for_snapshot("reload");
+  }
+  mosquitto_log_printf(MOSQ_LOG_INFO, "chargehub-auth: %zu control command(s) from '%s'", out.commands,
+                       printable(user).c_str());
+  mosquitto_broker_publish_copy(nullptr, response_topic_s.c_str(), static_cast<int>(out.response.size()),
+                                out.response.data(), 0, false, nullptr);
 }
 
 int on_tick(int, void*, void* userdata) {
@@ -187,9 +247,16 @@ int on_tick(int, void*, void* userdata) {
   std::int64_t now = now_ms();
   auto up = p->background->take();
   for (auto& line : up.log_lines) mosquitto_log_printf(MOSQ_LOG_NOTICE, "%s", line.c_str());
+  for (auto& pc : up.controls) {
+    std::string user = pc.user;
+    bool current = pc.generation == p->generation;
+    apply(p, apply_control(std::move(pc), *p->devices, [p] { return stats_json(snapshot(p->stats)); },
+                           current && p->force_next_snapshot),
+          user, current);
+  }
   bool changed = false;
-  if (up.devices) {
-    p->devices = std::move(up.devices);
+  if (up.devices) {  // only from the cache at start, which init already installed
+    p->set_devices(std::move(up.devices), false);
     changed = true;
   }
   if (up.services) {
@@ -197,8 +264,18 @@ int on_tick(int, void*, void* userdata) {
     changed = true;
   }
   bool housekeeping = now - p->last_housekeeping_ms >= 1000;
-  if (changed || (housekeeping && p->sessions.any_in_grace()))
-    p->queue_kicks(p->sessions.revoked(*p->devices, *p->services, now / 1000));
+  if (changed || (housekeeping && p->connections.any_in_grace()))
+    p->queue_kicks(p->connections.revoked(*p->devices, *p->services, now / 1000));
+  if (now >= p->next_request_ms) {
+    // Any core answers with a snapshot on $CONTROL; until one does, ask again every second.
+    auth_control::SnapshotRequest req{p->devices->rev, p->have_snapshot ? "interval" : p->request_reason};
+    std::string body = auth_control::snapshot_request_json(req);
+    mosquitto_broker_publish_copy(nullptr, request_topic_s.c_str(), static_cast<int>(body.size()), body.data(), 1,
+                                  false, nullptr);
+    p->stats.bump(p->stats.snapshot_requests);
+    if (!p->have_snapshot) p->request_reason = "retry";
+    p->next_request_ms = now + (p->have_snapshot ? p->cfg.auth_snapshot_interval * 1000 : 1000);
+  }
   if (housekeeping) {
     p->last_housekeeping_ms = now;
     p->user_throttle.prune(now);
@@ -222,20 +299,28 @@ int on_tick(int, void*, void* userdata) {
 int on_disconnect(int, void* event_data, void* userdata) {
   auto* p = static_cast<Plugin*>(userdata);
   auto* ev = static_cast<mosquitto_evt_disconnect*>(event_data);
-  p->sessions.remove(ev->client);
-  p->stats.sessions.store(static_cast<std::int64_t>(p->sessions.size()), std::memory_order_relaxed);
+  p->connections.remove(ev->client);
+  p->stats.connections.store(static_cast<std::int64_t>(p->connections.size()), std::memory_order_relaxed);
   return MOSQ_ERR_SUCCESS;
 }
 
+// SIGHUP: re-read the services file and ask for a snapshot, accepting it even if its revision is older
+// than the table's (the operator's way back after restoring the core's database from a backup).
 int on_reload(int, void*, void* userdata) {
-  static_cast<Plugin*>(userdata)->background->request_reload();
+  auto* p = static_cast<Plugin*>(userdata);
+  p->background->request_reload();
+  p->ask_for_snapshot("reload");
+  p->force_next_snapshot = true;
   return MOSQ_ERR_SUCCESS;
 }
 
 void install(Plugin* p) {
   auto up = p->background->take();
   for (auto& line : up.log_lines) mosquitto_log_printf(MOSQ_LOG_NOTICE, "%s", line.c_str());
-  if (up.devices) p->devices = std::move(up.devices);
+  if (up.devices) {
+    p->set_devices(std::move(up.devices), false);
+    p->stats.credentials_source.store(static_cast<int>(CredentialsSource::cache), std::memory_order_relaxed);
+  }
   if (up.services) p->services = std::move(up.services);
 }
 
@@ -264,8 +349,10 @@ CHARGEHUB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, vo
     p->cfg = parsed.config;
     p->user_throttle = Throttle(p->cfg.user_throttle);
     p->addr_throttle = Throttle(p->cfg.addr_throttle);
-    if (p->cfg.db.empty())
-      mosquitto_log_printf(MOSQ_LOG_WARNING, "chargehub-auth: no plugin_opt_database: no charger can log in");
+    if (p->cfg.auth_cache_file.empty())
+      mosquitto_log_printf(MOSQ_LOG_WARNING,
+                           "chargehub-auth: no plugin_opt_auth_cache_file: after a broker restart no charger can log "
+                           "in until a core answers");
     if (p->cfg.services.empty())
       mosquitto_log_printf(MOSQ_LOG_WARNING, "chargehub-auth: no plugin_opt_services: no service account can log in");
     p->background = std::make_unique<Background>(p->cfg, p->stats);
@@ -279,7 +366,7 @@ CHARGEHUB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, vo
     };
     reg(MOSQ_EVT_BASIC_AUTH, on_basic_auth, nullptr);
     reg(MOSQ_EVT_ACL_CHECK, on_acl_check, nullptr);
-    reg(MOSQ_EVT_CONTROL, on_control, control_topic_c);
+    reg(MOSQ_EVT_CONTROL, on_control, control_topic_s.c_str());
     reg(MOSQ_EVT_TICK, on_tick, nullptr);
     reg(MOSQ_EVT_DISCONNECT, on_disconnect, nullptr);
     reg(MOSQ_EVT_RELOAD, on_reload, nullptr);
@@ -288,8 +375,8 @@ CHARGEHUB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, vo
       return rc;
     }
     p->background->start();
-    mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth: ready (db=%s services=%s)",
-                         p->cfg.db.empty() ? "-" : p->cfg.db.c_str(),
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth: ready (auth_cache_file=%s services=%s)",
+                         p->cfg.auth_cache_file.empty() ? "-" : p->cfg.auth_cache_file.c_str(),
                          p->cfg.services.empty() ? "-" : p->cfg.services.c_str());
     g_plugin = p.release();
     *userdata = g_plugin;
@@ -305,7 +392,7 @@ CHARGEHUB_EXPORT int mosquitto_plugin_cleanup(void* userdata, struct mosquitto_o
   if (!p) return MOSQ_ERR_SUCCESS;
   mosquitto_callback_unregister(p->id, MOSQ_EVT_BASIC_AUTH, on_basic_auth, nullptr);
   mosquitto_callback_unregister(p->id, MOSQ_EVT_ACL_CHECK, on_acl_check, nullptr);
-  mosquitto_callback_unregister(p->id, MOSQ_EVT_CONTROL, on_control, control_topic_c);
+  mosquitto_callback_unregister(p->id, MOSQ_EVT_CONTROL, on_control, control_topic_s.c_str());
   mosquitto_callback_unregister(p->id, MOSQ_EVT_TICK, on_tick, nullptr);
   mosquitto_callback_unregister(p->id, MOSQ_EVT_DISCONNECT, on_disconnect, nullptr);
   mosquitto_callback_unregister(p->id, MOSQ_EVT_RELOAD, on_reload, nullptr);

@@ -62,7 +62,7 @@ ServicesParse parse_services(std::string_view text) {
     cred.remove_prefix(7);
     auto dollar = cred.find('$');
     if (dollar == std::string_view::npos) { fail("credential must be sha256$<salt>$<hash>"); continue; }
-    auto salt = hex_decode(cred.substr(0, dollar));
+    auto salt = encoding::hex_decode(cred.substr(0, dollar));
     auto hash = parse_hex32(cred.substr(dollar + 1));
     if (!salt || salt->size() < 8 || !hash) { fail("bad salt or hash hex"); continue; }
     ServiceAccount a{std::string(fields[0]), role, std::move(*salt), *hash};
@@ -73,8 +73,8 @@ ServicesParse parse_services(std::string_view text) {
 }
 
 std::string format_service_line(const ServiceAccount& a) {
-  return a.username + " " + std::string(role_name(a.role)) + " sha256$" + hex_encode(a.salt) + "$" +
-         hex_encode(a.hash);
+  return a.username + " " + std::string(role_name(a.role)) + " sha256$" + encoding::to_hex(a.salt) + "$" +
+         encoding::to_hex(a.hash);
 }
 
 ServiceAccount make_service_account(std::string username, Role role, std::string_view secret) {

@@ -2,6 +2,15 @@
 
 namespace chargehub::auth {
 
+std::string_view credentials_source_name(int source) {
+  switch (static_cast<CredentialsSource>(source)) {
+    case CredentialsSource::none: return "none (no charger can log in until a core sends a snapshot)";
+    case CredentialsSource::cache: return "cache (waiting for a snapshot)";
+    case CredentialsSource::snapshot: return "snapshot";
+  }
+  return "?";
+}
+
 StatsSnapshot snapshot(const Stats& s) {
   StatsSnapshot out;
   auto ld = [](const auto& a) { return a.load(std::memory_order_relaxed); };
@@ -18,10 +27,14 @@ StatsSnapshot snapshot(const Stats& s) {
   out.kicks = ld(s.kicks);
   out.control_commands = ld(s.control_commands);
   out.reloads = ld(s.reloads);
-  out.db_rev = ld(s.db_rev);
+  out.snapshot_requests = ld(s.snapshot_requests);
+  out.snapshots = ld(s.snapshots);
+  out.stale_ignored = ld(s.stale_ignored);
+  out.auth_rev = ld(s.auth_rev);
   out.devices = ld(s.devices);
   out.services = ld(s.services);
-  out.sessions = ld(s.sessions);
+  out.connections = ld(s.connections);
+  out.credentials_source = ld(s.credentials_source);
   return out;
 }
 
@@ -39,10 +52,13 @@ boost::json::object stats_json(const StatsSnapshot& s) {
   o["kicks"] = s.kicks;
   o["control_commands"] = s.control_commands;
   o["reloads"] = s.reloads;
-  o["db_rev"] = s.db_rev;
+  o["snapshot_requests"] = s.snapshot_requests;
+  o["snapshots"] = s.snapshots;
+  o["stale_ignored"] = s.stale_ignored;
+  o["auth_rev"] = s.auth_rev;
   o["devices"] = s.devices;
   o["services"] = s.services;
-  o["sessions"] = s.sessions;
+  o["connections"] = s.connections;
   return o;
 }
 
@@ -65,10 +81,13 @@ std::string stats_text(const StatsSnapshot& s) {
   line("kicks", s.kicks);
   line("control_commands", s.control_commands);
   line("reloads", s.reloads);
-  line("db_rev", s.db_rev);
+  line("snapshot_requests", s.snapshot_requests);
+  line("snapshots", s.snapshots);
+  line("stale_ignored", s.stale_ignored);
+  line("auth_rev", s.auth_rev);
   line("devices", s.devices);
   line("services", s.services);
-  line("sessions", s.sessions);
+  line("connections", s.connections);
   return out;
 }
 
@@ -82,7 +101,8 @@ std::string stats_line(const StatsSnapshot& s) {
     if (s.acl_denied[i])
       out += " acl_denied." + std::string(role_name(static_cast<Role>(i))) + "=" + std::to_string(s.acl_denied[i]);
   out += " kicks=" + std::to_string(s.kicks) + " devices=" + std::to_string(s.devices) +
-         " db_rev=" + std::to_string(s.db_rev) + " sessions=" + std::to_string(s.sessions);
+         " auth_rev=" + std::to_string(s.auth_rev) + " snapshots=" + std::to_string(s.snapshots) +
+         " connections=" + std::to_string(s.connections);
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <boost/json/object.hpp>
 
@@ -13,6 +14,10 @@
 
 namespace chargehub::auth {
 
+// Where the device table the plugin uses came from.
+enum class CredentialsSource { none, cache, snapshot };
+std::string_view credentials_source_name(int source);  // "none (no charger can log in)", "cache", "snapshot"
+
 struct Stats {
   std::atomic<std::uint64_t> logins_ok{0};
   std::array<std::atomic<std::uint64_t>, refusal_count> refused{};  // by Refusal; [none] unused
@@ -20,11 +25,15 @@ struct Stats {
   std::atomic<std::uint64_t> kicks{0};
   std::atomic<std::uint64_t> control_commands{0};
   std::atomic<std::uint64_t> reloads{0};
+  std::atomic<std::uint64_t> snapshot_requests{0};  // published on the snapshot request topic
+  std::atomic<std::uint64_t> snapshots{0};          // applied
+  std::atomic<std::uint64_t> stale_ignored{0};      // snapshots or pushes older than the table
   // Gauges
-  std::atomic<std::int64_t> db_rev{-1};
+  std::atomic<std::int64_t> auth_rev{-1};           // revision of the last snapshot applied
   std::atomic<std::int64_t> devices{0};
   std::atomic<std::int64_t> services{0};
-  std::atomic<std::int64_t> sessions{0};
+  std::atomic<std::int64_t> connections{0};         // clients admitted and still connected
+  std::atomic<int> credentials_source{0};           // CredentialsSource
 
   void bump(std::atomic<std::uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
 };
@@ -35,7 +44,9 @@ struct StatsSnapshot {
   std::array<std::uint64_t, refusal_count> refused{};
   std::array<std::uint64_t, role_count> acl_denied{};
   std::uint64_t kicks = 0, control_commands = 0, reloads = 0;
-  std::int64_t db_rev = -1, devices = 0, services = 0, sessions = 0;
+  std::uint64_t snapshot_requests = 0, snapshots = 0, stale_ignored = 0;
+  std::int64_t auth_rev = -1, devices = 0, services = 0, connections = 0;
+  int credentials_source = 0;
 };
 
 StatsSnapshot snapshot(const Stats& s);

@@ -16,7 +16,8 @@
 #include <sstream>
 
 #include "../src/crypto.hpp"
-#include "../src/encoding.hpp"
+#include "../src/log_text.hpp"
+#include "chargehub/encoding.hpp"
 #include "../src/services.hpp"
 
 using namespace chargehub::auth;
@@ -97,7 +98,7 @@ int main(int argc, char** argv) {
     if (text.empty()) text = "# ChargeHub service accounts: <username> <role> sha256$<salt>$<hash>. Edit with chargehub-passwd.\n";
     std::string secret;
     if (!remove) {
-      secret = hex_encode(random_bytes(32));  // 256 bits
+      secret = chargehub::encoding::to_hex(random_bytes(32));  // 256 bits
       text += format_service_line(make_service_account(user, role, secret)) + "\n";
     } else if (!found) {
       throw std::runtime_error("no account '" + user + "' in " + services);

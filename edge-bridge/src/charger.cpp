@@ -4,6 +4,7 @@
 #include <random>
 
 #include "bridge.hpp"
+#include "chargehub/credentials.hpp"
 #include "chargehub/payloads.hpp"
 #include "chargehub/topics.hpp"
 #include "link.hpp"
@@ -63,12 +64,19 @@ void Charger::start(const Login& login) {
   o.port = br_.cfg().broker_port;
   o.client_id = id_;
   o.username = id_;
-  if (login.auth_kind == AuthKind::Token) {
-    o.password = "tok:" + base64(login.auth);
-  } else {
-    uint64_t ms = 0;
-    for (int i = 7; i >= 0; --i) ms = (ms << 8) | login.auth[static_cast<size_t>(i)];
-    o.password = "ed25519:" + std::to_string(ms) + ":" + base64(std::span(login.auth).subspan(8, 64));
+  // The charger's own credentials, in the MQTT password format of domain's credentials.hpp (the frame
+  // decoder has checked the sizes: a token of 16-64 bytes, or 8 bytes of time and a 64-byte signature).
+  try {
+    if (login.auth_kind == AuthKind::Token) {
+      o.password = credentials::token_password(login.auth);
+    } else {
+      uint64_t ms = 0;
+      for (int i = 7; i >= 0; --i) ms = (ms << 8) | login.auth[static_cast<size_t>(i)];
+      o.password = credentials::ed25519_password(static_cast<int64_t>(ms),
+                                                 std::span(login.auth).subspan<8, credentials::kSignatureBytes>());
+    }
+  } catch (const std::invalid_argument&) {
+    o.password.clear();  // not a password the plugin could accept (a time past int64): refused there
   }
   o.keepalive_s = br_.cfg().mqtt_keepalive_s;
   o.will_topic = topics::status(id_);

@@ -1,19 +1,10 @@
 #include "util.hpp"
 
-#include <openssl/evp.h>
-
 #include <atomic>
 #include <cstdio>
 #include <ctime>
 
 namespace chargehub::bridge {
-
-std::string base64(std::span<const uint8_t> bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(), static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
 
 namespace {
 std::atomic<int> g_level{static_cast<int>(Level::Info)};

@@ -1,4 +1,5 @@
-// Small helpers of the edge bridge: clocks, base64, and structured key=value logs on stderr.
+// Small helpers of the edge bridge: clocks and structured key=value logs on stderr (base64 and the
+// charger password format are domain's: chargehub/encoding.hpp, chargehub/credentials.hpp).
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -16,9 +17,6 @@ inline int64_t unix_s() { return unix_ms() / 1000; }
 inline int64_t mono_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
-
-// Standard base64 (RFC 4648, with padding).
-std::string base64(std::span<const uint8_t> bytes);
 
 // ---- logs: "2026-11-24T10:00:00.123Z info login_ok device=861234567890123 link=7" ----
 enum class Level { Debug = 0, Info = 1, Warn = 2, Error = 3 };

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "chargehub/credentials.hpp"
 #include "chargehub/sim/crypto.hpp"
 
 namespace chargehub::sim {
@@ -126,7 +127,7 @@ void Charger::link_up(const Now& now) {
     l.auth = cfg_.token;
   } else {
     int64_t ms = (now.unix_ms ? now.unix_ms : now.real_ms) + cfg_.clock_skew_ms;
-    std::string text = "chargehub-login:" + id_text_ + ":" + std::to_string(ms);
+    std::string text = credentials::ed25519_login_message(id_text_, ms);
     auto sig = crypto::ed25519_sign(cfg_.private_key, {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
     for (int i = 0; i < 8; ++i) l.auth.push_back(static_cast<uint8_t>(static_cast<uint64_t>(ms) >> (8 * i)));
     l.auth.insert(l.auth.end(), sig.begin(), sig.end());

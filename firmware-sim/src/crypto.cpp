@@ -97,11 +97,4 @@ std::string ed25519_public_to_pem(const std::array<uint8_t, 32>& pub) {
   return bio_text(bio.get());
 }
 
-std::string base64(std::span<const uint8_t> data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(), static_cast<int>(data.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
 }  // namespace chargehub::sim::crypto

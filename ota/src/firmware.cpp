@@ -1,3 +1,4 @@
+#include "chargehub/encoding.hpp"
 #include "chargehub/text.hpp"
 #include "chargehub/ota/firmware.hpp"
 
@@ -152,33 +153,6 @@ bool verify(const PublicKey& pub, ByteView msg, ByteView sig) {
   return EVP_DigestVerify(ctx.get(), sig.data(), sig.size(), msg.data(), msg.size()) == 1;
 }
 
-std::string base64_encode(ByteView data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(), static_cast<int>(data.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-std::optional<Bytes> base64_decode(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  size_t pad_at = text.find('=');
-  if (pad_at != std::string_view::npos && (text.size() - pad_at > 2 || text.find_first_not_of('=', pad_at) != std::string_view::npos))
-    return std::nullopt;   // '=' only as the last one or two characters
-  for (size_t i = 0; i < std::min(pad_at, text.size()); ++i) {
-    char c = text[i];
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-    if (!ok) return std::nullopt;
-  }
-  Bytes out(text.size() / 4 * 3);
-  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  size_t pad = 0;
-  if (!text.empty() && text.back() == '=') ++pad;
-  if (text.size() > 1 && text[text.size() - 2] == '=') ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------------
 // manifest and package
 
@@ -256,7 +230,7 @@ Package make_package(Bytes image, const PackageInfo& info, const PrivateKey& pri
 }
 
 std::string package_to_json(const Package& p) {
-  json::object o{{"format", kFormat}, {"manifest", to_json(p.manifest)}, {"image_base64", base64_encode(p.image)}};
+  json::object o{{"format", kFormat}, {"manifest", to_json(p.manifest)}, {"image_base64", encoding::base64_encode(p.image)}};
   return json::serialize(o);
 }
 
@@ -281,7 +255,7 @@ std::optional<Package> parse_package(std::string_view text, std::string* why, si
   p.manifest = *m;
   auto* img = o.if_contains("image_base64");
   if (!img || !img->is_string()) return no("image_base64 must be the image in base64");
-  auto bytes = base64_decode(img->get_string());
+  auto bytes = encoding::base64_decode(img->get_string());
   if (!bytes) return no("image_base64 is not valid base64");
   if (bytes->size() > max_image) return no("the image is over " + std::to_string(max_image) + " bytes");
   p.image = std::move(*bytes);

@@ -45,22 +45,22 @@ std::string_view phase_name(Phase p) {
   return "?";
 }
 
-Session::Session(firmware::Package pkg, Options opt) : pkg_(std::move(pkg)), opt_(opt) {}
+FlashRun::FlashRun(firmware::Package pkg, Options opt) : pkg_(std::move(pkg)), opt_(opt) {}
 
-std::vector<std::string> Session::take_events() {
+std::vector<std::string> FlashRun::take_events() {
   std::vector<std::string> e;
   e.swap(events_);
   return e;
 }
 
-void Session::finish(Outcome o, std::string msg) {
+void FlashRun::finish(Outcome o, std::string msg) {
   outcome_ = o;
   message_ = std::move(msg);
   phase_ = Phase::Done;
   pending_offer_.reset();
 }
 
-std::vector<Frame> Session::offer(int64_t now_ms) {
+std::vector<Frame> FlashRun::offer(int64_t now_ms) {
   OtaOffer o;
   o.version = pkg_.manifest.version;
   o.size = pkg_.manifest.size;
@@ -75,7 +75,7 @@ std::vector<Frame> Session::offer(int64_t now_ms) {
   return {*pending_offer_};
 }
 
-std::vector<Frame> Session::on_tick(int64_t now_ms) {
+std::vector<Frame> FlashRun::on_tick(int64_t now_ms) {
   if (!pending_offer_ || now_ms < offer_next_ms_) return {};
   if (offer_attempts_ > opt_.retries) {
     finish(Outcome::NoAnswer, "the charger never answered the offer");
@@ -86,7 +86,7 @@ std::vector<Frame> Session::on_tick(int64_t now_ms) {
   return {*pending_offer_};
 }
 
-std::vector<Frame> Session::on_frame(const Frame& f, int64_t now_ms) {
+std::vector<Frame> FlashRun::on_frame(const Frame& f, int64_t now_ms) {
   std::vector<Frame> out;
   if (opt_.device && f.device != opt_.device) return out;          // another charger on the bus
   if (device_ && f.device != *device_) return out;                   // we serve one charger

@@ -22,7 +22,7 @@ std::pair<std::string, std::string> host_port(const std::string& s) {
 
 class Runner {
  public:
-  Runner(const LinkSpec& spec, flash::Session& s, std::chrono::seconds timeout, const RunHooks& hooks)
+  Runner(const LinkSpec& spec, flash::FlashRun& s, std::chrono::seconds timeout, const RunHooks& hooks)
       : spec_(spec), s_(s), timeout_(timeout), hooks_(hooks), timer_(io_) {}
 
   void run() {
@@ -162,7 +162,7 @@ class Runner {
   }
 
   const LinkSpec& spec_;
-  flash::Session& s_;
+  flash::FlashRun& s_;
   std::chrono::seconds timeout_;
   const RunHooks& hooks_;
   asio::io_context io_;
@@ -180,7 +180,7 @@ class Runner {
 };
 }  // namespace
 
-void run_flash(const LinkSpec& link, flash::Session& s, std::chrono::seconds timeout, const RunHooks& hooks) {
+void run_flash(const LinkSpec& link, flash::FlashRun& s, std::chrono::seconds timeout, const RunHooks& hooks) {
   Runner r(link, s, timeout, hooks);
   r.run();
 }

@@ -1,6 +1,6 @@
 // The link `chargehub-ota flash` talks over (asio): a serial port, a TCP address it dials (a serial
 // device server, a charger's maintenance port), or a TCP address it listens on (the charger dials it,
-// as it dials the edge bridge). Runs one flash::Session to its end.
+// as it dials the edge bridge). Runs one flash run (flash::FlashRun) to its end.
 #pragma once
 #include <chrono>
 #include <functional>
@@ -18,12 +18,12 @@ struct LinkSpec {
 };
 
 struct RunHooks {
-  std::function<void(const flash::Session&)> progress;   // about every 100 ms
+  std::function<void(const flash::FlashRun&)> progress;   // about every 100 ms
   std::function<void(const std::string&)> log;           // one line per notable event
 };
 
-// Returns when the session is done, or after `timeout` without progress (the session then reports
+// Returns when the run is done, or after `timeout` without progress (the run then reports
 // NoAnswer). Throws std::runtime_error when the link cannot be opened.
-void run_flash(const LinkSpec& link, flash::Session& s, std::chrono::seconds timeout, const RunHooks& hooks);
+void run_flash(const LinkSpec& link, flash::FlashRun& s, std::chrono::seconds timeout, const RunHooks& hooks);
 
 }  // namespace chargehub::otacli

@@ -318,7 +318,7 @@ int cmd_rollout_show(int64_t id, bool devices, bool watch, const std::string& st
   return kOk;
 }
 
-void progress_bar(const flash::Session& s, bool tty, std::chrono::steady_clock::time_point started) {
+void progress_bar(const flash::FlashRun& s, bool tty, std::chrono::steady_clock::time_point started) {
   static int last_decile = -1;
   double pct = s.size() ? 100.0 * s.bytes() / s.size() : 0;
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -356,14 +356,14 @@ int cmd_flash(const std::string& path, const otacli::LinkSpec& link, const std::
   bool tty = ::isatty(2);
   std::cerr << "flashing " << p.manifest.version.text() << " (model " << p.manifest.model << ", " << human_bytes(p.manifest.size)
             << ") over " << link.where << "; power-cycle or reconnect the charger if it does not log in\n";
-  flash::Session s(std::move(p), o);
+  flash::FlashRun s(std::move(p), o);
   auto started = std::chrono::steady_clock::now();
   otacli::RunHooks hooks;
   hooks.log = [tty](const std::string& l) {
     if (tty) std::fprintf(stderr, "\r%-100s\r", "");
     std::fprintf(stderr, "%s\n", l.c_str());
   };
-  hooks.progress = [tty, started](const flash::Session& ss) {
+  hooks.progress = [tty, started](const flash::FlashRun& ss) {
     if (ss.phase() != flash::Phase::WaitingForLogin) progress_bar(ss, tty, started);
   };
   otacli::run_flash(link, s, std::chrono::seconds(timeout_s), hooks);

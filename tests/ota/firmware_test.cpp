@@ -1,6 +1,7 @@
 // Packages: keys, manifest, signing over sha256 ‖ version (frames.md), and every way a package fails.
 #include <gtest/gtest.h>
 
+#include "chargehub/encoding.hpp"
 #include "chargehub/ota/firmware.hpp"
 
 using namespace chargehub;
@@ -109,14 +110,15 @@ TEST(Firmware, PackagingRefusesEmptyOversizedOrUnknownModel) {
   EXPECT_THROW(firmware::make_package(image(10), i, k.priv), std::invalid_argument);
 }
 
+// The package's image_base64 is domain's canonical base64 (chargehub/encoding.hpp).
 TEST(Firmware, Base64RoundTripsEveryLength) {
   for (size_t n = 0; n < 10; ++n) {
     auto b = image(n, 7);
-    auto e = firmware::base64_encode(b);
-    auto d = firmware::base64_decode(e);
+    auto e = chargehub::encoding::base64_encode(b);
+    auto d = chargehub::encoding::base64_decode(e);
     ASSERT_TRUE(d) << n;
     EXPECT_EQ(*d, b) << n;
   }
-  EXPECT_FALSE(firmware::base64_decode("abc"));
-  EXPECT_FALSE(firmware::base64_decode("ab=c"));
+  EXPECT_FALSE(chargehub::encoding::base64_decode("abc"));
+  EXPECT_FALSE(chargehub::encoding::base64_decode("ab=c"));
 }

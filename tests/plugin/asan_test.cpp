@@ -1,7 +1,10 @@
 // The plugin built with AddressSanitizer (lib/asan/chargehub_auth.so) loaded by a real mosquitto run
 // with LD_PRELOAD=libasan.so, driven through every path (logins of both kinds, refusals, hostile
-// bytes, ACL denials, control commands, DB reload and kicks, services reload), then stopped cleanly:
-// ASan and LeakSanitizer must report nothing.
+// bytes, ACL denials, control commands, snapshots asked for and answered, pushes and kicks, the cache
+// file written and read back after a restart, SIGHUP, services reload), then stopped cleanly: ASan and
+// LeakSanitizer must report nothing.
+#include <signal.h>
+
 #include <boost/json.hpp>
 
 #include "fixture.hpp"
@@ -27,12 +30,13 @@ TEST_F(PluginAsan, EveryPathUnderAddressSanitizerReportsNothing) {
   auto ta = add_charger(A);
   Ed25519Key key;
   put_device(B, std::nullopt, key.pub_hex());
-  broker = std::make_unique<Broker>(
-      *dir,
-      chargehub::testing::BrokerOptions{db, services, "plugin_opt_poll_ms 50\nplugin_opt_stats_log_s 1\n",
-                                        std::filesystem::path(CHARGEHUB_BIN_DIR).parent_path() / "lib/asan/chargehub_auth.so"},
-      broker_env);
-  ASSERT_TRUE(broker->wait_for_log("chargehub-auth: ready"));
+  plugin = std::filesystem::path(CHARGEHUB_BIN_DIR).parent_path() / "lib/asan/chargehub_auth.so";
+  chargehub::testing::write_file(auth_cache, "{corrupt");  // logged and ignored
+  start_broker("plugin_opt_stats_log_s 1\n", /*with_core=*/false);
+  for (int i = 0; i < 500; ++i)  // a snapshot over 64 KiB: parsed on the plugin's background thread
+    db.put({std::to_string(862000000000000LL + i), std::string(64, 'a'), std::nullopt, 0, std::nullopt, true});
+  start_core(/*announce=*/false);  // the plugin asks; the core answers
+  ASSERT_TRUE(wait_for_snapshot());
   // The sanitizer runtime and the ASan build of the plugin are really in the broker process.
   std::string maps = chargehub::testing::read_file("/proc/" + std::to_string(broker->pid()) + "/maps");
   ASSERT_NE(maps.find("libasan"), std::string::npos);
@@ -62,8 +66,16 @@ TEST_F(PluginAsan, EveryPathUnderAddressSanitizerReportsNothing) {
   EXPECT_EQ(c->publish("$CONTROL/chargehub-auth/v1", std::string(5000, '{')), 0);
   EXPECT_TRUE(b->wait_disconnect());
   EXPECT_EQ(Mqtt(broker->port(), charger("5", tc.password())).connack(), 0);
-  sql("UPDATE device SET enabled = 0 WHERE id = '" + A + "'");
+  disable_device(A);
   EXPECT_TRUE(a->wait_disconnect());
+  Token td;
+  put_device("6", td.hash_hex());
+  delete_device("6");
+  ASSERT_EQ(test_core->send_snapshot(), 0);
+  ASSERT_EQ(::kill(broker->pid(), SIGHUP), 0);
+  ASSERT_TRUE(wait_for_snapshot(3)) << broker->log_text();
+  EXPECT_TRUE(chargehub::testing::wait_until(
+      [&] { return chargehub::testing::read_file(auth_cache).find("\"enabled\":false") != std::string::npos; }, 3s));
   chargehub::testing::make_services_file(services, {{"monitor2", "monitor"}});
   EXPECT_TRUE(broker->wait_for_log("chargehub-auth stats:"));
   EXPECT_TRUE(c->wait_message("$CONTROL/chargehub-auth/v1/response"));
@@ -71,6 +83,13 @@ TEST_F(PluginAsan, EveryPathUnderAddressSanitizerReportsNothing) {
   b.reset();
   c.reset();
 
+  test_core.reset();
+  EXPECT_EQ(broker->stop(), 0);
+  // Restarted with no core: the cache file is read back.
+  start_broker("", /*with_core=*/false);
+  EXPECT_TRUE(broker->wait_for_log("from the auth cache file"));
+  EXPECT_EQ(Mqtt(broker->port(), charger(B, key.password(B, now_ms()))).connack(), 0);  // the core's truth
+  EXPECT_NE(Mqtt(broker->port(), charger(A, ta.password())).connack(), 0);            // disabled
   EXPECT_EQ(broker->stop(), 0);
   std::string reports;
   for (auto& e : std::filesystem::directory_iterator(dir->path()))

@@ -3,9 +3,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sqlite3.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <boost/json.hpp>
 
 #include <cstdlib>
 #include <mqtt_protocol.h>
@@ -20,7 +21,7 @@ LibInit lib_init;
 
 }  // namespace
 
-Mqtt::Mqtt(int port, Options o) {
+Mqtt::Mqtt(int port, Options o) : opts_(o) {
   m_ = mosquitto_new(o.client_id.empty() ? nullptr : o.client_id.c_str(), true, this);
   mosquitto_int_option(m_, MOSQ_OPT_PROTOCOL_VERSION, o.protocol == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
   mosquitto_connect_v5_callback_set(m_, on_connect);
@@ -50,8 +51,17 @@ Mqtt::~Mqtt() {
   mosquitto_destroy(m_);
 }
 
-void Mqtt::on_connect(mosquitto*, void* obj, int rc, int, const mosquitto_property*) {
+void Mqtt::on_connect(mosquitto* m, void* obj, int rc, int, const mosquitto_property*) {
   auto* self = static_cast<Mqtt*>(obj);
+  if (rc == 0)
+    for (const auto& f : self->opts_.subscribe_on_connect) {
+      int mid = 0;
+      if (mosquitto_subscribe_v5(m, &mid, f.c_str(), 1, 0, nullptr) == MOSQ_ERR_SUCCESS) {
+        std::lock_guard lk(self->mu_);
+        self->suback_[mid] = -3;  // pending: on_subscribe fills it in
+        ++self->on_connect_subs_;
+      }
+    }
   std::lock_guard lk(self->mu_);
   self->connack_ = rc;
   self->cv_.notify_all();
@@ -81,8 +91,10 @@ void Mqtt::on_publish(mosquitto*, void* obj, int mid, int reason, const mosquitt
 
 void Mqtt::on_message(mosquitto*, void* obj, const mosquitto_message* msg, const mosquitto_property*) {
   auto* self = static_cast<Mqtt*>(obj);
+  std::string payload(static_cast<const char*>(msg->payload), msg->payloadlen);
+  if (self->opts_.on_message) self->opts_.on_message(msg->topic, payload);
   std::lock_guard lk(self->mu_);
-  self->messages_.emplace_back(msg->topic, std::string(static_cast<const char*>(msg->payload), msg->payloadlen));
+  self->messages_.emplace_back(msg->topic, std::move(payload));
   self->cv_.notify_all();
 }
 
@@ -103,6 +115,21 @@ int Mqtt::publish(const std::string& topic, const std::string& payload, int qos,
   std::unique_lock lk(mu_);
   if (!cv_.wait_for(lk, 3s, [&] { return puback_.count(mid) > 0 || disconnected_; })) return -1;
   return puback_.count(mid) ? puback_[mid] : -1;
+}
+
+int Mqtt::publish_nowait(const std::string& topic, const std::string& payload, int qos) {
+  return mosquitto_publish_v5(m_, nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(), qos, false,
+                              nullptr);
+}
+
+bool Mqtt::wait_subscribed(std::chrono::milliseconds t) {
+  std::unique_lock lk(mu_);
+  return cv_.wait_for(lk, t, [&] {
+    if (on_connect_subs_ == 0) return false;
+    for (auto& [mid, granted] : suback_)
+      if (granted == -3) return false;
+    return true;
+  });
 }
 
 std::optional<std::string> Mqtt::wait_message(const std::string& topic, std::chrono::milliseconds t) {
@@ -207,37 +234,154 @@ int run_tool(const std::vector<std::string>& argv, const fs::path& log) {
   return p.wait();
 }
 
+// ---- the core's side -------------------------------------------------------------------------------
+
+std::int64_t CoreDb::put(auth_control::DeviceCredentials d) {
+  std::lock_guard lk(mu_);
+  devices_[d.id] = std::move(d);
+  return ++rev_;
+}
+
+std::int64_t CoreDb::disable(const std::string& id) {
+  std::lock_guard lk(mu_);
+  devices_.at(id).enabled = false;
+  return ++rev_;
+}
+
+std::int64_t CoreDb::remove(const std::string& id) {
+  std::lock_guard lk(mu_);
+  devices_.erase(id);
+  return ++rev_;
+}
+
+std::optional<auth_control::DeviceCredentials> CoreDb::get(const std::string& id) {
+  std::lock_guard lk(mu_);
+  auto it = devices_.find(id);
+  if (it == devices_.end()) return std::nullopt;
+  return it->second;
+}
+
+auth_control::Snapshot CoreDb::snapshot() {
+  std::lock_guard lk(mu_);
+  auth_control::Snapshot s;
+  s.rev = rev_;
+  for (auto& [id, d] : devices_) s.devices.push_back(d);
+  return s;
+}
+
+std::int64_t CoreDb::rev() {
+  std::lock_guard lk(mu_);
+  return rev_;
+}
+
+TestCore::TestCore(int port, const std::string& secret, CoreDb& db, bool announce, const std::string& share_group,
+                   const std::string& client_id)
+    : db_(db) {
+  Mqtt::Options o{client_id, "core", secret, 5, "", "", "", {}, {}};
+  o.subscribe_on_connect = {auth_control::snapshot_request_subscription(share_group)};
+  o.on_message = [this](const std::string& topic, const std::string& payload) {
+    if (topic != auth_control::kSnapshotRequestTopic) return;
+    auto req = auth_control::parse_snapshot_request(payload);
+    if (!req) return;
+    {
+      std::lock_guard lk(mu_);
+      requests_.push_back(*req);
+    }
+    // Answer at once, from the network thread (never waiting in it).
+    if (mqtt_->publish_nowait(std::string(auth_control::kControlTopic), auth_control::snapshot_json(db_.snapshot())) == 0)
+      ++answered_;
+  };
+  mqtt_ = std::make_unique<Mqtt>(port, o);
+  if (mqtt_->connected() && mqtt_->wait_subscribed() && announce) send_snapshot();
+}
+
+std::vector<auth_control::SnapshotRequest> TestCore::requests() {
+  std::lock_guard lk(mu_);
+  return requests_;
+}
+
+int TestCore::send(const auth_control::Request& r) {
+  return mqtt_->publish(std::string(auth_control::kControlTopic), auth_control::request_json(r));
+}
+
+int TestCore::send_snapshot(const auth_control::Snapshot& s) {
+  return mqtt_->publish(std::string(auth_control::kControlTopic), auth_control::snapshot_json(s));
+}
+
+// ---- the fixture ------------------------------------------------------------------------------------
+
 void PluginTest::SetUp() {
   dir = std::make_unique<TempDir>("plugin-it");
-  db = *dir / "core.db";
   services = *dir / "services";
-  testing::create_auth_tables(db);
+  auth_cache = *dir / "auth.cache";
   secrets = testing::make_services_file(services, {{"core", "core"}, {"bridge-a", "bridge"}, {"grafana", "monitor"}});
 }
 
-void PluginTest::start_broker(const std::string& extra_conf) {
-  broker = std::make_unique<Broker>(*dir, testing::BrokerOptions{db, services, "plugin_opt_poll_ms 50\n" + extra_conf},
-                                    broker_env);
+void PluginTest::start_broker(const std::string& extra_conf, bool with_core) {
+  testing::BrokerOptions o{{}, services, "plugin_opt_poll_ms 50\n" + extra_conf, plugin};
+  o.auth_cache_file = auth_cache;
+  broker = std::make_unique<Broker>(*dir, o, broker_env);
+  ASSERT_TRUE(broker->wait_for_log("chargehub-auth: ready")) << broker->log_text();
+  if (with_core) {
+    start_core();
+    ASSERT_TRUE(wait_for_snapshot()) << broker->log_text();
+  }
 }
 
-void PluginTest::sql(const std::string& statement) {
-  sqlite3* h = nullptr;
-  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
-  sqlite3_busy_timeout(h, 5000);
-  std::string all = "BEGIN IMMEDIATE;" + statement + ";UPDATE auth_state SET rev = rev + 1 WHERE id = 1;COMMIT;";
-  char* err = nullptr;
-  int rc = sqlite3_exec(h, all.c_str(), nullptr, nullptr, &err);
-  EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
-  sqlite3_free(err);
-  sqlite3_close(h);
+void PluginTest::start_core(bool announce) {
+  test_core = std::make_unique<TestCore>(broker->port(), secrets["core"], db, announce);
+  ASSERT_TRUE(test_core->connected()) << broker->log_text();
+}
+
+bool PluginTest::wait_for_snapshot(std::size_t n, std::chrono::milliseconds t) {
+  return testing::wait_until(
+      [&] {
+        std::string log = broker->log_text();
+        std::size_t count = 0;
+        for (std::size_t at = log.find("chargehub-auth: snapshot at rev"); at != std::string::npos;
+             at = log.find("chargehub-auth: snapshot at rev", at + 1))
+          ++count;
+        return count >= n;
+      },
+      t);
+}
+
+void PluginTest::put_device(const auth_control::DeviceCredentials& d) {
+  auto old = db.get(d.id);
+  std::int64_t rev = db.put(d);
+  if (!test_core || !test_core->connected()) return;
+  auth_control::SetDevice s;
+  s.id = d.id;
+  s.token_hash = d.token_hash ? auth_control::Field<std::string>::set(*d.token_hash) : auth_control::Field<std::string>::clear();
+  s.prev_token_hash =
+      d.prev_token_hash ? auth_control::Field<std::string>::set(*d.prev_token_hash) : auth_control::Field<std::string>::clear();
+  s.prev_token_until = auth_control::Field<std::int64_t>::set(d.prev_token_until);
+  s.pubkey = d.pubkey ? auth_control::Field<std::string>::set(*d.pubkey) : auth_control::Field<std::string>::clear();
+  s.enabled = d.enabled;
+  s.rev = rev;
+  EXPECT_EQ(test_core->send({{{s, std::nullopt}}}), 0);
 }
 
 void PluginTest::put_device(const std::string& id, const std::optional<std::string>& token_hash,
                             const std::optional<std::string>& pubkey, bool enabled) {
-  auto q = [](const std::optional<std::string>& s) { return s ? "'" + *s + "'" : std::string("NULL"); };
-  sql("INSERT INTO device (id, token_hash, pubkey, enabled) VALUES ('" + id + "'," + q(token_hash) + "," + q(pubkey) +
-      "," + (enabled ? "1" : "0") + ") ON CONFLICT(id) DO UPDATE SET token_hash=excluded.token_hash,"
-      " pubkey=excluded.pubkey, enabled=excluded.enabled");
+  auth_control::DeviceCredentials d;
+  d.id = id;
+  d.token_hash = token_hash;
+  d.pubkey = pubkey;
+  d.enabled = enabled;
+  put_device(d);
+}
+
+void PluginTest::disable_device(const std::string& id) {
+  std::int64_t rev = db.disable(id);
+  ASSERT_TRUE(test_core);
+  EXPECT_EQ(test_core->send({{{auth_control::DisableDevice{id, rev}, std::nullopt}}}), 0);
+}
+
+void PluginTest::delete_device(const std::string& id) {
+  std::int64_t rev = db.remove(id);
+  ASSERT_TRUE(test_core);
+  EXPECT_EQ(test_core->send({{{auth_control::DeleteDevice{id, rev}, std::nullopt}}}), 0);
 }
 
 testkeys::Token PluginTest::add_charger(const std::string& id) {

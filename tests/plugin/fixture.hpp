@@ -1,11 +1,14 @@
 // Integration test helpers: an MQTT client on libmosquitto (not our code), a raw CONNECT for hostile
-// bytes, command-line clients, and a fixture with a DB, a services file and a broker with the plugin.
+// bytes, command-line clients, a test "core" that serves device credentials to the plugin the way the
+// real core does (answers snapshot requests, pushes changes with their revision), and a fixture with a
+// services file, that core and a broker with the plugin.
 #pragma once
 #include <mosquitto.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "broker.hpp"
+#include "chargehub/auth_control.hpp"
 #include "test_keys.hpp"
 #include "testsupport.hpp"
 
@@ -34,6 +38,10 @@ class Mqtt {
     int protocol = 5;
     std::string will_topic, will_payload;
     std::string bind_address;  // source address, e.g. 127.0.0.2
+    // Called on libmosquitto's thread for every message (before it is stored); may publish_nowait().
+    std::function<void(const std::string& topic, const std::string& payload)> on_message;
+    // Subscribed from the connect callback (so also after a reconnect), before anything else is read.
+    std::vector<std::string> subscribe_on_connect;
   };
   Mqtt(int port, Options o);
   ~Mqtt();
@@ -45,6 +53,10 @@ class Mqtt {
   // Publishes; for QoS 1 waits for PUBACK and returns its reason code (v5: 0x87 = not authorised;
   // 3.1.1 has none: always 0), -1 on timeout. QoS 0 returns the send result (0).
   int publish(const std::string& topic, const std::string& payload, int qos = 1, bool retain = false);
+  // Publishes without waiting for anything (safe inside on_message). 0 when queued.
+  int publish_nowait(const std::string& topic, const std::string& payload, int qos = 1);
+  // Waits until the subscribe_on_connect subscriptions are acknowledged.
+  bool wait_subscribed(std::chrono::milliseconds t = 3s);
   // Waits for a message on `topic` (exact) and returns its payload.
   std::optional<std::string> wait_message(const std::string& topic, std::chrono::milliseconds t = 3s);
   bool received(const std::string& topic);  // without waiting
@@ -66,6 +78,8 @@ class Mqtt {
   std::atomic<bool> disconnected_{false};
   std::optional<std::chrono::steady_clock::time_point> disconnect_at_;
   std::map<int, int> suback_, puback_;
+  Options opts_;
+  std::atomic<int> on_connect_subs_{0};
   std::vector<std::pair<std::string, std::string>> messages_;
 };
 
@@ -77,34 +91,87 @@ int raw_connect(int port, const std::string& client_id, const std::optional<std:
 // Runs a command-line client (mosquitto_pub, ...) to completion; returns its exit status.
 int run_tool(const std::vector<std::string>& argv, const fs::path& log);
 
-// A temp dir, a core DB with the auth tables, service accounts core/bridge-a/grafana and a broker.
+// What the core's database says about devices, and its credential revision (auth_state.rev).
+// Thread-safe: the test changes it while TestCore answers snapshot requests on libmosquitto's thread.
+class CoreDb {
+ public:
+  // Each change bumps the revision and returns it (the "rev" of the push).
+  std::int64_t put(auth_control::DeviceCredentials d);
+  std::int64_t disable(const std::string& id);
+  std::int64_t remove(const std::string& id);  // deleted: left out of snapshots
+  std::optional<auth_control::DeviceCredentials> get(const std::string& id);
+  auth_control::Snapshot snapshot();
+  std::int64_t rev();
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, auth_control::DeviceCredentials> devices_;
+  std::int64_t rev_ = 1;
+};
+
+// A core as the plugin sees it: the service account "core" (client id core-auth-<n>), subscribed to the
+// snapshot request topic (through $share/<group>/ when given), answering each request with a snapshot
+// of `db`; with `announce`, it also sends one when it connects (as the real core should).
+class TestCore {
+ public:
+  TestCore(int port, const std::string& secret, CoreDb& db, bool announce = true, const std::string& share_group = "",
+           const std::string& client_id = "core-auth");
+  bool connected() const { return mqtt_->connected(); }
+  std::size_t requests_answered() const { return answered_; }
+  std::vector<auth_control::SnapshotRequest> requests();
+  // Sends commands on $CONTROL (QoS 1, waits for the PUBACK).
+  int send(const auth_control::Request& r);
+  int send_snapshot() { return send_snapshot(db_.snapshot()); }
+  int send_snapshot(const auth_control::Snapshot& s);
+
+ private:
+  CoreDb& db_;
+  std::mutex mu_;
+  std::vector<auth_control::SnapshotRequest> requests_;
+  std::atomic<std::size_t> answered_{0};
+  std::unique_ptr<Mqtt> mqtt_;
+};
+
+// A temp dir, service accounts core/bridge-a/grafana, a CoreDb, and a broker with the plugin (its auth
+// cache file in the temp dir) with a TestCore serving that CoreDb.
 class PluginTest : public ::testing::Test {
  protected:
   void SetUp() override;
-  void start_broker(const std::string& extra_conf = "");
+  // Starts the broker and (unless with_core is false) the test core, and waits until the plugin has
+  // applied the core's snapshot.
+  void start_broker(const std::string& extra_conf = "", bool with_core = true);
+  void start_core(bool announce = true);
+  // Waits until the broker log shows the n-th snapshot applied.
+  bool wait_for_snapshot(std::size_t n = 1, std::chrono::milliseconds t = 5s);
 
-  // Adds or updates a charger in the DB and bumps auth_state.rev (as the core does).
+  // Adds or updates a charger in the core's DB and, when the core runs, pushes set_device with the new
+  // revision (as the core does after committing).
   void put_device(const std::string& id, const std::optional<std::string>& token_hash,
                   const std::optional<std::string>& pubkey = std::nullopt, bool enabled = true);
-  void sql(const std::string& statement);  // runs SQL and bumps rev in the same transaction
+  void put_device(const auth_control::DeviceCredentials& d);
+  void disable_device(const std::string& id);  // DB + disable_device push
+  void delete_device(const std::string& id);   // DB + delete_device push
   // A charger with a fresh token; returns the token.
   testkeys::Token add_charger(const std::string& id);
 
   Mqtt::Options charger(const std::string& id, const std::string& password, int protocol = 5) {
-    return {id, id, password, protocol, "", "", ""};
+    return {id, id, password, protocol, "", "", "", {}, {}};
   }
-  Mqtt::Options core(int protocol = 5) { return {"core-1", "core", secrets["core"], protocol, "", "", ""}; }
-  Mqtt::Options bridge() { return {"bridge-a", "bridge-a", secrets["bridge-a"], 5, "", "", ""}; }
-  Mqtt::Options monitor() { return {"grafana-1", "grafana", secrets["grafana"], 5, "", "", ""}; }
+  Mqtt::Options core(int protocol = 5) { return {"core-1", "core", secrets["core"], protocol, "", "", "", {}, {}}; }
+  Mqtt::Options bridge() { return {"bridge-a", "bridge-a", secrets["bridge-a"], 5, "", "", "", {}, {}}; }
+  Mqtt::Options monitor() { return {"grafana-1", "grafana", secrets["grafana"], 5, "", "", "", {}, {}}; }
   std::unique_ptr<Mqtt> connect(Mqtt::Options o) { return std::make_unique<Mqtt>(broker->port(), std::move(o)); }
   bool can_login(Mqtt::Options o) { return Mqtt(broker->port(), std::move(o)).connack() == 0; }
   std::string status() { return testing::read_file(broker->status_file()); }
 
   std::unique_ptr<TempDir> dir;
-  fs::path db, services;
+  fs::path services, auth_cache;
   std::map<std::string, std::string> secrets;
+  CoreDb db;
+  std::unique_ptr<TestCore> test_core;
   std::unique_ptr<Broker> broker;
   std::map<std::string, std::string> broker_env;  // e.g. LD_PRELOAD for the ASan run
+  fs::path plugin;                                 // empty: the plugin built by this tree
 };
 
 }  // namespace chargehub::plugintest

@@ -67,9 +67,16 @@ TEST_F(TokenRotation, PreviousTokenAcceptedDuringGraceThenRefusedAndKicked) {
   // The core rotates: new token, the old one accepted for 2 more seconds.
   Token fresh;
   std::int64_t until = now_ms() / 1000 + 2;
-  sql("UPDATE device SET prev_token_hash = token_hash, token_hash = '" + fresh.hash_hex() +
-      "', prev_token_until = " + std::to_string(until) + " WHERE id = '" + A + "'");
-  ASSERT_TRUE(broker->wait_for_log("devices at rev 3"));
+  auto d = *db.get(A);
+  d.prev_token_hash = d.token_hash;
+  d.token_hash = fresh.hash_hex();
+  d.prev_token_until = until;
+  put_device(d);  // set_device with the new revision
+  ASSERT_TRUE(chargehub::testing::wait_until([&] {  // the snapshot's command, then this push
+    auto log = broker->log_text();
+    auto first = log.find("control command(s) from 'core'");
+    return first != std::string::npos && log.find("control command(s) from 'core'", first + 1) != std::string::npos;
+  }, 3s));
   EXPECT_TRUE(connected_with_old->connected());  // rotation alone does not disconnect
   {
     auto other = connect(charger(A, fresh.password()));  // takes over the session

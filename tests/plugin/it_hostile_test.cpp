@@ -1,5 +1,6 @@
 // Hostile input: odd usernames, passwords and topics. Nothing gets in, the broker keeps running.
 #include "fixture.hpp"
+#include "log_text.hpp"
 
 using namespace chargehub::plugintest;
 

@@ -9,11 +9,14 @@
 
 #include "auth.hpp"
 #include "crypto.hpp"
-#include "encoding.hpp"
+#include "chargehub/credentials.hpp"
+#include "chargehub/encoding.hpp"
 
 namespace chargehub::testkeys {
 
 using namespace chargehub::auth;
+using chargehub::encoding::base64_encode;
+using chargehub::encoding::to_hex;
 
 class Ed25519Key {
  public:
@@ -28,7 +31,7 @@ class Ed25519Key {
     EVP_PKEY_get_raw_public_key(k, pub_.data(), &len);
   }
   const PublicKey& pub() const { return pub_; }
-  std::string pub_hex() const { return hex_encode(pub_); }
+  std::string pub_hex() const { return to_hex(pub_); }
   Bytes sign(std::string_view msg) const {
     Bytes sig(64);
     std::size_t len = sig.size();
@@ -39,7 +42,7 @@ class Ed25519Key {
   }
   // The MQTT password of an Ed25519 login for `id` at `ts_ms`.
   std::string password(std::string_view id, std::int64_t ts_ms) const {
-    return "ed25519:" + std::to_string(ts_ms) + ":" + base64_encode(sign(ed25519_login_message(id, ts_ms)));
+    return "ed25519:" + std::to_string(ts_ms) + ":" + base64_encode(sign(credentials::ed25519_login_message(id, ts_ms)));
   }
 
  private:
@@ -51,7 +54,7 @@ struct Token {
   Bytes raw = random_bytes(16);
   std::string password() const { return "tok:" + base64_encode(raw); }
   Digest hash() const { return sha256(raw); }
-  std::string hash_hex() const { return hex_encode(sha256(raw)); }
+  std::string hash_hex() const { return to_hex(sha256(raw)); }
 };
 
 inline std::int64_t now_ms() {

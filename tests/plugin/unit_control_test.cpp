@@ -95,3 +95,31 @@ TEST_F(ControlTest, MalformedPayloadsAnswerWithError) {
   auto o = run(R"({"commands":[{"command":"format_disk"}]})");
   EXPECT_EQ(responses(o)[0].as_object().at("error").as_string(), "unknown command");
 }
+
+TEST_F(ControlTest, SnapshotReplacesTheTableAndReportsItsRev) {
+  std::string h(64, 'c');
+  auto o = run(R"({"commands":[{"command":"snapshot","rev":4,"devices":[{"id":"9","token_hash":")" + h +
+               R"(","enabled":true}]}]})");
+  ASSERT_TRUE(o.devices);
+  EXPECT_EQ(o.snapshot_rev, 4);
+  EXPECT_EQ(o.devices->rev, 4);
+  EXPECT_TRUE(o.devices->find("9"));
+  EXPECT_FALSE(o.devices->find("7"));  // not in the snapshot: deleted
+  EXPECT_EQ(responses(o)[0].as_object().at("applied").as_bool(), true);
+}
+
+TEST_F(ControlTest, OlderSnapshotOrPushIsAnsweredButNotApplied) {
+  table.devices["7"].rev = 6;
+  auto o = run(R"({"commands":[{"command":"snapshot","rev":2,"devices":[]},{"command":"disable_device","id":"7","rev":5}]})");
+  EXPECT_FALSE(o.devices);
+  EXPECT_FALSE(o.snapshot_rev);
+  EXPECT_EQ(o.stale, 2u);
+  auto r = responses(o);
+  EXPECT_TRUE(r[0].as_object().at("ok").as_bool());
+  EXPECT_FALSE(r[0].as_object().at("applied").as_bool());
+  EXPECT_FALSE(r[1].as_object().at("applied").as_bool());
+  // After SIGHUP the plugin takes an older snapshot (a restored database).
+  auto f = apply_control(R"({"commands":[{"command":"snapshot","rev":2,"devices":[]}]})", table,
+                         [] { return json::object{}; }, true);
+  EXPECT_EQ(f.snapshot_rev, 2);
+}

@@ -1,8 +1,10 @@
+// domain/include/chargehub/encoding.hpp: the one canonical base64 and hex of every program.
 #include <gtest/gtest.h>
 
-#include "encoding.hpp"
+#include "chargehub/encoding.hpp"
+#include "log_text.hpp"
 
-using namespace chargehub::auth;
+using namespace chargehub::encoding;
 
 namespace {
 std::string decode_str(std::string_view s) {
@@ -11,7 +13,7 @@ std::string decode_str(std::string_view s) {
 }
 }  // namespace
 
-TEST(Base64, Rfc4648Vectors) {
+TEST(Base64, Rfc4648Vectors) {  // RFC 4648 §10
   EXPECT_EQ(decode_str(""), "");
   EXPECT_EQ(decode_str("Zg=="), "f");
   EXPECT_EQ(decode_str("Zm8="), "fo");
@@ -19,8 +21,17 @@ TEST(Base64, Rfc4648Vectors) {
   EXPECT_EQ(decode_str("Zm9vYg=="), "foob");
   EXPECT_EQ(decode_str("Zm9vYmE="), "fooba");
   EXPECT_EQ(decode_str("Zm9vYmFy"), "foobar");
-  std::string s = "foobar";
-  EXPECT_EQ(base64_encode({reinterpret_cast<const std::uint8_t*>(s.data()), 4}), "Zm9vYg==");
+  for (std::string_view s : {"", "f", "fo", "foo", "foob", "fooba", "foobar"})
+    EXPECT_EQ(decode_str(base64_encode(s)), s);
+  EXPECT_EQ(base64_encode(std::string_view("foob")), "Zm9vYg==");
+  EXPECT_EQ(base64_encode(std::string_view("fooba")), "Zm9vYmE=");
+  EXPECT_EQ(base64_encode(std::string_view("")), "");
+}
+
+TEST(Base64, StandardAlphabetWithPlusAndSlash) {
+  Bytes b{0xfb, 0xff, 0xbf};
+  EXPECT_EQ(base64_encode(b), "+/+/");
+  EXPECT_EQ(base64_decode("+/+/"), b);
 }
 
 TEST(Base64, RoundTripsEveryLength) {
@@ -33,29 +44,49 @@ TEST(Base64, RoundTripsEveryLength) {
 
 TEST(Base64, RejectsAnythingNotStrictStandard) {
   for (auto bad : {"Zg", "Zg=", "Zm9v\n", " Zm9v", "Zm9v=", "Z===", "Zh==", "Zm9=", "Zm-v", "Zm_v", "Zm9v====",
-                   "=Zm9", "Zg==Zg=="})
+                   "=Zm9", "Zg==Zg==", "Zm9v Zm9v", "Zm9\tv", "====", "Z=g=", "Zg=\n"})
     EXPECT_FALSE(base64_decode(bad)) << bad;
   EXPECT_FALSE(base64_decode(std::string_view("Zm\0v", 4)));
 }
 
-TEST(Hex, LowercaseOnlyAndEvenLength) {
+// Issue 15.4: "…Dw=6" and "…Dw==" were accepted as the same token. '=' is padding only at the end,
+// and the bits under the padding must be zero ("Dx==" and "Dw==" would otherwise be one byte).
+TEST(Base64, PaddingOnlyAtTheEndAndCanonicalTrailingBits) {
+  const std::string token = "AAECAwQFBgcICQoLDA0ODw==";  // bytes 0..15
+  ASSERT_TRUE(base64_decode(token));
+  EXPECT_EQ(base64_decode(token)->size(), 16u);
+  EXPECT_FALSE(base64_decode("AAECAwQFBgcICQoLDA0ODw=6"));
+  EXPECT_FALSE(base64_decode("AAECAwQFBgcICQoLDA0ODx=="));  // same byte, non-zero trailing bits
+  EXPECT_FALSE(base64_decode("AAECAwQFBgcICQoLDA0ODy=="));
+  EXPECT_FALSE(base64_decode("Zm9="));                       // 'fo' is "Zm8="
+  EXPECT_FALSE(base64_decode("Zm8=Zm8="));
+  // Every text that decodes is exactly what encoding its bytes gives back.
+  for (std::string_view s : {"Zg==", "Zh==", "Zm8=", "Zm9=", "AA==", "AB==", "AAA=", "AAB="}) {
+    auto b = base64_decode(s);
+    if (b) EXPECT_EQ(base64_encode(*b), s);
+  }
+}
+
+TEST(Hex, LowercaseRoundTripAndStrictDecoding) {
   EXPECT_EQ(hex_decode("00ff10"), (Bytes{0, 255, 16}));
+  EXPECT_EQ(to_hex(Bytes{0, 255, 16}), "00ff10");
+  EXPECT_EQ(to_hex(Bytes{0, 255, 16}, true), "00 ff 10");
+  EXPECT_EQ(hex_decode(""), Bytes{});
   EXPECT_FALSE(hex_decode("00FF"));
   EXPECT_FALSE(hex_decode("0"));
   EXPECT_FALSE(hex_decode("zz"));
-  EXPECT_EQ(hex_encode(Bytes{0, 255, 16}), "00ff10");
+  EXPECT_FALSE(hex_decode("00 ff"));
+  EXPECT_TRUE(is_hex32(std::string(64, 'a')));
+  EXPECT_FALSE(is_hex32(std::string(63, 'a')));
+  EXPECT_FALSE(is_hex32(std::string(64, 'A')));
+  auto d = hex_decode_fixed<2>("0aff");
+  ASSERT_TRUE(d);
+  EXPECT_EQ((*d)[1], 0xff);
+  EXPECT_FALSE(hex_decode_fixed<2>("0aff00"));
 }
 
-TEST(Decimal, DigitsOnlyFitInInt64) {
-  EXPECT_EQ(parse_decimal("1795500000000"), 1795500000000);
-  EXPECT_FALSE(parse_decimal(""));
-  EXPECT_FALSE(parse_decimal("-1"));
-  EXPECT_FALSE(parse_decimal("+1"));
-  EXPECT_FALSE(parse_decimal("1 "));
-  EXPECT_FALSE(parse_decimal("9999999999999999999"));
-}
-
-TEST(Printable, EscapesControlAndNonAsciiAndCuts) {
+TEST(Printable, EscapesAndCuts) {
+  using chargehub::auth::printable;
   EXPECT_EQ(printable("a\nb\xff"), "a\\x0ab\\xff");
   EXPECT_EQ(printable(std::string(100, 'x'), 4), "xxxx...(100 bytes)");
 }

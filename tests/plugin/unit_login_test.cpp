@@ -6,6 +6,7 @@
 using namespace chargehub::auth;
 using chargehub::testkeys::Ed25519Key;
 using chargehub::testkeys::Token;
+using chargehub::encoding::base64_encode;
 
 namespace {
 

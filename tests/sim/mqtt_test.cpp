@@ -8,6 +8,8 @@
 #include <mutex>
 
 #include "broker.hpp"
+#include "chargehub/auth_control.hpp"
+#include "chargehub/encoding.hpp"
 #include "chargehub/sim/crypto.hpp"
 #include "testsupport.hpp"
 
@@ -20,16 +22,12 @@ const std::string kDevice = "861234567890123";
 const std::string kToken = "000102030405060708090a0b0c0d0e0f";
 
 std::string sha256_hex(const std::string& hex) {
-  std::vector<uint8_t> raw;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) raw.push_back(static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  auto d = sim::crypto::sha256(raw);
-  static const char* x = "0123456789abcdef";
-  std::string out;
-  for (auto b : d) { out += x[b >> 4]; out += x[b & 15]; }
-  return out;
+  return encoding::to_hex(sim::crypto::sha256(*encoding::hex_decode(hex)));
 }
 
-// The test plays the core: subscribes to every charger's up/# and status.
+// The test plays the core: tells the broker plugin the device's credentials (a snapshot on $CONTROL,
+// as the core does when it connects; domain/include/chargehub/auth_control.hpp) and subscribes to
+// every charger's up/# and status.
 struct Core : mqtt::callback {
   std::unique_ptr<mqtt::async_client> cli;
   std::mutex mu;
@@ -39,6 +37,8 @@ struct Core : mqtt::callback {
     cli->set_callback(*this);
     auto opts = mqtt::connect_options_builder().user_name("core").password(secret).clean_session(true).finalize();
     cli->connect(opts)->wait();
+    auth_control::Snapshot snap{2, {{kDevice, sha256_hex(kToken), std::nullopt, 0, std::nullopt, true}}};
+    cli->publish(std::string(auth_control::kControlTopic), auth_control::snapshot_json(snap), 1, false)->wait();
     cli->subscribe("chg/v1/+/up/#", 1)->wait();
     cli->subscribe("chg/v1/+/status", 1)->wait();
   }
@@ -82,13 +82,8 @@ struct MqttRig {
   std::map<std::string, std::string> secrets;
   std::unique_ptr<Broker> broker;
   MqttRig() {
-    create_auth_tables(dir / "core.db");
-    auto sql = "INSERT INTO device (id, token_hash, enabled) VALUES ('" + kDevice + "','" + sha256_hex(kToken) +
-               "',1); UPDATE auth_state SET rev = rev + 1 WHERE id = 1;";
-    Process p({"/usr/bin/sqlite3", (dir / "core.db").string(), sql}, dir / "sqlite.log");
-    if (p.wait() != 0) throw std::runtime_error("sqlite3 failed: " + read_file(dir / "sqlite.log"));
     secrets = make_services_file(dir / "services", {{"core", "core"}});
-    broker = std::make_unique<Broker>(dir, BrokerOptions{dir / "core.db", dir / "services", "plugin_opt_poll_ms 50\n"});
+    broker = std::make_unique<Broker>(dir, BrokerOptions{{}, dir / "services", "plugin_opt_poll_ms 50\n"});
   }
   std::vector<std::string> sim_args(const std::string& token) {
     return {bin("chargehub-sim").string(), "--mqtt", "tcp://127.0.0.1:" + std::to_string(broker->port()), "--device",

@@ -42,7 +42,8 @@ Broker::Broker(const TempDir& dir, BrokerOptions opts, std::map<std::string, std
     conf += "max_queued_messages 10000\n";
     conf += "set_tcp_nodelay true\n";
     conf += "plugin " + plugin.string() + "\n";
-    if (!opts.db.empty()) conf += "plugin_opt_database " + opts.db.string() + "\n";
+    auth_cache_ = opts.auth_cache_file.empty() ? dir / "chargehub-auth.cache" : opts.auth_cache_file;
+    conf += "plugin_opt_auth_cache_file " + auth_cache_.string() + "\n";
     if (!opts.services.empty()) conf += "plugin_opt_services " + opts.services.string() + "\n";
     conf += "plugin_opt_status_file " + status_.string() + "\n";
     conf += "plugin_opt_status_interval_s 1\n";
@@ -69,17 +70,6 @@ int Broker::stop() { return process_ ? process_->stop() : -1; }
 
 bool Broker::wait_for_log(const std::string& needle, std::chrono::milliseconds timeout) const {
   return wait_until([&] { return read_file(log_).find(needle) != std::string::npos; }, timeout);
-}
-
-void create_auth_tables(const fs::path& db) {
-  const std::string sql =
-      "PRAGMA journal_mode=WAL;"
-      "CREATE TABLE IF NOT EXISTS device (id TEXT PRIMARY KEY, token_hash TEXT, prev_token_hash TEXT,"
-      " prev_token_until INTEGER, pubkey TEXT, enabled INTEGER NOT NULL DEFAULT 1, deleted_at INTEGER);"
-      "CREATE TABLE IF NOT EXISTS auth_state (id INTEGER PRIMARY KEY CHECK (id = 1), rev INTEGER NOT NULL);"
-      "INSERT OR IGNORE INTO auth_state (id, rev) VALUES (1, 1);";
-  Process p({"/usr/bin/sqlite3", db.string(), sql}, db.string() + ".sqlite3.log");
-  if (p.wait() != 0) throw std::runtime_error("sqlite3 failed: " + read_file(db.string() + ".sqlite3.log"));
 }
 
 std::map<std::string, std::string> make_services_file(

@@ -1,13 +1,15 @@
 // A real Mosquitto broker loading our plugin (build/lib/chargehub_auth.so), for integration tests.
 //
 //   TempDir dir;
-//   create_auth_tables(dir / "core.db");
 //   auto secrets = make_services_file(dir / "services", {{"core", "core"}, {"bridge-a", "bridge"}});
-//   Broker broker(dir, {dir / "core.db", dir / "services", "plugin_opt_poll_ms 50\n"});
-//   // connect to 127.0.0.1:broker.port() as user "core", client id "core-1", password secrets["core"]
+//   Broker broker(dir, {{}, dir / "services", "plugin_opt_poll_ms 50\n"});
+//   // connect to 127.0.0.1:broker.port() as user "core", client id "core-1", password secrets["core"];
+//   // the plugin learns devices from a core: it asks on auth_control::kSnapshotRequestTopic and takes
+//   // snapshots and pushes on $CONTROL/chargehub-auth/v1 (domain/include/chargehub/auth_control.hpp)
 //
 // The broker listens on 127.0.0.1:<free port>, allow_anonymous false, per_listener_settings false,
-// persistence false, logs everything to broker.log(); the plugin's status file is status_file().
+// persistence false, logs everything to broker.log(); the plugin's status file is status_file() and its
+// auth cache file auth_cache_file() (kept across restarts of a Broker in the same dir).
 #pragma once
 #include <chrono>
 #include <filesystem>
@@ -22,8 +24,9 @@
 namespace chargehub::testing {
 
 struct BrokerOptions {
-  std::filesystem::path db;        // plugin_opt_database (may not exist yet; Mosquitto 2.0.11
-                                   // refuses the 2-letter spelling plugin_opt_db)
+  // Ignored. The plugin no longer reads the core's database (it refuses plugin_opt_database); kept only
+  // so that callers written for it compile until they drop it. Devices come from a core over $CONTROL.
+  std::filesystem::path db;
   std::filesystem::path services;  // plugin_opt_services
   std::string extra_conf;          // appended after the plugin lines: plugin_opt_* lines apply to it
   std::filesystem::path plugin = {};  // empty: the plugin built by this tree (plugin_path())
@@ -31,6 +34,8 @@ struct BrokerOptions {
   // benchmarks log as a production broker does (examples/mosquitto/mosquitto.conf), because logging
   // every PUBLISH costs the broker a file write per message.
   std::vector<std::string> log_types = {"all"};
+  // plugin_opt_auth_cache_file; empty: <dir>/chargehub-auth.cache
+  std::filesystem::path auth_cache_file = {};
 };
 
 class Broker {
@@ -46,6 +51,7 @@ class Broker {
   const fs::path& log() const { return log_; }
   const fs::path& conf() const { return conf_; }
   const fs::path& status_file() const { return status_; }
+  const fs::path& auth_cache_file() const { return auth_cache_; }
   int pid() const { return process_->pid(); }
   bool running() { return process_->running(); }
   // SIGTERM and wait; returns mosquitto's exit status. Safe to call twice.
@@ -60,13 +66,9 @@ class Broker {
 
  private:
   int port_ = 0;
-  fs::path conf_, log_, status_;
+  fs::path conf_, log_, status_, auth_cache_;
   std::unique_ptr<Process> process_;
 };
-
-// Creates (or adds to) a SQLite DB with the core's `device` and `auth_state` tables (auth_state.rev 1),
-// in WAL mode, as the core's migrations do. Uses the sqlite3 program.
-void create_auth_tables(const fs::path& db);
 
 // Writes a services file with a fresh secret per account via the chargehub-passwd tool
 // (build/bin/chargehub-passwd); returns username -> secret. accounts: {username, role}.

@@ -9,6 +9,7 @@
 
 #include <map>
 
+#include "chargehub/credentials.hpp"
 #include "chargehub/payloads.hpp"
 #include "chargehub/sim/crypto.hpp"
 #include "chargehub/topics.hpp"
@@ -74,11 +75,11 @@ class MqttLink : public Link, public virtual mqtt::callback {
 
   std::string password() {
     auto& cfg = station_.charger().config();
-    if (cfg.auth_kind == AuthKind::Token) return "tok:" + crypto::base64(cfg.token);
-    auto ms = std::to_string(clock_.now().unix_ms + cfg.clock_skew_ms);
-    std::string text = "chargehub-login:" + id_ + ":" + ms;
+    if (cfg.auth_kind == AuthKind::Token) return credentials::token_password(cfg.token);
+    int64_t ms = clock_.now().unix_ms + cfg.clock_skew_ms;
+    std::string text = credentials::ed25519_login_message(id_, ms);
     auto sig = crypto::ed25519_sign(cfg.private_key, {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
-    return "ed25519:" + ms + ":" + crypto::base64(sig);
+    return credentials::ed25519_password(ms, sig);
   }
 
   void connect() {

@@ -1,5 +1,6 @@
 // The few cryptographic primitives a charger needs (OpenSSL): SHA-256, Ed25519 sign/verify, HMAC-SHA256.
-// Computation only, no I/O.
+// Computation only, no I/O. Base64 and the MQTT password are domain's (chargehub/encoding.hpp,
+// chargehub/credentials.hpp).
 #pragma once
 #include <array>
 #include <cstdint>
@@ -23,6 +24,5 @@ std::optional<std::array<uint8_t, 32>> ed25519_private_from_pem(const std::strin
 std::optional<std::array<uint8_t, 32>> ed25519_public_from_pem(const std::string& pem);
 std::string ed25519_private_to_pem(const std::array<uint8_t, 32>& private_key);
 std::string ed25519_public_to_pem(const std::array<uint8_t, 32>& public_key);
-std::string base64(std::span<const uint8_t> data);
 
 }  // namespace chargehub::sim::crypto

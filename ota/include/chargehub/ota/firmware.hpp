@@ -54,8 +54,6 @@ Bytes signed_message(const Sha256& digest, const proto::Version& v);
 Signature sign(const PrivateKey& priv, ByteView msg);
 bool verify(const PublicKey& pub, ByteView msg, ByteView sig);
 
-std::string base64_encode(ByteView data);
-std::optional<Bytes> base64_decode(std::string_view text);   // nothing for bad characters or padding
 
 // ---- the manifest ----
 struct Manifest {

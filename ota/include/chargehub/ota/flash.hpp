@@ -2,7 +2,7 @@
 // installer's serial line or TCP link. Pure: frames in, frames out, time passed in; the program supplies
 // the link (asio) and draws the progress bar.
 //
-//   flash::Session s(pkg, {});
+//   flash::FlashRun s(pkg, {});
 //   for each frame f from the link:  for (auto& out : s.on_frame(f, now_ms)) link.send(out);
 //   every 100 ms:                    for (auto& out : s.on_tick(now_ms)) link.send(out);
 //   s.done() -> s.outcome(), s.exit_code(), s.message()
@@ -47,9 +47,10 @@ std::string_view outcome_name(Outcome o);
 enum class Phase { WaitingForLogin, Offered, Busy, Downloading, Installing, Done };
 std::string_view phase_name(Phase p);
 
-class Session {
+// One flash run: flashing one charger over one link, from its LOGIN to the outcome.
+class FlashRun {
  public:
-  Session(firmware::Package pkg, Options opt);
+  FlashRun(firmware::Package pkg, Options opt);
 
   std::vector<proto::Frame> on_frame(const proto::Frame& f, int64_t now_ms);
   std::vector<proto::Frame> on_tick(int64_t now_ms);

@@ -1,4 +1,4 @@
-// The flash session: the server side of the frame protocol for one charger, frame by frame.
+// The flash run: the server side of the frame protocol for one charger, frame by frame.
 #include <gtest/gtest.h>
 
 #include "chargehub/ota/flash.hpp"
@@ -9,7 +9,7 @@ using namespace chargehub::proto;
 namespace {
 constexpr DeviceId kDev = 861234567890123ULL;
 
-struct FlashSession : ::testing::Test {
+struct FlashRun : ::testing::Test {
   firmware::KeyPair key = firmware::generate_key();
   firmware::Package pkg = [this] {
     firmware::Bytes img(2500);
@@ -36,8 +36,8 @@ struct FlashSession : ::testing::Test {
 };
 }  // namespace
 
-TEST_F(FlashSession, ALoggedInChargerIsOfferedThePackageAndServedEveryChunk) {
-  flash::Session s(pkg, {});
+TEST_F(FlashRun, ALoggedInChargerIsOfferedThePackageAndServedEveryChunk) {
+  flash::FlashRun s(pkg, {});
   auto out = s.on_frame(login({1, 0, 0}), 0);
   auto* resp = find(out, Cmd::Login);
   ASSERT_TRUE(resp);
@@ -74,47 +74,47 @@ TEST_F(FlashSession, ALoggedInChargerIsOfferedThePackageAndServedEveryChunk) {
   EXPECT_EQ(s.exit_code(), 0);
 }
 
-TEST_F(FlashSession, ARejectedOfferEndsWithExitCode3) {
-  flash::Session s(pkg, {});
+TEST_F(FlashRun, ARejectedOfferEndsWithExitCode3) {
+  flash::FlashRun s(pkg, {});
   auto out = s.on_frame(login({1, 0, 0}), 0);
   s.on_frame(make_response(*find(out, Cmd::OtaOffer), Result{3}.encode()), 1);
   EXPECT_EQ(s.outcome(), flash::Outcome::Rejected);
   EXPECT_EQ(s.exit_code(), 3);
 }
 
-TEST_F(FlashSession, ARollbackEndsWithExitCode6AndAVerifyFailureWith5) {
-  flash::Session s(pkg, {});
+TEST_F(FlashRun, ARollbackEndsWithExitCode6AndAVerifyFailureWith5) {
+  flash::FlashRun s(pkg, {});
   s.on_frame(login({1, 0, 0}), 0);
   s.on_frame(from_charger(Cmd::OtaStatus, OtaStatus{{1, 1, 0}, 5, 0}.encode()), 1);
   EXPECT_EQ(s.outcome(), flash::Outcome::RolledBack);
   EXPECT_EQ(s.exit_code(), 6);
-  flash::Session v(pkg, {});
+  flash::FlashRun v(pkg, {});
   v.on_frame(login({1, 0, 0}), 0);
   v.on_frame(from_charger(Cmd::OtaStatus, OtaStatus{{1, 1, 0}, 4, 2500}.encode()), 1);
   EXPECT_EQ(v.exit_code(), 5);
 }
 
-TEST_F(FlashSession, AnotherModelOrATooOldVersionIsNotOfferedWithoutForce) {
-  flash::Session s(pkg, {});
+TEST_F(FlashRun, AnotherModelOrATooOldVersionIsNotOfferedWithoutForce) {
+  flash::FlashRun s(pkg, {});
   auto out = s.on_frame(login({1, 0, 0}, 5), 0);
   EXPECT_FALSE(find(out, Cmd::OtaOffer));
   EXPECT_EQ(s.exit_code(), 4);
-  flash::Session old(pkg, {});
+  flash::FlashRun old(pkg, {});
   out = old.on_frame(login({0, 9, 0}), 0);
   EXPECT_FALSE(find(out, Cmd::OtaOffer));
   EXPECT_EQ(old.outcome(), flash::Outcome::Incompatible);
   flash::Options force;
   force.force = true;
-  flash::Session f(pkg, force);
+  flash::FlashRun f(pkg, force);
   EXPECT_TRUE(find(f.on_frame(login({1, 0, 0}, 5), 0), Cmd::OtaOffer));
-  flash::Session same(pkg, {});
+  flash::FlashRun same(pkg, {});
   same.on_frame(login({1, 1, 0}), 0);
   EXPECT_EQ(same.outcome(), flash::Outcome::AlreadyOnVersion);
   EXPECT_EQ(same.exit_code(), 0);
 }
 
-TEST_F(FlashSession, TheOfferIsRetriedWithTheSameSeqThenGivenUp) {
-  flash::Session s(pkg, {});
+TEST_F(FlashRun, TheOfferIsRetriedWithTheSameSeqThenGivenUp) {
+  flash::FlashRun s(pkg, {});
   auto out = s.on_frame(login({1, 0, 0}), 0);
   auto first = *find(out, Cmd::OtaOffer);
   EXPECT_TRUE(s.on_tick(4999).empty());
@@ -128,8 +128,8 @@ TEST_F(FlashSession, TheOfferIsRetriedWithTheSameSeqThenGivenUp) {
   EXPECT_EQ(s.outcome(), flash::Outcome::NoAnswer);
 }
 
-TEST_F(FlashSession, SessionRecordsAreLeftForThePlatformAndHeartbeatsAnswered) {
-  flash::Session s(pkg, {});
+TEST_F(FlashRun, SessionRecordsAreLeftForThePlatformAndHeartbeatsAnswered) {
+  flash::FlashRun s(pkg, {});
   s.on_frame(login({1, 0, 0}), 0);
   SessionEnd e{3, 1001, 1, 1795500000, 100, 50, 200};
   EXPECT_TRUE(s.on_frame(from_charger(Cmd::SessionEnd, e.encode()), 1).empty());
@@ -140,10 +140,10 @@ TEST_F(FlashSession, SessionRecordsAreLeftForThePlatformAndHeartbeatsAnswered) {
   EXPECT_TRUE(ServerTime::decode(hb[0].body));
 }
 
-TEST_F(FlashSession, OtherChargersOnTheBusAreIgnored) {
+TEST_F(FlashRun, OtherChargersOnTheBusAreIgnored) {
   flash::Options o;
   o.device = kDev + 1;
-  flash::Session s(pkg, o);
+  flash::FlashRun s(pkg, o);
   EXPECT_TRUE(s.on_frame(login({1, 0, 0}), 0).empty());
   EXPECT_EQ(s.phase(), flash::Phase::WaitingForLogin);
 }
