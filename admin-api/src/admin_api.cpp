@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "chargehub/credentials.hpp"
 #include "chargehub/frame.hpp"
 #include "chargehub/payloads.hpp"
 #include "errors.hpp"
@@ -200,10 +201,7 @@ IssuedToken issue_token() {
   unsigned int len = 0;
   EVP_Digest(tok, sizeof tok, md, &len, EVP_sha256(), nullptr);
   t.hash = proto::to_hex(std::span<const uint8_t>(md, len));
-  std::string b64(4 * ((sizeof tok + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), tok, static_cast<int>(sizeof tok));
-  b64.resize(static_cast<size_t>(n));
-  t.mqtt_password = "tok:" + b64;
+  t.mqtt_password = credentials::token_password(std::span<const uint8_t>(tok, sizeof tok));
   OPENSSL_cleanse(tok, sizeof tok);
   return t;
 }

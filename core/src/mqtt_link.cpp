@@ -1,5 +1,7 @@
 #include "mqtt_link.hpp"
 
+#include "chargehub/auth_control.hpp"
+
 #include <mqtt/async_client.h>
 
 #include "chargehub/topics.hpp"
@@ -26,8 +28,10 @@ MqttLink::MqttLink(MqttConfig cfg, Handler on_message, std::function<void()> on_
   client_->set_connected_handler([this](const std::string&) {
     // Subscribe without waiting (never wait on a token in a callback); QoS 1 for everything.
     std::string prefix = cfg_.share_group.empty() ? "" : "$share/" + cfg_.share_group + "/";
-    auto topics = mqtt::string_collection::create({prefix + std::string(topics::kAllUp), std::string(topics::kAllStatus)});
-    std::vector<int> qos{1, 1};
+    // The broker plugin's requests for a credentials snapshot: one core of a share group answers each.
+    auto topics = mqtt::string_collection::create({prefix + std::string(topics::kAllUp), std::string(topics::kAllStatus),
+                                                   auth_control::snapshot_request_subscription(cfg_.share_group)});
+    std::vector<int> qos{1, 1, 1};
     client_->subscribe(topics, qos);
     log::info("connected to the broker at ", cfg_.uri, " as ", cfg_.client_id);
     std::lock_guard lock(mu_);

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "chargehub/auth_control.hpp"
 #include "chargehub/payloads.hpp"
 #include "chargehub/topics.hpp"
 #include "log.hpp"
@@ -34,6 +35,10 @@ const std::unordered_map<std::string_view, Service::Handler>& Service::handlers(
 
 void Service::on_message(const std::string& topic, std::string_view payload) {
   ++counters_.messages;
+  if (topic == auth_control::kSnapshotRequestTopic) {
+    auto r = auth_control::parse_snapshot_request(payload);
+    return publish_snapshot(r ? "the broker asked: " + r->reason : "the broker asked");
+  }
   auto t = topics::parse(topic);
   if (!t || t->dir == topics::Direction::Down) {
     ++counters_.unknown_topics;
@@ -218,6 +223,7 @@ void Service::query_ports(const std::string& device, const std::string& why) {
 }
 
 void Service::on_connected() {
+  publish_snapshot("connected");   // a broker that started while no core ran waits for this
   flush_commands();
   // After a core restart (or a broker outage) what the chargers run may differ from what we think.
   for (auto& d : app_.devices.online_ids()) query_ports(d, "reconnect");
@@ -275,20 +281,38 @@ Result<CommandRow> Service::send_command(const std::string& device_id, const std
   return Result<CommandRow>::ok(*app_.commands.get(c->id));
 }
 
-void Service::push_auth(json::object command) {
-  json::object msg{{"commands", json::array{std::move(command)}}};
-  publish(std::string(topics::kControl), json::serialize(msg), 1);
+void Service::publish_snapshot(const std::string& why) {
+  auto c = app_.devices.credentials();
+  auth_control::Snapshot snap{c.rev, {}};
+  snap.devices.reserve(c.devices.size());
+  for (auto& d : c.devices)
+    snap.devices.push_back(
+        auth_control::DeviceCredentials{d.id, d.token_hash, d.prev_token_hash, d.prev_token_until.value_or(0), d.pubkey, d.enabled});
+  publish(std::string(auth_control::kControlTopic), auth_control::snapshot_json(snap), 1);
+  log::info("credentials snapshot for the broker (", why, "): ", snap.devices.size(), " devices at revision ", snap.rev);
 }
 
-// The device's credentials as they are now: set_device admits a new device (or updates one).
+// The device's credentials as they are now, with the revision they are at: a set_device admits a new
+// device or changes one; a device that is gone is deleted.
 void Service::push_device(const std::string& device_id) {
-  auto c = app_.devices.credential(device_id);
-  if (!c) return;
-  auto opt = [](const auto& v) { return v ? json::value(*v) : json::value(nullptr); };
-  push_auth(json::object{{"command", "set_device"},  {"id", c->id},
-                         {"token_hash", opt(c->token_hash)}, {"prev_token_hash", opt(c->prev_token_hash)},
-                         {"prev_token_until", opt(c->prev_token_until)}, {"pubkey", opt(c->pubkey)},
-                         {"enabled", c->enabled}});
+  using auth_control::Field;
+  auto [rev, c] = app_.devices.credential_at_rev(device_id);
+  auth_control::Command cmd;
+  if (!c) {
+    cmd.body = auth_control::DeleteDevice{device_id, rev};
+  } else if (!c->enabled) {
+    cmd.body = auth_control::DisableDevice{device_id, rev};   // its connections are cut at once
+  } else {
+    auto opt = [](const std::optional<std::string>& v) { return v ? Field<std::string>::set(*v) : Field<std::string>::clear(); };
+    cmd.body = auth_control::SetDevice{c->id,
+                                       opt(c->token_hash),
+                                       opt(c->prev_token_hash),
+                                       opt(c->pubkey),
+                                       c->prev_token_until ? Field<int64_t>::set(*c->prev_token_until) : Field<int64_t>::clear(),
+                                       c->enabled,
+                                       rev};
+  }
+  publish(std::string(auth_control::kControlTopic), auth_control::request_json(auth_control::Request{{std::move(cmd)}}), 1);
 }
 
 Result<Device> Service::create_device(const NewDevice& d) {
@@ -303,8 +327,7 @@ Result<Device> Service::create_device(const NewDevice& d) {
 Result<Device> Service::set_enabled(const std::string& device_id, bool enabled) {
   auto d = app_.devices.set_enabled(device_id, enabled);
   if (d) {
-    if (enabled) push_device(device_id);
-    else push_auth(json::object{{"command", "disable_device"}, {"id", device_id}});
+    push_device(device_id);   // a disabled device's sessions are kicked by the plugin at once
     log::info("device ", device_id, enabled ? " enabled" : " disabled");
   }
   return d;
@@ -313,7 +336,7 @@ Result<Device> Service::set_enabled(const std::string& device_id, bool enabled) 
 Result<Device> Service::delete_device(const std::string& device_id) {
   auto d = app_.devices.remove(device_id, now());
   if (d) {
-    push_auth(json::object{{"command", "delete_device"}, {"id", device_id}});
+    push_device(device_id);
     log::info("device ", device_id, " deleted");
   }
   return d;

@@ -99,7 +99,9 @@ class Service {
 
   void publish_command(const CommandRow& c);
   void ack(const std::string& device, const payloads::Ack& a);
-  void push_auth(boost::json::object command);
+  // Credentials to the broker plugin ($CONTROL/chargehub-auth/v1, docs/broker-plugin.md): a snapshot of
+  // every device when the plugin asks (and when we connect), and each change with its revision.
+  void publish_snapshot(const std::string& why);
   void push_device(const std::string& device_id);
   bool publish(const std::string& topic, const std::string& payload, int qos, const std::string& command_id = "");
   struct Deferred {

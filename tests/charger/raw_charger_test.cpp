@@ -8,6 +8,7 @@
 #include "chargehub/payloads.hpp"
 #include "chargehub/topics.hpp"
 #include "broker.hpp"
+#include "chargehub/auth_control.hpp"
 #include "raw_charger.hpp"
 #include "testsupport.hpp"
 
@@ -376,21 +377,19 @@ TEST_F(RawChargerTest, AStopRecordIsResentUntilAcked) {
   EXPECT_GE(core->count(topics::up_topic(kDevice, topics::up::kSessionEnd)), 3u);
 }
 
-// Through the real broker plugin (token hash in the device table, service account for the core): the
-// fixture logs in the way the platform's integration tests need, and its topics pass the plugin's ACL.
+// Through the real broker plugin (the token's hash in a credentials snapshot the test "core" sends, a
+// service account for the core): the fixture logs in the way the platform's integration tests need, and
+// its topics pass the plugin's ACL.
 TEST(RawChargerWithPlugin, LogsInWithItsTokenAndAnswersTheCore) {
   TempDir dir("raw-charger-plugin");
-  const auto db = dir / "core.db";
-  create_auth_tables(db);
   auto secrets = make_services_file(dir / "services", {{"core", "core"}});
-  // The plugin stores hex(SHA-256(token)); the sqlite3 CLI computes nothing, so the hash is a constant:
-  // SHA-256 of the 16 bytes 00..0F.
+  // The plugin stores hex(SHA-256(token)): SHA-256 of the 16 bytes 00..0F.
   const std::string hash = "be45cb2605bf36bebde684841a28f0fd43c69850a3dce5fedba69928ee3a8991";
-  run_capture("/usr/bin/sqlite3 " + db.string() + " \"INSERT INTO device (id, token_hash, enabled) VALUES ('" +
-              kDevice + "', '" + hash + "', 1); UPDATE auth_state SET rev = rev + 1;\"");
-  Broker broker(dir, {db, dir / "services", "plugin_opt_poll_ms 50\n"});
+  Broker broker(dir, {dir / "services", "plugin_opt_poll_ms 50\n"});
   Peer core(broker.port(), "core-1", "core", secrets["core"]);
   ASSERT_TRUE(core.ok());
+  auth_control::Snapshot snap{2, {{kDevice, hash, std::nullopt, 0, std::nullopt, true}}};
+  ASSERT_TRUE(core.publish(std::string(auth_control::kControlTopic), auth_control::snapshot_json(snap)));
   ASSERT_TRUE(core.subscribe("chg/v1/+/up/#"));
   RawCharger::Options o;
   o.port = broker.port();

@@ -50,7 +50,7 @@ struct Fixture {
     app = std::make_unique<App>(*db);
     app->devices.create(NewDevice{device, "", 10, 1, creds.hash, {}}, 1);
     secrets = make_services_file(dir / "services", {{"core", "core"}});
-    broker = std::make_unique<Broker>(dir, BrokerOptions{dir / "core.db", dir / "services", "plugin_opt_poll_ms 100\n"});
+    broker = std::make_unique<Broker>(dir, BrokerOptions{dir / "services", "plugin_opt_poll_ms 100\n"});
   }
   // Publishes one message per line as the charger (mosquitto_pub -l), at the given QoS.
   void publish_lines(const std::string& sub_topic, const std::vector<std::string>& lines, int qos) {

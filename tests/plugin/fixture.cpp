@@ -318,7 +318,7 @@ void PluginTest::SetUp() {
 }
 
 void PluginTest::start_broker(const std::string& extra_conf, bool with_core) {
-  testing::BrokerOptions o{{}, services, "plugin_opt_poll_ms 50\n" + extra_conf, plugin};
+  testing::BrokerOptions o{services, "plugin_opt_poll_ms 50\n" + extra_conf, plugin};
   o.auth_cache_file = auth_cache;
   broker = std::make_unique<Broker>(*dir, o, broker_env);
   ASSERT_TRUE(broker->wait_for_log("chargehub-auth: ready")) << broker->log_text();

@@ -83,7 +83,7 @@ struct MqttRig {
   std::unique_ptr<Broker> broker;
   MqttRig() {
     secrets = make_services_file(dir / "services", {{"core", "core"}});
-    broker = std::make_unique<Broker>(dir, BrokerOptions{{}, dir / "services", "plugin_opt_poll_ms 50\n"});
+    broker = std::make_unique<Broker>(dir, BrokerOptions{dir / "services", "plugin_opt_poll_ms 50\n"});
   }
   std::vector<std::string> sim_args(const std::string& token) {
     return {bin("chargehub-sim").string(), "--mqtt", "tcp://127.0.0.1:" + std::to_string(broker->port()), "--device",

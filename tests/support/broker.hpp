@@ -24,9 +24,6 @@
 namespace chargehub::testing {
 
 struct BrokerOptions {
-  // Ignored. The plugin no longer reads the core's database (it refuses plugin_opt_database); kept only
-  // so that callers written for it compile until they drop it. Devices come from a core over $CONTROL.
-  std::filesystem::path db;
   std::filesystem::path services;  // plugin_opt_services
   std::string extra_conf;          // appended after the plugin lines: plugin_opt_* lines apply to it
   std::filesystem::path plugin = {};  // empty: the plugin built by this tree (plugin_path())

@@ -19,7 +19,7 @@ Stack::Stack(const TempDir& dir, std::vector<std::string> core_args, std::vector
   api_key_ = run_capture(bin("chargehub-core").string() + " api-key --name test --file " + (dir_.path() / "api-keys").string());
   // Create the schema before the broker starts, so the plugin finds its tables at once.
   run_capture(bin("chargehub-core").string() + " migrate --db " + db().string());
-  broker_ = std::make_unique<Broker>(dir_, BrokerOptions{db(), dir_.path() / "services", "plugin_opt_poll_ms 100\n", {},
+  broker_ = std::make_unique<Broker>(dir_, BrokerOptions{dir_.path() / "services", "plugin_opt_poll_ms 100\n", {},
                                                                std::move(broker_log_types)});
   http_port_ = free_port();
   start_core();

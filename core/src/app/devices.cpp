@@ -124,9 +124,9 @@ Devices::Credentials Devices::credentials() {
   return c;
 }
 
-std::optional<DeviceCredential> Devices::credential(const std::string& id) {
+std::pair<int64_t, std::optional<DeviceCredential>> Devices::credential_at_rev(const std::string& id) {
   sql::Lock lock(r_.db);
-  return r_.devices.credential(id);
+  return r_.devices.credential_at_rev(id);
 }
 
 int64_t Devices::credentials_rev() {

@@ -37,7 +37,7 @@ class Devices {
     std::vector<DeviceCredential> devices;
   };
   Credentials credentials();
-  std::optional<DeviceCredential> credential(const std::string& id);
+  std::pair<int64_t, std::optional<DeviceCredential>> credential_at_rev(const std::string& id);
   int64_t credentials_rev();
 
  private:

@@ -214,6 +214,16 @@ std::optional<DeviceCredential> DeviceRepo::credential(const std::string& id) {
   return read_credential(st);
 }
 
+std::pair<int64_t, std::optional<DeviceCredential>> DeviceRepo::credential_at_rev(const std::string& id) {
+  auto st = db_.prepare(std::string("SELECT a.rev, d.") + "id, d.token_hash, d.prev_token_hash, d.pubkey, d.prev_token_until, d.enabled "
+                        "FROM auth_state a LEFT JOIN device d ON d.id = ? AND d.deleted_at IS NULL WHERE a.id = 1");
+  st.args(id);
+  if (!st.step()) return {0, std::nullopt};
+  int64_t rev = st.i64(0);
+  if (st.is_null(1)) return {rev, std::nullopt};
+  return {rev, DeviceCredential{st.text(1), st.opt_text(2), st.opt_text(3), st.opt_text(4), st.opt_i64(5), st.boolean(6)}};
+}
+
 int64_t DeviceRepo::bump_credentials_rev() {
   auto st = db_.prepare("UPDATE auth_state SET rev = rev + 1 WHERE id = 1 RETURNING rev");
   return st.step() ? st.i64(0) : 0;

@@ -74,6 +74,9 @@ class DeviceRepo {
   // Credentials for the broker plugin, and their revision (bumped by every change, in its transaction).
   std::vector<DeviceCredential> credentials();
   std::optional<DeviceCredential> credential(const std::string& id);   // deleted devices: nothing
+  // The device's credentials (nothing when deleted or unknown) and the revision they are at, read by
+  // one statement so that the two agree.
+  std::pair<int64_t, std::optional<DeviceCredential>> credential_at_rev(const std::string& id);
   int64_t bump_credentials_rev();
   int64_t credentials_rev();
 
