@@ -293,6 +293,7 @@ bool MqttLink::flush_out(int fd) {
     ssize_t w = ::send(fd, out_.data() + sent, out_.size() - sent, MSG_NOSIGNAL);
     if (w > 0) {
       sent += size_t(w);
+      last_out_ = Clock::now();
       continue;
     }
     if (w < 0 && errno == EINTR) continue;
@@ -367,6 +368,7 @@ bool MqttLink::session(int fd) {
   auto now = Clock::now();
   const auto opened = now;
   auto last_in = now, last_ping = now;
+  last_out_ = now;
   bool accepted = false;
   const auto keepalive = std::chrono::seconds(std::max(cfg_.keepalive_s, 2));
   std::vector<Incoming> msgs;
@@ -542,11 +544,12 @@ bool MqttLink::session(int fd) {
         if (rx.size() > kReadChunk && have <= kReadChunk) rx.resize(kReadChunk);
       }
     }
-    // Keepalive: ping after half the interval without input; the connection is dead after a whole
-    // interval without any (the broker answers every PINGREQ).
+    // Keepalive: ping after half the interval without input or without output (the broker drops a
+    // client it has heard nothing from for 1.5 intervals, however much it sends to it); the connection
+    // is dead after a whole interval without input (the broker answers every PINGREQ).
     if (accepted) {
       if (now - last_in > keepalive) return lose("no answer from the broker for " + std::to_string(cfg_.keepalive_s) + " s");
-      if (now - last_in > keepalive / 2 && now - last_ping > keepalive / 2) {
+      if ((now - last_in > keepalive / 2 || now - last_out_ > keepalive / 2) && now - last_ping > keepalive / 2) {
         std::lock_guard lock(out_mu_);
         out_ += std::string{char(kPingreq), 0};
         last_ping = now;

@@ -23,6 +23,7 @@
 // in all and per device (top_shed). QoS 1 messages are always queued, past the limits if need be.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -116,6 +117,7 @@ class MqttLink : public Publisher {
 
   // owned by the network thread
   std::unordered_map<std::string, uint32_t> device_ids_;
+  std::chrono::steady_clock::time_point last_out_;   // last bytes written to the broker
 
   // what is to be written to the broker, and QoS 1 publishes awaiting PUBACK (out_mu_)
   std::mutex out_mu_;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -314,4 +315,35 @@ TEST(MqttLink, ReconnectsAndSubscribesAgainWhenTheBrokerDropsItsConnection) {
   EXPECT_TRUE(link.connected());
   link.stop();
   EXPECT_FALSE(link.connected());
+}
+
+TEST(MqttLink, StaysConnectedWhileItOnlyReceives) {
+  // The broker drops a client it has heard nothing from for 1.5 keepalive intervals, however much it
+  // sends to it: the link must ping while it only receives QoS 0 telemetry (nothing to acknowledge).
+  Fixture f;
+  std::atomic<int> connects{0};
+  std::atomic<size_t> got{0};
+  MqttConfig cfg;
+  cfg.uri = "tcp://127.0.0.1:" + std::to_string(f.broker->port());
+  cfg.client_id = "core-test";
+  cfg.password = f.secrets.at("core");
+  cfg.keepalive_s = 2;
+  MqttLink link(cfg, [&](const MqttLink::Batch& b) { got += b.size(); }, [&] { ++connects; });
+  link.start();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        f.publish_lines("meter", {"probe"}, 1);
+        return got > 0;
+      },
+      std::chrono::seconds(20)));
+  // Telemetry for well over 1.5 intervals (the broker checks once a second), a message at a time.
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(6500);
+  while (std::chrono::steady_clock::now() < until) {
+    f.publish_lines("meter", {"t"}, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(link.connected());
+  EXPECT_EQ(connects, 1);
+  EXPECT_FALSE(f.broker->log_text().find("core-test has exceeded timeout") != std::string::npos);
+  link.stop();
 }
