@@ -264,10 +264,23 @@ uint32_t MqttLink::device_index(std::string_view topic) {
 }
 
 void MqttLink::enqueue(std::vector<Incoming>& msgs, const std::vector<int>& qos) {
+  const auto now = Clock::now();
   {
     std::lock_guard lock(mu_);
     for (size_t i = 0; i < msgs.size(); ++i) {
       auto& d = devices_[msgs[i].device];
+      if (qos[i] == 0 && cfg_.device_rate > 0) {
+        // Per-device rate (a token bucket): over it, the device's telemetry is shed whatever the load.
+        if (d.tokens < 0) d.tokens = cfg_.device_burst;
+        else d.tokens = std::min(cfg_.device_burst, d.tokens + cfg_.device_rate * std::chrono::duration<double>(now - d.refilled).count());
+        d.refilled = now;
+        if (d.tokens < 1) {
+          if (d.shed++ == 0) log::warn("device ", device_names_[msgs[i].device], " sends telemetry faster than ", cfg_.device_rate, "/s: shedding the excess");
+          ++shed_;
+          continue;
+        }
+        d.tokens -= 1;
+      }
       if (qos[i] == 0 && queue_.size() >= cfg_.max_queue) {
         // Overload: a device holding at least its share of the queue loses this message; a device
         // below its share keeps it (up to twice max_queue in all). QoS 1 is never shed.

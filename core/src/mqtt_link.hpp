@@ -19,8 +19,9 @@
 // Overload, fairly per device: when max_queue messages wait for the worker, a further QoS 0 message
 // (telemetry: meter, heartbeat) is shed if its device already holds its share of the queue (max_queue
 // divided by the devices that have messages waiting), so a flooding device loses its own telemetry and
-// the others keep theirs; past twice max_queue every QoS 0 message is shed. Shed messages are counted
-// in all and per device (top_shed). QoS 1 messages are always queued, past the limits if need be.
+// the others keep theirs; past twice max_queue every QoS 0 message is shed. With device_rate set, a
+// device's QoS 0 telemetry beyond that rate is shed as well, whatever the load. Shed messages are
+// counted in all and per device (top_shed). QoS 1 messages are always queued, past the limits if need be.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -49,6 +50,11 @@ struct MqttConfig {
   size_t max_queue = 100000; // messages waiting for the worker; beyond that QoS 0 is shed fairly (QoS 1 never)
   size_t max_batch = 500;    // messages applied in one database transaction
   int keepalive_s = 20;
+  // Per-device limit on QoS 0 telemetry, whatever the load: a device may send device_rate messages per
+  // second on average, in bursts of device_burst; the excess is shed and counted with the device's
+  // other shed messages (top_shed). 0: no limit (mqtt.md sets no rate; the operator chooses one).
+  double device_rate = 0;
+  double device_burst = 20;
 };
 
 class MqttLink : public Publisher {
@@ -88,6 +94,8 @@ class MqttLink : public Publisher {
   struct DeviceState {
     uint32_t queued = 0;
     uint64_t shed = 0;
+    double tokens = -1;   // device_rate: messages it may still send now (-1: not seen yet, a full burst)
+    std::chrono::steady_clock::time_point refilled;
   };
   void worker();
   void network();

@@ -347,3 +347,55 @@ TEST(MqttLink, StaysConnectedWhileItOnlyReceives) {
   EXPECT_FALSE(f.broker->log_text().find("core-test has exceeded timeout") != std::string::npos);
   link.stop();
 }
+
+TEST(MqttLink, ADeviceOverItsRateLosesTheExcessOfItsTelemetryWhateverTheLoad) {
+  Fixture f;
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::string>> got;
+  MqttConfig cfg;
+  cfg.uri = "tcp://127.0.0.1:" + std::to_string(f.broker->port());
+  cfg.client_id = "core-test";
+  cfg.password = f.secrets.at("core");
+  cfg.device_rate = 0.01;   // one message per 100 s after a burst of 5: nothing refills during the test
+  cfg.device_burst = 5;
+  MqttLink link(
+      cfg,
+      [&](const MqttLink::Batch& b) {
+        std::lock_guard lock(mu);
+        got.insert(got.end(), b.begin(), b.end());
+      },
+      [] {});
+  link.start();
+  // QoS 1 is never limited: the probes all arrive.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        f.publish_lines("alarm", {"probe"}, 1);
+        return link.received() > 0;
+      },
+      std::chrono::seconds(20)));
+  std::vector<std::string> flood, calm;
+  for (int i = 0; i < 50; ++i) flood.push_back("f" + std::to_string(i));
+  for (int i = 0; i < 3; ++i) calm.push_back("q" + std::to_string(i));
+  f.publish_lines("meter", flood, 0);
+  f.publish_lines_as(f.quiet, "heartbeat", calm, 0);
+  size_t floods = 0, calms = 0;
+  auto count = [&] {
+    std::lock_guard lock(mu);
+    floods = calms = 0;
+    for (auto& [topic, payload] : got) {
+      floods += payload[0] == 'f';
+      calms += payload[0] == 'q';
+    }
+    return floods + calms + link.shed();
+  };
+  // Every message is either delivered or shed and counted.
+  EXPECT_TRUE(wait_until([&] { return count() == 53; }, std::chrono::seconds(10))) << count();
+  link.stop();
+  EXPECT_EQ(floods, 5u);   // its burst
+  EXPECT_EQ(calms, 3u);    // the quiet device is under its rate
+  EXPECT_EQ(link.shed(), 45u);
+  auto top = link.top_shed(10);
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].device, f.device);
+  EXPECT_EQ(top[0].shed, 45u);
+}
