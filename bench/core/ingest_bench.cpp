@@ -333,12 +333,18 @@ int main(int argc, char** argv) {
   Cpu broker_pub = cpu_of(stack.broker().pid());
   std::string load1 = loadavg();
   auto drain_start = Clock::now();
+  // Until every message is applied or shed, or nothing has moved for 5 s (the broker may have dropped
+  // some), at most 60 s.
   uint64_t done = at_stop;
-  while (done < sent && Clock::now() - drain_start < std::chrono::seconds(60)) {
+  auto last_progress = Clock::now(), last_done_at = Clock::now();
+  while (done + (core_shed(stack) - shed0) < sent && Clock::now() - drain_start < std::chrono::seconds(60) &&
+         Clock::now() - last_progress < std::chrono::seconds(5)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    done = core_messages(stack) - before;
+    uint64_t now_done = core_messages(stack) - before;
+    if (now_done != done) last_progress = last_done_at = Clock::now();
+    done = now_done;
   }
-  double drain = std::chrono::duration<double>(Clock::now() - drain_start).count();
+  double drain = std::chrono::duration<double>((done > at_stop ? last_done_at : drain_start) - drain_start).count();
   double total = std::chrono::duration<double>(Clock::now() - start).count();
   Cpu cpu1 = cpu_of(stack.core_pid()), broker1 = cpu_of(stack.broker().pid());
   double gen_cpu = 0;
@@ -352,7 +358,7 @@ int main(int argc, char** argv) {
   int64_t lost = int64_t(sent) - int64_t(done);
   std::printf("published %llu messages in %.1f s (%.0f msg/s offered of %d asked)\n", (unsigned long long)sent, pub_secs,
               sent / pub_secs, rate);
-  std::printf("core applied %llu while they were published (%.0f msg/s, %.1f %% of those published); all %llu applied %.1f s after the last was sent\n",
+  std::printf("core applied %llu while they were published (%.0f msg/s, %.1f %% of those published); %llu in all, the last %.1f s after the last was sent\n",
               (unsigned long long)at_stop, at_stop / pub_secs, sent ? 100.0 * double(at_stop) / double(sent) : 0.0,
               (unsigned long long)done, drain);
   std::printf("lag (offered minus applied) while publishing, every 5 s:%s; largest %lld\n", lags.c_str(),
