@@ -14,7 +14,8 @@
 // QoS 1 uplinks (SESSION_END, CARD, ALARM, status, OTA) are acknowledged (PUBACK) once they are in the
 // worker's queue, as with Paho before (acknowledged when the message callback returned): a QoS 1
 // message is never shed. QoS 1 publishes (acks, commands) not yet acknowledged by the broker are sent
-// again, marked duplicate, after a reconnect.
+// again, marked duplicate, after a reconnect. An uplink over 1 MiB (none in mqtt.md comes near) is
+// dropped and logged, and acknowledged if QoS 1 so that the broker does not deliver it again forever.
 //
 // Overload, fairly per device: when max_queue messages wait for the worker, a further QoS 0 message
 // (telemetry: meter, heartbeat) is shed if its device already holds its share of the queue (max_queue
