@@ -31,6 +31,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>   // kept from the Paho version: includers may rely on it
 #include <mutex>
 #include <string>
 #include <string_view>

@@ -260,8 +260,11 @@ TEST(MqttLink, AFloodingDeviceLosesItsOwnTelemetryWhileAQuietDeviceKeepsAllOfIts
   link.stop();
   size_t floods = std::count_if(got.begin(), got.end(), [](auto& m) { return m.second[0] == 'f' || m.second == "late"; });
   EXPECT_EQ(floods + link.shed(), 101u);
-  for (auto& [topic, payload] : got)
-    if (payload[0] == 'q') EXPECT_EQ(topic, "chg/v1/" + f.quiet + "/up/heartbeat");
+  for (auto& [topic, payload] : got) {
+    if (payload[0] == 'q') {
+      EXPECT_EQ(topic, "chg/v1/" + f.quiet + "/up/heartbeat");
+    }
+  }
 }
 
 TEST(MqttLink, ReconnectsAndSubscribesAgainWhenTheBrokerDropsItsConnection) {
