@@ -11,9 +11,10 @@ namespace json = boost::json;
 namespace {
 const std::string kDevice = "861234567890123";
 
-struct EndToEnd : ::testing::Test {
+// Every test runs on SQLite and on PostgreSQL.
+struct EndToEnd : ::testing::TestWithParam<Database> {
   TempDir dir{"e2e"};
-  Stack stack{dir};
+  Stack stack{dir, {}, {"all"}, GetParam()};
   int64_t rider = 0;
   std::string token;
 
@@ -37,7 +38,7 @@ struct EndToEnd : ::testing::Test {
 };
 }  // namespace
 
-TEST_F(EndToEnd, APaidChargeIsSettledOnceWithTheEnergyTheChargerReported) {
+TEST_P(EndToEnd, APaidChargeIsSettledOnceWithTheEnergyTheChargerReported) {
   stack.start_sim(kDevice, token, {"--time-scale", "600", "--retry-ms", "500", "--seed", "7"});
   ASSERT_TRUE(wait_until([&] { return online(); }, std::chrono::seconds(20))) << logs();
 
@@ -74,7 +75,7 @@ TEST_F(EndToEnd, APaidChargeIsSettledOnceWithTheEnergyTheChargerReported) {
   EXPECT_EQ(rider_now().at("balance_fen").as_int64(), 1000 - fen);
 }
 
-TEST_F(EndToEnd, ARiderStopsTheChargeAndPaysForWhatWasDelivered) {
+TEST_P(EndToEnd, ARiderStopsTheChargeAndPaysForWhatWasDelivered) {
   stack.start_sim(kDevice, token, {"--time-scale", "60", "--retry-ms", "500", "--seed", "3"});
   ASSERT_TRUE(wait_until([&] { return online(); }, std::chrono::seconds(20))) << logs();
   auto s = stack.api("POST", "/sessions", json::object{{"device_id", kDevice}, {"port", 5}, {"rider_id", rider}, {"amount_fen", 800}});
@@ -96,7 +97,7 @@ TEST_F(EndToEnd, ARiderStopsTheChargeAndPaysForWhatWasDelivered) {
   EXPECT_EQ(stack.api("POST", "/sessions/" + std::to_string(id) + "/stop").status, 409);
 }
 
-TEST_F(EndToEnd, AForgedOrMissingTokenIsRefusedByTheBroker) {
+TEST_P(EndToEnd, AForgedOrMissingTokenIsRefusedByTheBroker) {
   // Through the bridge: a charger with the wrong token never comes online.
   std::string forged(token.size(), '0');
   stack.start_sim(kDevice, forged, {"--time-scale", "60", "--retry-ms", "500"});
@@ -117,7 +118,7 @@ TEST_F(EndToEnd, AForgedOrMissingTokenIsRefusedByTheBroker) {
   EXPECT_TRUE(d.at("fw").is_null());   // it never booted
 }
 
-TEST_F(EndToEnd, ACoreKilledMidSessionLosesNothingAndBillsOnce) {
+TEST_P(EndToEnd, ACoreKilledMidSessionLosesNothingAndBillsOnce) {
   stack.start_sim(kDevice, token, {"--time-scale", "600", "--retry-ms", "300", "--seed", "11"});
   ASSERT_TRUE(wait_until([&] { return online(); }, std::chrono::seconds(20))) << logs();
   // 10 fen buy 100 Wh: the charger reaches the limit while the core is down.
@@ -141,7 +142,7 @@ TEST_F(EndToEnd, ACoreKilledMidSessionLosesNothingAndBillsOnce) {
   EXPECT_EQ(stack.api("GET", "/riders/" + std::to_string(rider) + "/ledger").obj().at("entries").as_array().size(), 2u);
 }
 
-TEST_F(EndToEnd, DuplicateAndReorderedReportsThroughTheBrokerCountOnce) {
+TEST_P(EndToEnd, DuplicateAndReorderedReportsThroughTheBrokerCountOnce) {
   // Here the test is the charger, speaking MQTT natively with its own credentials (mqtt.md).
   auto rot = stack.api("POST", "/devices/" + kDevice + "/token", json::object{{"grace_s", 0}});
   std::string password = std::string(rot.obj().at("mqtt_password").as_string());
@@ -179,6 +180,34 @@ TEST_F(EndToEnd, DuplicateAndReorderedReportsThroughTheBrokerCountOnce) {
   EXPECT_EQ(stack.api("GET", "/riders/" + std::to_string(rider) + "/ledger").obj().at("entries").as_array().size(), 2u);
 }
 
+
+// The broker plugin never reads the core's database: a device created through the API reaches it as a
+// pushed set_device, so it can log in within a second whichever database the core uses; a disabled one
+// is refused within a second.
+TEST_P(EndToEnd, ADeviceCreatedThroughTheApiLogsInWithinASecondAndADisabledOneIsRefused) {
+  const std::string dev = "861234567890777";
+  auto login = [&](const std::string& password) {
+    std::string cmd = "mosquitto_pub -h 127.0.0.1 -p " + std::to_string(stack.broker().port()) + " -i " + dev + " -u " + dev +
+                      " -P '" + password + "' -q 1 -t chg/v1/" + dev + "/status -m '{\"online\":false}' >/dev/null 2>&1";
+    return std::system(cmd.c_str()) == 0;
+  };
+  auto d = stack.api("POST", "/devices", json::object{{"id", dev}});
+  ASSERT_EQ(d.status, 201);
+  auto created = std::chrono::steady_clock::now();
+  std::string password(d.obj().at("mqtt_password").as_string());
+  ASSERT_TRUE(wait_until([&] { return login(password); }, std::chrono::seconds(5))) << stack.broker().log_text();
+  auto in = std::chrono::steady_clock::now() - created;
+  EXPECT_LT(in, std::chrono::seconds(1)) << std::chrono::duration_cast<std::chrono::milliseconds>(in).count() << " ms";
+  ASSERT_EQ(stack.api("POST", "/devices/" + dev + "/disable").status, 200);
+  auto disabled = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_until([&] { return !login(password); }, std::chrono::seconds(5)));
+  auto out = std::chrono::steady_clock::now() - disabled;
+  EXPECT_LT(out, std::chrono::seconds(1)) << std::chrono::duration_cast<std::chrono::milliseconds>(out).count() << " ms";
+  EXPECT_FALSE(login(password));
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, EndToEnd, ::testing::Values(Database::Sqlite, Database::Postgres),
+                         [](const auto& i) { return database_name(i.param); });
 
 TEST(EndToEndKeys, AChargerWithAnEd25519KeyLogsInThroughTheBridgeAndADisabledOneIsCutOff) {
   TempDir dir("e2e-ed25519");

@@ -1,5 +1,7 @@
 #include "stack.hpp"
 
+#include "pg.hpp"
+
 #include <httplib.h>
 
 #include <cstdio>
@@ -11,14 +13,17 @@ namespace json = boost::json;
 
 const json::object& ApiReply::obj() const { return body.as_object(); }
 
-Stack::Stack(const TempDir& dir, std::vector<std::string> core_args, std::vector<std::string> broker_log_types)
-    : dir_(dir), core_args_(std::move(core_args)) {
+std::string database_name(Database d) { return d == Database::Sqlite ? "sqlite" : "postgresql"; }
+
+Stack::Stack(const TempDir& dir, std::vector<std::string> core_args, std::vector<std::string> broker_log_types,
+             Database database)
+    : dir_(dir), core_args_(std::move(core_args)), database_(database) {
+  db_url_ = database == Database::Sqlite ? db().string() : fresh_database_url();
   secrets_ = make_services_file(dir_.path() / "services", {{"core", "core"}, {"bridge-test", "bridge"}});
   write_file(dir_.path() / "core.secret", secrets_.at("core") + "\n");
   write_file(dir_.path() / "bridge.secret", secrets_.at("bridge-test") + "\n");
   api_key_ = run_capture(bin("chargehub-core").string() + " api-key --name test --file " + (dir_.path() / "api-keys").string());
-  // Create the schema before the broker starts, so the plugin finds its tables at once.
-  run_capture(bin("chargehub-core").string() + " migrate --db " + db().string());
+  run_capture(bin("chargehub-core").string() + " migrate --db '" + db_url_ + "'");
   broker_ = std::make_unique<Broker>(dir_, BrokerOptions{dir_.path() / "services", "plugin_opt_poll_ms 100\n", {},
                                                                std::move(broker_log_types)});
   http_port_ = free_port();
@@ -35,7 +40,7 @@ Stack::~Stack() {
 void Stack::start_core() {
   std::vector<std::string> argv{bin("chargehub-core").string(),
                                 "serve",
-                                "--db", db().string(),
+                                "--db", db_url_,
                                 "--broker", "tcp://127.0.0.1:" + std::to_string(broker_->port()),
                                 "--name", "test",
                                 "--secret-file", (dir_.path() / "core.secret").string(),

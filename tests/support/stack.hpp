@@ -23,11 +23,16 @@ struct ApiReply {
   const boost::json::object& obj() const;   // throws unless an object
 };
 
+// The core's database: an SQLite file in the test's directory, or a fresh database on the test run's
+// PostgreSQL (tests/support/pg.hpp).
+enum class Database { Sqlite, Postgres };
+std::string database_name(Database d);   // "sqlite" | "postgresql", for test names
+
 class Stack {
  public:
   // `broker_log_types`: see BrokerOptions::log_types (benchmarks pass the production set).
   explicit Stack(const TempDir& dir, std::vector<std::string> core_args = {},
-                 std::vector<std::string> broker_log_types = {"all"});
+                 std::vector<std::string> broker_log_types = {"all"}, Database database = Database::Sqlite);
   ~Stack();
 
   // HTTP to the core's API (/api/v1 + path), with the test's API key unless `key` is given.
@@ -49,7 +54,9 @@ class Stack {
   int bridge_port() const { return bridge_port_; }
   const std::string& api_key() const { return api_key_; }
   const std::string& core_secret() const { return secrets_.at("core"); }
-  fs::path db() const { return dir_.path() / "core.db"; }
+  fs::path db() const { return dir_.path() / "core.db"; }   // the SQLite file (Database::Sqlite)
+  const std::string& db_url() const { return db_url_; }      // what the core is given as --db
+  Database database() const { return database_; }
   std::string core_log() const { return read_file(dir_.path() / "core.log"); }
   std::string bridge_log() const { return read_file(dir_.path() / "bridge.log"); }
   std::string sim_log(size_t i = 0) const { return read_file(dir_.path() / ("sim" + std::to_string(i) + ".log")); }
@@ -63,6 +70,8 @@ class Stack {
   std::vector<std::unique_ptr<Process>> sims_;
   int http_port_ = 0, bridge_port_ = 0;
   std::string api_key_;
+  Database database_;
+  std::string db_url_;
 };
 
 }  // namespace chargehub::testing
