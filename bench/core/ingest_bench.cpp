@@ -23,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "pg.hpp"
 #include "stack.hpp"
 
 using namespace chargehub::testing;
@@ -226,13 +227,24 @@ int main(int argc, char** argv) {
   app.add_option("--chargers", n, "simulated chargers (one MQTT connection each)")->capture_default_str();
   app.add_option("--rate", rate, "messages per second in all (half heartbeat, half meter)")->capture_default_str();
   app.add_option("--seconds", seconds, "how long to publish")->capture_default_str();
+  std::string database = "sqlite";
+  app.add_option("--db", database, "the core's database: sqlite (a file) or postgresql (a throwaway PostgreSQL 15, fsync on)")
+      ->check(CLI::IsMember({"sqlite", "postgresql"}))
+      ->capture_default_str();
   app.add_option("--procs", procs, "publisher processes (each holds 3 fds per charger; 20,000 fds per process)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   TempDir dir("ingest-bench");
   // The broker logs as in production (examples/mosquitto/mosquitto.conf), not every packet as tests do.
-  Stack stack(dir, {}, {"error", "warning", "notice", "information"});
+  // PostgreSQL as in production: a cluster of the bench's own with fsync and synchronous_commit on.
+  std::unique_ptr<PgCluster> pg;
+  if (database == "postgresql") {
+    pg = std::make_unique<PgCluster>(PgCluster::Mode::Durable);
+    ::setenv("CHARGEHUB_TEST_PG", pg->conninfo().c_str(), 1);
+  }
+  Stack stack(dir, {}, {"error", "warning", "notice", "information"},
+              database == "sqlite" ? Database::Sqlite : Database::Postgres);
   std::printf("stack up: broker :%d (pid %d), core pid %d\n", stack.broker().port(), stack.broker().pid(),
               stack.core_pid());
   auto rider = stack.api("POST", "/riders", json::object{{"name", "bench"}}).obj().at("id").as_int64();
@@ -365,7 +377,7 @@ int main(int argc, char** argv) {
               (long long)max_lag);
   std::printf("core: %.0f msg/s overall, CPU %.1f s (%.0f %% of one core), RSS %ld MiB\n", done / total,
               cpu1.seconds - cpu0.seconds, 100.0 * (cpu1.seconds - cpu0.seconds) / total, cpu1.rss_kb / 1024);
-  std::printf("SQLite WAL at most %.1f MiB while publishing\n", max_wal / 1048576.0);
+  if (database == "sqlite") std::printf("SQLite WAL at most %.1f MiB while publishing\n", max_wal / 1048576.0);
   std::printf("broker: CPU %.1f s (%.0f %% of one core), RSS %ld MiB\n", broker1.seconds - broker0.seconds,
               100.0 * (broker1.seconds - broker0.seconds) / total, broker1.rss_kb / 1024);
   // CPU while publishing, in % of one core (the machine's cores are shared by all): where the time went.
