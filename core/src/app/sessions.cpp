@@ -1,5 +1,6 @@
 #include "sessions.hpp"
 
+#include "chargehub/rules/meter_check.hpp"
 #include "chargehub/rules/reconcile.hpp"
 #include "chargehub/rules/session_start.hpp"
 #include "chargehub/rules/settlement.hpp"
@@ -111,29 +112,67 @@ bool Sessions::settle(const SessionRow& s, const pricing::Usage& u, std::optiona
   return true;
 }
 
-EndOutcome Sessions::end_reported(const std::string& device_id, const std::string& msg, const proto::SessionEnd& e, int64_t now) {
+EndOutcome Sessions::end_reported(const std::string& device_id, const std::string& msg, const proto::SessionEnd& e, int64_t now,
+                                  const std::string& payload) {
   sql::Tx tx(r_.db);
   EndOutcome out;
   if (auto seen = r_.reports.processed(msg)) {
     out.ack = *seen;
     out.duplicate = true;
+    r_.inbox.count_copy(msg, now);   // a copy of an orphan record is counted on it
+    tx.commit();
     return out;
   }
   out.ack = payloads::Ack{msg, 0, std::nullopt};
   auto s = r_.sessions.get(e.session);
   if (s && s->device_id == device_id && s->port == e.port) {
-    if (settle(*s, pricing::Usage{e.energy_wh, e.duration_s, e.max_power_w}, int64_t{e.reason}, "", Event::EndReported, now)) {
+    rules::Reported raw{e.energy_wh, e.duration_s, e.max_power_w};
+    auto v = rules::judge_end(facts(*s), raw, now);
+    if (settle(*s, v.bill, int64_t{e.reason}, "", Event::EndReported, now)) {
       if (e.started_at) r_.sessions.set_started(s->id, int64_t{e.started_at});
+      r_.sessions.set_reported(s->id, raw);
+      if (v.implausible) {
+        out.meter_flag = v.flag;
+        r_.sessions.set_meter_flag(s->id, std::string(rules::meter_flag_name(v.flag)));
+        r_.sessions.count_implausible(device_id, true, now);
+      }
       out.settled = r_.sessions.get(s->id);
     } else {
       out.note = "session already " + std::string(session::state_name(s->state));
     }
   } else {
-    out.note = "unknown session";
+    // Kept whole for an operator (docs/billing-rules.md, orphans), judged as the platform can: against the
+    // port's physics over the charger's own window.
+    auto d = r_.devices.get(device_id);
+    uint32_t limit = rules::port_limit_w(static_cast<uint8_t>(d && d->model ? *d->model : 0), e.port);
+    auto q = rules::quote_orphan(pricing::Plan::free(), rules::Reported{e.energy_wh, e.duration_s, e.max_power_w}, limit,
+                                 int64_t{e.started_at}, now, 0);
+    std::optional<std::string> flag;
+    if (q.verdict.implausible) flag = std::string(rules::meter_flag_name(q.verdict.flag));
+    out.orphan_id = r_.inbox.insert(device_id, msg, e, payload, flag, now);
+    out.note = "unknown session: kept as orphan record " + std::to_string(*out.orphan_id);
   }
   r_.reports.record(msg, device_id, "session_end", out.ack, now);
   tx.commit();
   return out;
+}
+
+rules::SessionFacts Sessions::facts(const SessionRow& s) {
+  auto d = r_.devices.get(s.device_id);
+  uint8_t model = static_cast<uint8_t>(d && d->model ? *d->model : 0);
+  return rules::SessionFacts{rules::port_limit_w(model, static_cast<uint8_t>(s.port)), s.created_at, s.last};
+}
+
+std::optional<CommandRow> Sessions::start_not_taken(const SessionRow& s, const std::string& why, int64_t now) {
+  auto n = session::next(s.state, Event::StartTimeout);
+  if (!n) return std::nullopt;
+  if (s.rider_id && s.prepaid_fen > 0) r_.wallets.release(*s.rider_id, s.prepaid_fen);
+  r_.sessions.set_ended(s.id, *n, why, now);
+  r_.commands.fail_open_start(s.id);
+  auto cmd = make_command(s.device_id, "stop", json::object{{"port", s.port}, {"session", s.id}}, Origin::system("start_not_taken"),
+                          s.id, now, 60);
+  r_.commands.insert(cmd);
+  return cmd;
 }
 
 std::vector<SessionRow> Sessions::expire_starts(int64_t created_before, int64_t now) {

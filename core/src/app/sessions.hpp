@@ -37,6 +37,8 @@ struct EndOutcome {
   std::optional<SessionRow> settled;
   bool duplicate = false;
   std::string note;
+  std::optional<rules::MeterFlag> meter_flag;   // the record was implausible: billed on the last plausible reading
+  std::optional<int64_t> orphan_id;             // the record's session is unknown: kept in the inbox
 };
 
 class Sessions {
@@ -50,7 +52,10 @@ class Sessions {
   // The charger answered START (or said it failed); the session after it.
   std::optional<SessionRow> start_answered(int64_t session_id, const rules::ReplyOutcome& o, int64_t now);
   // A SESSION_END report, once per msg; the ack to send (the stored one for a copy).
-  EndOutcome end_reported(const std::string& device_id, const std::string& msg, const proto::SessionEnd& e, int64_t now);
+  // The record is judged by the meter check (rules/meter_check.hpp) first; one for a session the platform
+  // does not know goes to the inbox (app/inbox.hpp) with `payload`, the JSON as received.
+  EndOutcome end_reported(const std::string& device_id, const std::string& msg, const proto::SessionEnd& e, int64_t now,
+                          const std::string& payload = "");
   // Starting sessions whose START got no reply by `created_before` give up; funds released.
   std::vector<SessionRow> expire_starts(int64_t created_before, int64_t now);
   // A charger's QUERY_PORTS answer: port -> session number for every port it reports charging.
@@ -65,12 +70,18 @@ class Sessions {
   friend class Cards;
   friend class Telemetry;
   friend class Alarms;
+  friend class Commands;
   // Inside the caller's transaction.
   Result<StartTicket> open_in_tx(const OpenRequest& req, int64_t now);
   Result<CommandRow> stop_in_tx(int64_t session_id, const Origin& origin, int64_t now, int64_t ttl_s);
   // Settles through the state machine (cause: EndReported or ChargerLost); false when not allowed.
   bool settle(const SessionRow& s, const pricing::Usage& u, std::optional<int64_t> reason, const std::string& note,
               session::Event cause, int64_t now);
+  // What the meter check knows of a session.
+  rules::SessionFacts facts(const SessionRow& s);
+  // A START that did not take effect (the charger's port state, or no answer at all): the session is
+  // start_timed_out, its hold released, the START failed, and a STOP queued so a late copy cannot start it.
+  std::optional<CommandRow> start_not_taken(const SessionRow& s, const std::string& why, int64_t now);
   Repos& r_;
 };
 
