@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "app/app.hpp"
+#include "chargehub/topics.hpp"
+#include "service.hpp"
 #include "chargehub/payloads.hpp"
 #include "db/db.hpp"
 #include "pg.hpp"
@@ -85,6 +87,21 @@ struct BillingTest : ::testing::TestWithParam<sql::Dialect> {
       a.push_back(json::object{{"port", p}, {"state", p == port ? state : 0}, {"session", p == port ? session : 0}, {"power_w", p == port && state == 1 ? 200 : 0},
                                {"energy_wh", p == port ? wh : 0}, {"elapsed_s", p == port ? elapsed : 0}});
     return a;
+  }
+};
+
+// A broker that takes everything and remembers it.
+struct RecordingPublisher : Publisher {
+  std::vector<std::pair<std::string, std::string>> sent;
+  bool publish(const std::string& topic, const std::string& payload, int, bool) override {
+    sent.emplace_back(topic, payload);
+    return true;
+  }
+  std::vector<std::string> ops() const {
+    std::vector<std::string> out;
+    for (auto& [t, p] : sent)
+      if (t.ends_with("/down/cmd")) out.push_back(std::string(json::parse(p).at("op").as_string()));
+    return out;
   }
 };
 
@@ -287,6 +304,26 @@ TEST_P(BillingTest, AnErrorInsteadOfAResultKeepsToThePolicy) {
   eff = reply(json::object{{"id", t.command.id}, {"result", 0}}, T0 + 6);
   ASSERT_TRUE(eff.session);
   EXPECT_EQ(eff.session->state, session::State::Charging);
+}
+
+TEST_P(BillingTest, TheHousekeepingTickChasesAnUnansweredStartOnTheServiceClock) {
+  int64_t r = rider(1000);
+  RecordingPublisher pub;
+  int64_t now = T0;
+  Service svc{*app, pub, ServiceConfig{}, [&] { return now; }};
+  auto t = svc.start_session(OpenRequest{kDev, 3, r, 500, false, 0, Origin{"test", "operator"}});
+  ASSERT_TRUE(t);
+  std::string query_id;
+  for (; now <= T0 + 15; ++now) svc.tick();
+  EXPECT_EQ(pub.ops(), (std::vector<std::string>{"start", "start", "start", "query_ports"}));
+  auto q = json::parse(pub.sent.back().second).as_object();
+  // The charger answers the query: the port charges our session.
+  json::object answer{{"id", q.at("id")}, {"result", 0}, {"ports", ports_with(3, 1, t->session.id, 2, 14)}};
+  svc.on_message(topics::up_topic(kDev, "reply"), json::serialize(answer));
+  EXPECT_EQ(app->sessions.get(t->session.id)->state, session::State::Charging);
+  for (; now <= T0 + 40; ++now) svc.tick();
+  EXPECT_EQ(pub.ops().size(), 4u);   // nothing more
+  EXPECT_EQ(app->wallets.rider(r)->held_fen, 500);
 }
 
 // ---- 3. orphan stop records ---------------------------------------------------------------------------
