@@ -244,6 +244,10 @@ TEST_P(BillingTest, AnUnansweredStartIsResentThenQueriedAndChargingSettlesIt) {
   auto eff = reply(json::object{{"id", f.commands[0].id}, {"result", 0}, {"ports", ports_with(3, 1, t.session.id, 1, 14)}}, T0 + 16);
   ASSERT_TRUE(eff.session);
   EXPECT_EQ(eff.session->state, session::State::Charging);
+  EXPECT_EQ(eff.session->duration_s, 14);   // its port status is a reading
+  EXPECT_EQ(eff.session->energy_wh, 1);
+  ASSERT_TRUE(eff.session->last);
+  EXPECT_EQ(eff.session->last->at, T0 + 16);
   EXPECT_EQ(app->commands.get(t.command.id)->state, CommandState::Replied);
   EXPECT_TRUE(app->commands.chase_starts(T0 + 20).commands.empty());
   EXPECT_EQ(app->wallets.rider(r)->held_fen, 500);

@@ -143,6 +143,12 @@ void Commands::settle_start(const std::string& start_id, const json::object& rep
   if (outcome == rules::StartOutcome::Charging) {
     r_.commands.resolve(start_id, CommandState::Replied, "no reply; QUERY_PORTS shows the port charging the session", now);
     eff.session = sessions_.start_answered(s->id, rules::ReplyOutcome{CommandState::Replied, 0, std::nullopt}, now);
+    // Its port status is a reading for the meter check.
+    auto& p = answer.ports[static_cast<size_t>(s->port - 1)];
+    if (eff.session && static_cast<int64_t>(p.session) == s->id) {
+      sessions_.reading(*eff.session, eff.session->state, rules::Reported{p.energy_wh, p.elapsed_s, p.power_w}, now);
+      eff.session = r_.sessions.get(s->id);
+    }
   } else if (outcome == rules::StartOutcome::NotStarted) {
     auto& p = answer.ports[static_cast<size_t>(s->port - 1)];
     std::string why = "not started: QUERY_PORTS shows port " + std::to_string(s->port) + " in state " + std::to_string(p.state) +

@@ -1,5 +1,7 @@
 #include "sessions.hpp"
 
+#include <algorithm>
+
 #include "chargehub/rules/meter_check.hpp"
 #include "chargehub/rules/reconcile.hpp"
 #include "chargehub/rules/session_start.hpp"
@@ -161,6 +163,22 @@ rules::SessionFacts Sessions::facts(const SessionRow& s) {
   auto d = r_.devices.get(s.device_id);
   uint8_t model = static_cast<uint8_t>(d && d->model ? *d->model : 0);
   return rules::SessionFacts{rules::port_limit_w(model, static_cast<uint8_t>(s.port)), s.created_at, s.last};
+}
+
+std::optional<pricing::Usage> Sessions::reading(const SessionRow& s, State state, const rules::Reported& r, int64_t now) {
+  auto mv = rules::judge_reading(facts(s), r, now);
+  if (mv.implausible) {
+    r_.sessions.apply_reading(s.id, state, s.usage(), s.power_w, now);
+    r_.sessions.count_implausible(s.device_id, false, now);
+    r_.sessions.set_meter_flag(s.id, std::string(rules::meter_flag_name(mv.flag)));
+    return std::nullopt;
+  }
+  if (mv.last) r_.sessions.set_last_reading(s.id, *mv.last);
+  pricing::Usage u{std::max<uint32_t>(static_cast<uint32_t>(s.energy_wh), mv.bill.energy_wh),
+                   std::max<uint32_t>(static_cast<uint32_t>(s.duration_s), mv.bill.duration_s),
+                   std::max<uint32_t>(static_cast<uint32_t>(s.max_power_w), mv.bill.max_power_w)};
+  r_.sessions.apply_reading(s.id, state, u, r.max_power_w, now);
+  return u;
 }
 
 std::optional<CommandRow> Sessions::start_not_taken(const SessionRow& s, const std::string& why, int64_t now) {

@@ -79,6 +79,11 @@ class Sessions {
               session::Event cause, int64_t now);
   // What the meter check knows of a session.
   rules::SessionFacts facts(const SessionRow& s);
+  // A reading of a session (up/meter port, QUERY_PORTS port status), judged by the meter check: a
+  // plausible one becomes its usage (never moving backwards) and its last plausible reading, and the
+  // session takes `state`; an implausible one is counted on the device and flags the session, the usage
+  // stays. The usage after it, or nothing when implausible.
+  std::optional<pricing::Usage> reading(const SessionRow& s, session::State state, const rules::Reported& r, int64_t now);
   // A START that did not take effect (the charger's port state, or no answer at all): the session is
   // start_timed_out, its hold released, the START failed, and a STOP queued so a late copy cannot start it.
   std::optional<CommandRow> start_not_taken(const SessionRow& s, const std::string& why, int64_t now);
