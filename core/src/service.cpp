@@ -14,6 +14,7 @@ namespace pl = chargehub::payloads;
 
 Service::Service(App& app, Publisher& pub, ServiceConfig cfg, Clock clock)
     : app_(app), pub_(pub), cfg_(cfg), clock_(std::move(clock)) {
+  app_.sessions.set_charger_time_scale(cfg_.charger_time_scale);
   if (!clock_)
     clock_ = [] {
       return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -220,6 +220,22 @@ TEST_P(BillingTest, AnImplausibleReadingLeavesTheUsageFlagsOnceAndIsCounted) {
   EXPECT_EQ(app->sessions.get(t.session.id)->meter_flag, "energy_exceeds_power_limit");   // from the reading
 }
 
+TEST_P(BillingTest, ASimulatedFleetsWindowIsCountedInChargerSeconds) {
+  app->sessions.set_charger_time_scale(600);   // firmware-sim --time-scale 600: ten charger minutes a second
+  int64_t r = rider(1000);
+  auto t = open(2, r, 500);
+  reading(t.session, 200, 600, 1200, T0 + 1);   // ten minutes at 1.2 kW after one real second
+  auto s = *app->sessions.get(t.session.id);
+  EXPECT_FALSE(s.meter_flag);
+  EXPECT_EQ(s.energy_wh, 200);
+  auto out = end(t.session, 400, 1200, 1300, T0 + 2);
+  EXPECT_FALSE(out.meter_flag);
+  EXPECT_EQ(app->sessions.get(t.session.id)->amount_fen, 40);
+  // Physics still holds in charger seconds: 400 kWh in 20 charger minutes is absurd at any scale.
+  auto u = open(3, r, 500);
+  EXPECT_TRUE(end(u.session, 400000, 1200, 1300, T0 + 2).meter_flag);
+}
+
 // ---- 2. unanswered STARTs ---------------------------------------------------------------------------
 
 TEST_P(BillingTest, AnUnansweredStartIsResentThenQueriedAndChargingSettlesIt) {

@@ -129,7 +129,7 @@ EndOutcome Sessions::end_reported(const std::string& device_id, const std::strin
   auto s = r_.sessions.get(e.session);
   if (s && s->device_id == device_id && s->port == e.port) {
     rules::Reported raw{e.energy_wh, e.duration_s, e.max_power_w};
-    auto v = rules::judge_end(facts(*s), raw, now);
+    auto v = rules::judge_end(facts(*s), raw, judged_now(*s, now));
     if (settle(*s, v.bill, int64_t{e.reason}, "", Event::EndReported, now)) {
       if (e.started_at) r_.sessions.set_started(s->id, int64_t{e.started_at});
       r_.sessions.set_reported(s->id, raw);
@@ -166,14 +166,20 @@ rules::SessionFacts Sessions::facts(const SessionRow& s) {
 }
 
 std::optional<pricing::Usage> Sessions::reading(const SessionRow& s, State state, const rules::Reported& r, int64_t now) {
-  auto mv = rules::judge_reading(facts(s), r, now);
+  auto mv = rules::judge_reading(facts(s), r, judged_now(s, now));
   if (mv.implausible) {
     r_.sessions.apply_reading(s.id, state, s.usage(), s.power_w, now);
     r_.sessions.count_implausible(s.device_id, false, now);
     r_.sessions.set_meter_flag(s.id, std::string(rules::meter_flag_name(mv.flag)));
     return std::nullopt;
   }
-  if (mv.last) r_.sessions.set_last_reading(s.id, *mv.last);
+  if (mv.last) {
+    rules::MeterPoint last = *mv.last;
+    // Scaled: remembered at the start of its server second, so the next report's time since it is not
+    // undercounted either (see judged_now).
+    if (time_scale_ > 1) last.at = s.created_at + (now - s.created_at) * time_scale_;
+    r_.sessions.set_last_reading(s.id, last);
+  }
   pricing::Usage u{std::max<uint32_t>(static_cast<uint32_t>(s.energy_wh), mv.bill.energy_wh),
                    std::max<uint32_t>(static_cast<uint32_t>(s.duration_s), mv.bill.duration_s),
                    std::max<uint32_t>(static_cast<uint32_t>(s.max_power_w), mv.bill.max_power_w)};

@@ -62,6 +62,10 @@ class Sessions {
   FollowUp reconcile(const std::string& device_id, const std::map<int64_t, int64_t>& charging, int64_t now);
   Result<SessionRow> refund(int64_t session_id, int64_t amount_fen, const std::string& note, int64_t now);
 
+  // Chargers whose seconds run `k` times faster than the server's (a simulated fleet at --time-scale k):
+  // the meter check sees a session's window k times longer. 1 for real chargers.
+  void set_charger_time_scale(int64_t k) { time_scale_ = k < 1 ? 1 : k; }
+
   std::optional<SessionRow> get(int64_t id);
   std::vector<SessionRow> list(const SessionFilter& f);
   std::vector<MeterSample> samples(int64_t session_id, int64_t limit);
@@ -87,6 +91,13 @@ class Sessions {
   // A START that did not take effect (the charger's port state, or no answer at all): the session is
   // start_timed_out, its hold released, the START failed, and a STOP queued so a late copy cannot start it.
   std::optional<CommandRow> start_not_taken(const SessionRow& s, const std::string& why, int64_t now);
+  // `now` as the meter check sees it: the session's window in charger seconds. Server seconds are whole,
+  // so a scaled window counts the second under way too (a report in the session's first second is not
+  // judged against a window of 0 charger seconds); real chargers (scale 1) have the check's skew for that.
+  int64_t judged_now(const SessionRow& s, int64_t now) const {
+    return time_scale_ == 1 ? now : s.created_at + (now - s.created_at + 1) * time_scale_;
+  }
+  int64_t time_scale_ = 1;
   Repos& r_;
 };
 
