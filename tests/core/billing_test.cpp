@@ -220,6 +220,30 @@ TEST_P(BillingTest, AnImplausibleReadingLeavesTheUsageFlagsOnceAndIsCounted) {
   EXPECT_EQ(app->sessions.get(t.session.id)->meter_flag, "energy_exceeds_power_limit");   // from the reading
 }
 
+TEST_P(BillingTest, AbsurdDurationsInReadingsAreRefusedOnEveryPlanKind) {
+  for (auto p : {pricing::Plan::energy(100), pricing::Plan::time(100, 60), pricing::Plan::power_tier({{1000, 100}, {2500, 200}}),
+                 pricing::Plan::free()}) {
+    plan(p);
+    int64_t r = rider(1000);
+    auto t = open(1, r, p.kind == pricing::PlanKind::Free ? 0 : 300, p.kind == pricing::PlanKind::Free ? 3600 : 0);
+    reading(t.session, 20, 600, 200, T0 + 600);
+    reading(t.session, 21, 40 * 3600, 200, T0 + 660);   // 40 h after eleven minutes
+    reading(t.session, 22, 5, 200, T0 + 720);           // a reboot: back to 5 s
+    auto s = *app->sessions.get(t.session.id);
+    EXPECT_EQ(s.duration_s, 600) << pricing::plan_kind_name(p.kind);
+    EXPECT_EQ(s.meter_flag, "duration_exceeds_elapsed");
+    auto out = end(t.session, 25, 50 * 3600, 200, T0 + 780);
+    ASSERT_TRUE(out.settled);
+    s = *app->sessions.get(t.session.id);
+    EXPECT_EQ(s.duration_s, 600);
+    EXPECT_EQ(s.amount_fen, pricing::charge_fen(s.plan, pricing::Usage{20, 600, 200}, s.prepaid_fen));
+    EXPECT_EQ(s.reported_duration_s, 50 * 3600);
+  }
+  auto c = app->inbox.counts(kDev);
+  EXPECT_EQ(c.meter.implausible_readings, 8);
+  EXPECT_EQ(c.meter.implausible_ends, 4);
+}
+
 TEST_P(BillingTest, ASimulatedFleetsWindowIsCountedInChargerSeconds) {
   app->sessions.set_charger_time_scale(600);   // firmware-sim --time-scale 600: ten charger minutes a second
   int64_t r = rider(1000);
