@@ -79,7 +79,7 @@ echo "demo: mosquitto with the chargehub plugin on 127.0.0.1:$MQTT_PORT (log $RU
 
 "$BIN/chargehub-core" serve --db "$RUN/core.db" --broker "tcp://127.0.0.1:$MQTT_PORT" --name demo \
   --secret-file "$RUN/core.secret" --api-keys "$RUN/api-keys" --http "127.0.0.1:$HTTP_PORT" \
-  --firmware-pubkey "$RUN/firmware.pub" 2>>"$RUN/core.log" &
+  --firmware-pubkey "$RUN/firmware.pub" --charger-time-scale "$TIME_SCALE" 2>>"$RUN/core.log" &
 pids+=($!)
 API="http://127.0.0.1:$HTTP_PORT/api/v1"
 for _ in $(seq 100); do curl -sf "$API/health" >/dev/null && break; sleep 0.1; done

@@ -158,7 +158,45 @@ json::object session_json(const core::SessionRow& s) {
           {"settled_at", opt(s.settled_at)},
           {"card_uid", opt(s.card_uid)},
           {"flag", opt(s.flag)},
+          {"meter_flag", opt(s.meter_flag)},
+          {"reported", s.reported_energy_wh ? json::value(json::object{{"energy_wh", opt(s.reported_energy_wh)},
+                                                                         {"duration_s", opt(s.reported_duration_s)},
+                                                                         {"max_power_w", opt(s.reported_max_power_w)}})
+                                            : json::value(nullptr)},
           {"refunded_fen", s.refunded_fen}};
+}
+
+json::object orphan_json(const core::OrphanRecord& o) {
+  return {{"id", o.id},
+          {"device_id", o.device_id},
+          {"port", o.port},
+          {"session", o.session},
+          {"msg", o.msg},
+          {"reason", o.reason},
+          {"reason_name", end_reason_name(o.reason)},
+          {"started_at", o.started_at},
+          {"duration_s", o.duration_s},
+          {"energy_wh", o.energy_wh},
+          {"max_power_w", o.max_power_w},
+          {"payload", o.payload},
+          {"first_seen_at", o.first_seen_at},
+          {"last_seen_at", o.last_seen_at},
+          {"copies", o.copies},
+          {"meter_flag", opt(o.meter_flag)},
+          {"state", core::orphan_state_name(o.state)},
+          {"session_id", opt(o.session_id)},
+          {"closed_reason", opt(o.closed_reason)},
+          {"actor", opt(o.actor)},
+          {"resolved_at", opt(o.resolved_at)}};
+}
+
+// What a device's misbehaviour adds up to (GET /devices/{id}).
+json::object device_counts_json(const core::DeviceBillingCounts& c) {
+  return {{"implausible_stop_records", c.meter.implausible_ends},
+          {"implausible_readings", c.meter.implausible_readings},
+          {"last_implausible_at", opt(c.meter.last_implausible_at)},
+          {"orphan_records", c.orphans.total},
+          {"open_orphan_records", c.orphans.open}};
 }
 
 json::object card_json(const core::CardRow& c, const std::optional<core::Rider>& r) {
@@ -348,7 +386,9 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
   srv.Get(R"(/api/v1/devices/(\d{1,16}))", [&svc](const httplib::Request& req, httplib::Response& res) {
     auto d = svc.app().devices.get(req.matches[1]);
     if (!d) return fail(res, 404, "device_not_found", "no device with this id");
-    send(res, 200, device_json(*d));
+    json::object o = device_json(*d);
+    o["billing"] = device_counts_json(svc.app().inbox.counts(d->id));
+    send(res, 200, o);
   });
   srv.Put(R"(/api/v1/devices/(\d{1,16})/plan)", [&svc](const httplib::Request& req, httplib::Response& res) {
     auto b = body_object(req, res);
@@ -595,6 +635,46 @@ void mount(httplib::Server& srv, core::Service& svc, ApiConfig cfg) {
     if (!r) return refuse(res, r.refusal);
     send(res, 200, session_json(*r.value));
   });
+  // ---- orphans: stop records for sessions the platform does not know (docs/billing-rules.md) ----
+  srv.Get("/api/v1/orphans", [&svc](const httplib::Request& req, httplib::Response& res) {
+    core::OrphanFilter f;
+    if (req.has_param("device_id")) f.device_id = req.get_param_value("device_id");
+    if (req.has_param("state")) {
+      f.state = core::parse_orphan_state(req.get_param_value("state"));
+      if (!f.state) return fail(res, 400, "bad_state", "state must be open, settled or closed");
+    }
+    f.after_id = query_int(req, "after_id").value_or(0);
+    f.limit = query_int(req, "limit").value_or(100);
+    json::array out;
+    for (auto& o : svc.app().inbox.list(f)) out.push_back(orphan_json(o));
+    send(res, 200, json::object{{"orphans", std::move(out)}});
+  });
+  srv.Get(R"(/api/v1/orphans/(\d{1,18}))", [&svc](const httplib::Request& req, httplib::Response& res) {
+    auto o = svc.app().inbox.get(std::stoll(req.matches[1]));
+    if (!o) return fail(res, 404, "orphan_not_found", "no orphan stop record with this id");
+    send(res, 200, orphan_json(*o));
+  });
+  srv.Post(R"(/api/v1/orphans/(\d{1,18})/settle)", [&svc, keys](const httplib::Request& req, httplib::Response& res) {
+    auto b = body_object(req, res);
+    if (!b) return;
+    auto rider = int_field(*b, "rider_id", 0, 1, INT64_MAX, true);
+    if (!rider.ok) return fail(res, 400, "bad_field", "rider_id is required");
+    auto r = svc.app().inbox.settle(std::stoll(req.matches[1]), rider.v, caller(*keys, req), svc.now());
+    if (!r) return refuse(res, r.refusal);
+    json::object o = orphan_json(*r.value);
+    if (auto s = svc.app().sessions.get(r.value->session_id.value_or(0))) o["session"] = session_json(*s);
+    send(res, 200, o);
+  });
+  srv.Post(R"(/api/v1/orphans/(\d{1,18})/close)", [&svc, keys](const httplib::Request& req, httplib::Response& res) {
+    auto b = body_object(req, res);
+    if (!b) return;
+    auto reason = str_field(*b, "reason", 500);
+    if (!reason || reason->empty() || !valid_utf8(*reason)) return fail(res, 400, "bad_reason", "reason is required (UTF-8, at most 500 bytes)");
+    auto r = svc.app().inbox.close(std::stoll(req.matches[1]), *reason, caller(*keys, req), svc.now());
+    if (!r) return refuse(res, r.refusal);
+    send(res, 200, orphan_json(*r.value));
+  });
+
   srv.Post(R"(/api/v1/sessions/(\d{1,18})/stop)", [&svc, keys](const httplib::Request& req, httplib::Response& res) {
     int64_t id = std::stoll(req.matches[1]);
     auto c = svc.stop_session(id, core::Origin{caller(*keys, req), "operator"});

@@ -12,10 +12,12 @@ int status_for(const Refusal& r) {
       // the thing named does not exist
       {"device_not_found", 404}, {"rider_not_found", 404}, {"session_not_found", 404}, {"plan_not_found", 404},
       {"card_not_found", 404}, {"offer_not_found", 404}, {"firmware_not_found", 404}, {"rollout_not_found", 404},
+      {"orphan_not_found", 404},
       // the request itself is wrong
       {"bad_port", 400}, {"bad_amount", 400}, {"bad_duration", 400}, {"duration_not_offered", 400},
       {"amount_too_small", 400}, {"bad_lifecycle", 400}, {"bad_uid", 400}, {"bad_state", 400}, {"bad_command", 400},
       {"use_sessions", 400}, {"bad_plan", 400}, {"bad_stages", 400}, {"bad_field", 400}, {"bad_target", 400},
+      {"bad_reason", 400},
       // money
       {"insufficient_funds", 402},
       // a firmware package that does not check out
@@ -26,6 +28,7 @@ int status_for(const Refusal& r) {
       {"plan_missing", 500}, {"plan_invalid", 500},
   };
   auto it = table.find(r.code);
+  // (orphan_resolved, an orphan record settled or closed already, is a conflict: 409.)
   // Everything else is a conflict with the current state: a busy port, a disabled device, a session
   // already stopped, a rollout already finished, a record that exists already.
   return it == table.end() ? 409 : it->second;

@@ -70,6 +70,9 @@ int main(int argc, char** argv) {
   serve->add_option("--card-min", scfg.cards.min_fen, "least available fen for a card swipe to start")->capture_default_str();
   serve->add_option("--full-resolution", scfg.full_resolution_s, "seconds meter samples keep full resolution")->capture_default_str();
   serve->add_option("--downsample", scfg.downsample_interval_s, "one meter sample per this many seconds after that")->capture_default_str();
+  serve->add_option("--charger-time-scale", scfg.charger_time_scale,
+                    "charger seconds per server second, for simulated fleets (firmware-sim --time-scale); the meter check's window")
+      ->capture_default_str()->check(CLI::Range(1, 100000));
   // OTA (issue 9, docs/ota.md): the platform's firmware public key and where images are kept.
   std::string fw_pubkey, fw_dir;
   serve->add_option("--firmware-pubkey", fw_pubkey, "platform firmware public key PEM (`chargehub-ota keygen`); without it uploads are refused");

@@ -5,6 +5,7 @@
 #include "chargehub/auth_control.hpp"
 #include "chargehub/payloads.hpp"
 #include "chargehub/topics.hpp"
+#include "chargehub/rules/meter_check.hpp"
 #include "log.hpp"
 
 namespace chargehub::core {
@@ -14,6 +15,7 @@ namespace pl = chargehub::payloads;
 
 Service::Service(App& app, Publisher& pub, ServiceConfig cfg, Clock clock)
     : app_(app), pub_(pub), cfg_(cfg), clock_(std::move(clock)) {
+  app_.sessions.set_charger_time_scale(cfg_.charger_time_scale);
   if (!clock_)
     clock_ = [] {
       return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -117,12 +119,15 @@ void Service::on_session_end(const std::string& device, const json::value& v) {
   auto e = pl::parse_session_end(v);
   auto msg = msg_of(v);
   if (!e || !msg) return malformed(device, "session_end");
-  auto out = app_.sessions.end_reported(device, *msg, *e, now());
+  auto out = app_.sessions.end_reported(device, *msg, *e, now(), json::serialize(v));
   if (out.duplicate) ++counters_.duplicate_reports;
   if (out.settled) {
     ++counters_.sessions_settled;
     log::info("session ", out.settled->id, " settled: ", out.settled->energy_wh, " Wh, ", out.settled->amount_fen.value_or(0),
               " fen, reason ", int(e->reason));
+    if (out.meter_flag)
+      log::warn("session ", out.settled->id, " on ", device, ": implausible stop record (", rules::meter_flag_name(*out.meter_flag),
+                ": ", e->energy_wh, " Wh in ", e->duration_s, " s at peak ", e->max_power_w, " W); billed on the last plausible reading");
   } else if (!out.duplicate) {
     log::warn("session_end from ", device, " for session ", e->session, ": ", out.note);
   }
@@ -133,6 +138,7 @@ void Service::on_reply(const std::string& device, const json::value& v) {
   if (!v.is_object()) return malformed(device, "reply");
   auto eff = app_.commands.replied(device, v.get_object(), now());
   follow_up(eff.follow);
+  if (eff.session && !eff.note.empty()) log::info(eff.note);
   if (eff.session)
     log::info("session ", eff.session->id, " is ", session::state_name(eff.session->state),
               eff.session->error ? " (" + *eff.session->error + ")" : "");
@@ -235,6 +241,8 @@ void Service::flush_commands() {
 
 void Service::tick() {
   int64_t t = now();
+  // Published STARTs without a reply: resend, ask the charger, or give up (docs/billing-rules.md).
+  follow_up(app_.commands.chase_starts(t, cfg_.start_retry));
   for (auto& s : app_.sessions.expire_starts(t - cfg_.start_timeout_s, t))
     log::warn("session ", s.id, " on ", s.device_id, " port ", s.port, ": no reply to START, funds released");
   for (auto& id : app_.devices.mark_silent_offline(t - cfg_.offline_after_s)) {

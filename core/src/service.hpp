@@ -12,6 +12,7 @@
 
 #include "app/app.hpp"
 #include "chargehub/rules/card_swipe.hpp"
+#include "chargehub/rules/command_retry.hpp"
 #include "chargehub/rules/telemetry.hpp"
 #include "publisher.hpp"
 
@@ -34,7 +35,9 @@ class OtaHooks {
 };
 
 struct ServiceConfig {
-  int64_t start_timeout_s = 90;      // a START with no reply by then is given up (funds released)
+  int64_t start_timeout_s = 90;      // a START never published by then is given up (funds released)
+  rules::RetryPolicy start_retry;    // a published START without reply: resend, QUERY_PORTS, give up (<= 30 s)
+  int64_t charger_time_scale = 1;    // charger seconds per server second (simulated fleets); the meter check's window
   int64_t offline_after_s = 180;     // three missed heartbeats at the default 60 s
   int64_t command_ttl_s = 60;        // `expires` of a downlink command
   rules::TelemetryRules telemetry;

@@ -93,7 +93,8 @@ TEST_F(ServiceTest, StartPublishesACommandAndEndIsAcked) {
   svc.on_message(topics::up_topic(dev, "reply"), json::serialize(json::object{{"id", cmd->id}, {"result", 0}}));
   EXPECT_EQ(app.sessions.get(t->session.id)->state, session::State::Charging);
 
-  proto::SessionEnd e{3, static_cast<uint32_t>(t->session.id), 1, static_cast<uint32_t>(now), 3600, 400, 220};
+  proto::SessionEnd e{3, static_cast<uint32_t>(t->session.id), 1, static_cast<uint32_t>(now), 3600, 400, 420};
+  now += 3600;   // the record arrives when the hour it reports is over (the meter check)
   std::string msg = payloads::make_msg(861234567890123ULL, proto::Cmd::SessionEnd, e.session);
   svc.on_message(topics::up_topic(dev, "session_end"), json::serialize(payloads::session_end(e, msg)));
   svc.on_message(topics::up_topic(dev, "session_end"), json::serialize(payloads::session_end(e, msg)));

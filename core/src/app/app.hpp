@@ -12,12 +12,14 @@
 // commands  commands.hpp   downlink commands and replies
 // alarms    alarms.hpp     alarms and the stops they cause
 // telemetry telemetry.hpp  meter readings and their rules
+// inbox     inbox.hpp      orphan stop records: kept, settled against a rider or closed
 // (OTA: ota.hpp, wired by the program.)
 #pragma once
 #include "app/alarms.hpp"
 #include "app/cards.hpp"
 #include "app/commands.hpp"
 #include "app/devices.hpp"
+#include "app/inbox.hpp"
 #include "app/plans.hpp"
 #include "app/sessions.hpp"
 #include "app/telemetry.hpp"
@@ -29,7 +31,7 @@ class App {
  public:
   explicit App(sql::Db& db)
       : db(db), migrated_(sql::migrate(db)), repos(db), devices(repos), sessions(repos), wallets(repos), cards(repos, sessions),
-        plans(repos), commands(repos, sessions), alarms(repos, sessions), telemetry(repos, sessions) {}
+        plans(repos), commands(repos, sessions), alarms(repos, sessions), telemetry(repos, sessions), inbox(repos) {}
   App(const App&) = delete;
 
   sql::Db& db;
@@ -47,6 +49,7 @@ class App {
   Commands commands;
   Alarms alarms;
   Telemetry telemetry;
+  Inbox inbox;
 
   int schema_version() { return sql::schema_version(db); }
   // Runs fn inside one transaction (the use cases it calls nest as savepoints): the fleet adapter

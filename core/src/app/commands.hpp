@@ -2,6 +2,7 @@
 // goes to the session it opens; a QUERY_PORTS answer reconciles sessions), and giving up on silence.
 #pragma once
 #include "app/sessions.hpp"
+#include "chargehub/rules/command_retry.hpp"
 
 namespace chargehub::core {
 
@@ -27,11 +28,17 @@ class Commands {
   std::vector<CommandRow> unsent(int64_t now);
   ReplyEffect replied(const std::string& device_id, const boost::json::object& reply, int64_t now);
   int64_t fail_unanswered(int64_t before);
+  // Housekeeping for STARTs still unanswered (rules/command_retry.hpp, docs/billing-rules.md): resend the
+  // same command, then QUERY_PORTS (settled by its answer in replied()), then give up (start_timed_out,
+  // hold released, STOP queued). What to publish comes back.
+  FollowUp chase_starts(int64_t now, const rules::RetryPolicy& policy = {});
 
   std::optional<CommandRow> get(const std::string& id);
   std::vector<CommandRow> for_device(const std::string& device_id, int64_t limit);
 
  private:
+  // A QUERY_PORTS the retry policy sent for an unanswered START was answered: settle the START from it.
+  void settle_start(const std::string& start_id, const boost::json::object& reply, ReplyEffect& eff, int64_t now);
   Repos& r_;
   Sessions& sessions_;
 };

@@ -3,6 +3,7 @@
 #include "repo/cards.hpp"
 #include "repo/commands.hpp"
 #include "repo/devices.hpp"
+#include "repo/inbox.hpp"
 #include "repo/plans.hpp"
 #include "repo/reports.hpp"
 #include "repo/sessions.hpp"
@@ -12,7 +13,7 @@ namespace chargehub::core {
 
 struct Repos {
   explicit Repos(sql::Db& db)
-      : db(db), devices(db), wallets(db), sessions(db), commands(db), cards(db), plans(db), reports(db) {}
+      : db(db), devices(db), wallets(db), sessions(db), commands(db), cards(db), plans(db), reports(db), inbox(db) {}
   sql::Db& db;
   DeviceRepo devices;
   WalletRepo wallets;
@@ -21,6 +22,7 @@ struct Repos {
   CardRepo cards;
   PlanRepo plans;
   ReportRepo reports;
+  InboxRepo inbox;
 };
 
 // What a use case asks the fleet adapter to do after its transaction committed: commands to publish,

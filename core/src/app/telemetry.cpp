@@ -17,11 +17,11 @@ FollowUp Telemetry::meter(const std::string& device_id, const proto::Meter& m, i
     if (!s || s->device_id != device_id || s->port != p.port || !session::holds_port(s->state)) continue;
     // A reading for the session means it runs: it counts as START accepted.
     State state = session::next(s->state, Event::StartAccepted).value_or(s->state);
-    pricing::Usage u{std::max<uint32_t>(static_cast<uint32_t>(s->energy_wh), p.energy_wh),
-                     std::max<uint32_t>(static_cast<uint32_t>(s->duration_s), p.elapsed_s),
-                     std::max<uint32_t>(static_cast<uint32_t>(s->max_power_w), p.power_w)};
-    r_.sessions.apply_reading(s->id, state, u, p.power_w, now);
+    // The meter check (Sessions::reading); the sample is kept raw either way.
     r_.sessions.add_sample(s->id, MeterSample{now, p.power_w, p.energy_wh, p.elapsed_s, p.voltage_dv, p.current_ma});
+    auto got = sessions_.reading(*s, state, rules::Reported{p.energy_wh, p.elapsed_s, p.power_w}, now);
+    if (!got) continue;
+    pricing::Usage u = *got;
     if (state != State::Charging) continue;
     auto v = rules::check_meter(rules::MeterFacts{s->plan, s->prepaid_fen, u, static_cast<uint8_t>(s->mode), s->limit_value,
                                                   s->flag.has_value()},

@@ -11,7 +11,8 @@ namespace json = boost::json;
 
 namespace {
 constexpr const char* kCols =
-    "id, device_id, op, args, state, result, reply, error, session_id, actor, reason, created_at, sent_at, replied_at, expires_at";
+    "id, device_id, op, args, state, result, reply, error, session_id, actor, reason, created_at, sent_at, replied_at, expires_at, sends, queries, "
+    "last_sent_at, query_for";
 
 std::optional<json::object> object_of(const std::string& text) {
   auto v = payloads::parse_json(text, 1 << 20);
@@ -35,6 +36,10 @@ CommandRow read(sql::Stmt& st) {
   c.sent_at = st.opt_i64(12);
   c.replied_at = st.opt_i64(13);
   c.expires_at = st.i64(14);
+  c.sends = st.i64(15);
+  c.queries = st.i64(16);
+  c.last_sent_at = st.opt_i64(17);
+  c.query_for = st.opt_text(18);
   return c;
 }
 std::string sel() { return std::string("SELECT ") + kCols + " FROM command "; }
@@ -48,10 +53,10 @@ std::string new_command_id() {
 }
 
 void CommandRepo::insert(const CommandRow& c) {
-  db_.prepare("INSERT INTO command (id, device_id, op, args, state, session_id, actor, reason, created_at, expires_at) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+  db_.prepare("INSERT INTO command (id, device_id, op, args, state, session_id, actor, reason, created_at, expires_at, query_for) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
       .args(c.id, c.device_id, c.op, json::serialize(c.args), st_name(c.state), c.session_id, c.origin.actor, c.origin.reason,
-            c.created_at, c.expires_at)
+            c.created_at, c.expires_at, c.query_for)
       .run();
 }
 
@@ -71,8 +76,8 @@ std::vector<CommandRow> CommandRepo::for_device(const std::string& device_id, in
 }
 
 bool CommandRepo::mark_sent(const std::string& id, int64_t now) {
-  db_.prepare("UPDATE command SET state = ?, sent_at = ? WHERE id = ? AND state = ?")
-      .args(st_name(CommandState::Sent), now, id, st_name(CommandState::Queued))
+  db_.prepare("UPDATE command SET state = ?, sent_at = ?, last_sent_at = ?, sends = 1 WHERE id = ? AND state = ?")
+      .args(st_name(CommandState::Sent), now, now, id, st_name(CommandState::Queued))
       .run();
   return db_.changes() > 0;
 }
@@ -106,6 +111,26 @@ void CommandRepo::fail_open_start(int64_t session_id) {
   db_.prepare("UPDATE command SET state = ?, error = 'no reply' WHERE session_id = ? AND op = 'start' AND state IN (?, ?)")
       .args(st_name(CommandState::Failed), session_id, st_name(CommandState::Queued), st_name(CommandState::Sent))
       .run();
+}
+
+std::vector<CommandRow> CommandRepo::unanswered_starts() {
+  auto st = db_.prepare(sel() + "WHERE state = ? AND op = 'start' ORDER BY sent_at, rowid");
+  st.args(st_name(CommandState::Sent));
+  std::vector<CommandRow> out;
+  while (st.step()) out.push_back(read(st));
+  return out;
+}
+
+void CommandRepo::count_resend(const std::string& id, int64_t now) {
+  db_.prepare("UPDATE command SET sends = sends + 1, last_sent_at = ? WHERE id = ?").args(now, id).run();
+}
+
+void CommandRepo::count_query(const std::string& id, int64_t now) {
+  db_.prepare("UPDATE command SET queries = queries + 1, last_sent_at = ? WHERE id = ?").args(now, id).run();
+}
+
+void CommandRepo::resolve(const std::string& id, CommandState state, const std::optional<std::string>& error, int64_t now) {
+  db_.prepare("UPDATE command SET state = ?, error = ?, replied_at = ? WHERE id = ?").args(st_name(state), error, now, id).run();
 }
 
 }  // namespace chargehub::core

@@ -27,6 +27,11 @@ struct CommandRow {
   std::optional<boost::json::object> reply;   // the charger's reply as received
   Origin origin;
   int64_t created_at = 0, expires_at = 0;
+  // Retrying while unanswered (rules/command_retry.hpp): publications of the command, QUERY_PORTS sent
+  // for it, the last of either; a QUERY_PORTS the policy sent names the command it asks about.
+  int64_t sends = 0, queries = 0;
+  std::optional<int64_t> last_sent_at;
+  std::optional<std::string> query_for;
 };
 
 class CommandRepo {
@@ -46,6 +51,13 @@ class CommandRepo {
   int64_t fail_unanswered(int64_t before);
   // The open START of a session: failed ("no reply").
   void fail_open_start(int64_t session_id);
+
+  // Retrying: sent STARTs still unanswered; one more publication of a command, or of a QUERY_PORTS for it.
+  std::vector<CommandRow> unanswered_starts();
+  void count_resend(const std::string& id, int64_t now);
+  void count_query(const std::string& id, int64_t now);
+  // The command's final state when it was settled otherwise than by its own reply.
+  void resolve(const std::string& id, CommandState state, const std::optional<std::string>& error, int64_t now);
 
  private:
   sql::Db& db_;

@@ -13,7 +13,8 @@ namespace {
 constexpr const char* kCols =
     "id, device_id, port, rider_id, state, plan_id, plan_version, plan_spec, prepaid_fen, mode, limit_value, energy_wh, "
     "duration_s, power_w, max_power_w, amount_fen, end_reason, error, created_at, started_at, ended_at, settled_at, card_uid, "
-    "flag, refunded_fen";
+    "flag, refunded_fen, meter_flag, reported_energy_wh, reported_duration_s, reported_max_power_w, last_energy_wh, last_duration_s, "
+    "last_max_power_w, last_reading_at";
 
 SessionRow read(sql::Stmt& st) {
   SessionRow s;
@@ -42,6 +43,13 @@ SessionRow read(sql::Stmt& st) {
   s.card_uid = st.opt_text(22);
   s.flag = st.opt_text(23);
   s.refunded_fen = st.i64(24);
+  s.meter_flag = st.opt_text(25);
+  s.reported_energy_wh = st.opt_i64(26);
+  s.reported_duration_s = st.opt_i64(27);
+  s.reported_max_power_w = st.opt_i64(28);
+  if (auto at = st.opt_i64(32))
+    s.last = rules::MeterPoint{static_cast<uint32_t>(st.opt_i64(29).value_or(0)), static_cast<uint32_t>(st.opt_i64(30).value_or(0)),
+                               static_cast<uint32_t>(st.opt_i64(31).value_or(0)), *at};
   return s;
 }
 
@@ -144,6 +152,54 @@ void SessionRepo::settle(int64_t id, const pricing::Usage& u, int64_t amount_fen
 
 void SessionRepo::add_refund(int64_t id, int64_t fen) {
   db_.prepare("UPDATE session SET refunded_fen = refunded_fen + ? WHERE id = ?").args(fen, id).run();
+}
+
+int64_t SessionRepo::insert_settled(const SettledSession& x, int64_t now) {
+  auto st = db_.prepare(
+      "INSERT INTO session (device_id, port, rider_id, state, plan_id, plan_version, plan_spec, prepaid_fen, mode, limit_value, "
+      "energy_wh, duration_s, max_power_w, amount_fen, end_reason, error, created_at, started_at, ended_at, settled_at, meter_flag, "
+      "reported_energy_wh, reported_duration_s, reported_max_power_w) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+  st.args(x.s.device_id, x.s.port, x.s.rider_id, std::string(session::state_name(session::State::Settled)), x.s.plan_id,
+          x.s.plan_version, x.s.plan_spec, int64_t{x.billed.energy_wh}, int64_t{x.billed.duration_s}, int64_t{x.billed.max_power_w},
+          x.amount_fen, x.end_reason, x.note, x.created_at, x.started_at, now, now, x.meter_flag, int64_t{x.reported.energy_wh},
+          int64_t{x.reported.duration_s}, int64_t{x.reported.max_power_w});
+  st.step();
+  return st.i64(0);
+}
+
+void SessionRepo::set_meter_flag(int64_t id, const std::string& flag) {
+  db_.prepare("UPDATE session SET meter_flag = coalesce(meter_flag, ?) WHERE id = ?").args(flag, id).run();
+}
+
+void SessionRepo::set_reported(int64_t id, const rules::Reported& r) {
+  db_.prepare("UPDATE session SET reported_energy_wh = ?, reported_duration_s = ?, reported_max_power_w = ? WHERE id = ?")
+      .args(int64_t{r.energy_wh}, int64_t{r.duration_s}, int64_t{r.max_power_w}, id)
+      .run();
+}
+
+void SessionRepo::set_last_reading(int64_t id, const rules::MeterPoint& p) {
+  db_.prepare("UPDATE session SET last_energy_wh = ?, last_duration_s = ?, last_max_power_w = ?, last_reading_at = ? WHERE id = ?")
+      .args(int64_t{p.energy_wh}, int64_t{p.duration_s}, int64_t{p.max_power_w}, p.at, id)
+      .run();
+}
+
+void SessionRepo::count_implausible(const std::string& device_id, bool stop_record, int64_t now) {
+  int64_t e = stop_record ? 1 : 0, r = stop_record ? 0 : 1;
+  db_.prepare("INSERT INTO device_meter_check (device_id, implausible_ends, implausible_readings, last_implausible_at) "
+              "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (device_id) DO UPDATE SET "
+              "implausible_ends = device_meter_check.implausible_ends + ?2, "
+              "implausible_readings = device_meter_check.implausible_readings + ?3, last_implausible_at = ?4")
+      .args(device_id, e, r, now)
+      .run();
+}
+
+MeterCheckCounts SessionRepo::implausible_counts(const std::string& device_id) {
+  auto st = db_.prepare("SELECT implausible_ends, implausible_readings, last_implausible_at FROM device_meter_check WHERE device_id = ?");
+  st.args(device_id);
+  MeterCheckCounts c;
+  if (st.step()) c = MeterCheckCounts{st.i64(0), st.i64(1), st.opt_i64(2)};
+  return c;
 }
 
 void SessionRepo::add_sample(int64_t session_id, const MeterSample& m) {

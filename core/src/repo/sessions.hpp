@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "chargehub/pricing.hpp"
+#include "chargehub/rules/meter_check.hpp"
 #include "chargehub/session.hpp"
 #include "db/db.hpp"
 
@@ -28,6 +29,11 @@ struct SessionRow {
   std::optional<int64_t> started_at, ended_at, settled_at;
   std::optional<std::string> card_uid, flag;
   int64_t refunded_fen = 0;
+  // The meter check (docs/billing-rules.md): its first flag, the charger's raw stop-record figures, and
+  // the last plausible reading (none before the first).
+  std::optional<std::string> meter_flag;
+  std::optional<int64_t> reported_energy_wh, reported_duration_s, reported_max_power_w;
+  std::optional<rules::MeterPoint> last;
   pricing::Usage usage() const {
     return {static_cast<uint32_t>(energy_wh), static_cast<uint32_t>(duration_s), static_cast<uint32_t>(max_power_w)};
   }
@@ -49,6 +55,24 @@ struct SessionFilter {
   std::optional<std::string> state;
   int64_t limit = 50;
   std::optional<int64_t> before_id;
+};
+
+// Implausible reports of one device (the meter check).
+struct MeterCheckCounts {
+  int64_t implausible_ends = 0, implausible_readings = 0;
+  std::optional<int64_t> last_implausible_at;
+};
+
+// A session created by settling an orphan stop record: already settled.
+struct SettledSession {
+  NewSession s;
+  int64_t created_at = 0;
+  pricing::Usage billed;
+  rules::Reported reported;
+  std::optional<std::string> meter_flag;
+  int64_t amount_fen = 0, end_reason = 0;
+  std::optional<int64_t> started_at;
+  std::string note;
 };
 
 struct MeterSample {
@@ -77,6 +101,14 @@ class SessionRepo {
   void settle(int64_t id, const pricing::Usage& u, int64_t amount_fen, std::optional<int64_t> end_reason,
               const std::optional<std::string>& note, int64_t now);
   void add_refund(int64_t id, int64_t fen);
+  int64_t insert_settled(const SettledSession& s, int64_t now);
+
+  // The meter check.
+  void set_meter_flag(int64_t id, const std::string& flag);   // unless one is set already
+  void set_reported(int64_t id, const rules::Reported& r);     // the stop record's raw figures
+  void set_last_reading(int64_t id, const rules::MeterPoint& p);
+  void count_implausible(const std::string& device_id, bool stop_record, int64_t now);
+  MeterCheckCounts implausible_counts(const std::string& device_id);
 
   void add_sample(int64_t session_id, const MeterSample& m);
   std::vector<MeterSample> samples(int64_t session_id, int64_t limit);

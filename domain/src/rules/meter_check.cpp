@@ -40,8 +40,8 @@ uint64_t energy_at(uint64_t w, uint64_t seconds, const MeterTolerance& tol) {
   return (w * seconds + 3599) / 3600 + tol.rounding_wh;
 }
 
-MeterVerdict judge(const SessionFacts& s, const Reported& r, int64_t now, const MeterTolerance& tol, bool end_record) {
-  MeterVerdict v;
+MeterJudgement judge(const SessionFacts& s, const Reported& r, int64_t now, const MeterTolerance& tol, bool end_record) {
+  MeterJudgement v;
   const uint64_t port_w = with_headroom(s.port_max_w, tol);
   const uint64_t window = static_cast<uint64_t>(std::max<int64_t>(0, now - s.opened_at));
   const uint64_t window_slack = window + slack_s(window, tol);
@@ -106,11 +106,11 @@ uint64_t max_energy_wh(uint32_t port_max_w, uint64_t seconds, const MeterToleran
   return energy_at(with_headroom(port_max_w, tol), seconds, tol);
 }
 
-MeterVerdict judge_reading(const SessionFacts& s, const Reported& r, int64_t now, const MeterTolerance& tol) {
+MeterJudgement judge_reading(const SessionFacts& s, const Reported& r, int64_t now, const MeterTolerance& tol) {
   return judge(s, r, now, tol, false);
 }
 
-MeterVerdict judge_end(const SessionFacts& s, const Reported& r, int64_t now, const MeterTolerance& tol) {
+MeterJudgement judge_end(const SessionFacts& s, const Reported& r, int64_t now, const MeterTolerance& tol) {
   return judge(s, r, now, tol, true);
 }
 

@@ -1,7 +1,7 @@
 // Is what a charger reports physically possible? (docs/billing-rules.md, issue 15 item 1)
 //
 //   SessionFacts s{port_limit_w(model, port), session.created_at, last_plausible};
-//   MeterVerdict v = judge_end(s, {e.energy_wh, e.duration_s, e.max_power_w}, now);
+//   MeterJudgement v = judge_end(s, {e.energy_wh, e.duration_s, e.max_power_w}, now);
 //   int64_t fen = pricing::charge_fen(plan, v.bill, prepaid);   // never on absurd figures
 //   if (v.implausible) flag the session with meter_flag_name(v.flag), keep the raw figures, count it
 //
@@ -77,7 +77,7 @@ enum class MeterFlag : uint8_t {
 std::string_view meter_flag_name(MeterFlag f);   // "none", "power_exceeds_port_limit", ...
 std::optional<MeterFlag> parse_meter_flag(std::string_view s);
 
-struct MeterVerdict {
+struct MeterJudgement {
   bool implausible = false;
   MeterFlag flag = MeterFlag::None;     // the first rule broken (in the enum's order)
   std::vector<MeterFlag> flags;         // every rule broken
@@ -89,9 +89,9 @@ struct MeterVerdict {
 };
 
 // A reading during the session (up/meter port, QUERY_PORTS port status) arriving at `now`.
-MeterVerdict judge_reading(const SessionFacts& s, const Reported& r, int64_t now, const MeterTolerance& tol = {});
+MeterJudgement judge_reading(const SessionFacts& s, const Reported& r, int64_t now, const MeterTolerance& tol = {});
 // The SESSION_END record arriving at `now`: the rules of a reading, plus energy against its own peak power.
-MeterVerdict judge_end(const SessionFacts& s, const Reported& r, int64_t now, const MeterTolerance& tol = {});
+MeterJudgement judge_end(const SessionFacts& s, const Reported& r, int64_t now, const MeterTolerance& tol = {});
 
 // The most energy (Wh) a port of `port_max_w` can deliver in `seconds`, with the tolerance applied.
 uint64_t max_energy_wh(uint32_t port_max_w, uint64_t seconds, const MeterTolerance& tol = {});
@@ -102,7 +102,7 @@ uint64_t max_energy_wh(uint32_t port_max_w, uint64_t seconds, const MeterToleran
 // from the record's started_at (charger clock) to when the record first arrived (server clock); when
 // started_at is 0 or later than the arrival, only the port's physics over the record's duration applies.
 struct OrphanQuote {
-  MeterVerdict verdict;
+  MeterJudgement verdict;
   int64_t amount_fen = 0;     // pricing::charge_fen(plan, verdict.bill, available_fen)
 };
 OrphanQuote quote_orphan(const pricing::Plan& plan, const Reported& r, uint32_t port_max_w, int64_t charger_started_at,
