@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "chargehub/encoding.hpp"
 #include "check.hpp"
 #include "chargehub/ota/firmware.hpp"
 
@@ -27,7 +28,7 @@ const fw::PublicKey& key() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
 
-  if (auto b = fw::base64_decode(text)) FUZZ_CHECK(fw::base64_encode(*b) == text);
+  if (auto b = chargehub::encoding::base64_decode(text)) FUZZ_CHECK(chargehub::encoding::base64_encode(*b) == text);
 
   std::string why;
   auto p = fw::parse_package(text, &why, 1 << 16);

@@ -23,6 +23,7 @@
 #include "auth.hpp"
 #include "services.hpp"
 #include "check.hpp"
+#include "chargehub/credentials.hpp"
 #include "chargehub/frame.hpp"
 
 using namespace chargehub::auth;
@@ -77,7 +78,7 @@ struct World {
   }
 
   std::string signature_password(int64_t ts) const {
-    std::string msg = ed25519_login_message(kDevice, ts);
+    std::string msg = chargehub::credentials::ed25519_login_message(kDevice, ts);
     std::vector<uint8_t> sig(64);
     size_t n = sig.size();
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
