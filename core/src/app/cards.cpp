@@ -1,15 +1,15 @@
 #include "cards.hpp"
 
+#include "chargehub/fields.hpp"
+
 #include <algorithm>
 #include <climits>
 
 namespace chargehub::core {
 
 namespace {
-bool valid_uid(const std::string& uid) {
-  if (uid.size() < 8 || uid.size() > 20 || uid.size() % 2) return false;
-  return uid.find_first_not_of("0123456789ABCDEF") == std::string::npos;
-}
+// A card uid's one text form, by the same rule the chargers' reports are checked with.
+bool valid_uid(const std::string& uid) { return fields::card_uid_from_text(uid).has_value(); }
 int32_t shown(int64_t fen) { return static_cast<int32_t>(std::clamp<int64_t>(fen, INT32_MIN, INT32_MAX)); }
 }  // namespace
 
