@@ -187,17 +187,14 @@ std::optional<pricing::Usage> Sessions::reading(const SessionRow& s, State state
     r_.sessions.set_meter_flag(s.id, std::string(rules::meter_flag_name(mv.flag)));
     return std::nullopt;
   }
-  if (mv.last) {
-    rules::MeterPoint last = *mv.last;
-    // Scaled: remembered at the start of its server second, so the next report's time since it is not
-    // undercounted either (see judged_now).
-    if (time_scale_ > 1) last.at = s.created_at + (now - s.created_at) * time_scale_;
-    r_.sessions.set_last_reading(s.id, last);
-  }
+  std::optional<rules::MeterPoint> last = mv.last;
+  // Scaled: remembered at the start of its server second, so the next report's time since it is not
+  // undercounted either (see judged_now).
+  if (last && time_scale_ > 1) last->at = s.created_at + (now - s.created_at) * time_scale_;
   pricing::Usage u{std::max<uint32_t>(static_cast<uint32_t>(s.energy_wh), mv.bill.energy_wh),
                    std::max<uint32_t>(static_cast<uint32_t>(s.duration_s), mv.bill.duration_s),
                    std::max<uint32_t>(static_cast<uint32_t>(s.max_power_w), mv.bill.max_power_w)};
-  r_.sessions.apply_reading(s.id, state, u, r.max_power_w, now);
+  r_.sessions.apply_reading(s.id, state, u, r.max_power_w, now, last);
   return u;
 }
 

@@ -126,7 +126,17 @@ void SessionRepo::set_ended(int64_t id, session::State s, const std::string& err
       .run();
 }
 
-void SessionRepo::apply_reading(int64_t id, session::State state, const pricing::Usage& u, int64_t power_w, int64_t now) {
+void SessionRepo::apply_reading(int64_t id, session::State state, const pricing::Usage& u, int64_t power_w, int64_t now,
+                                const std::optional<rules::MeterPoint>& last) {
+  if (last) {   // one statement for both: this runs for every meter reading of the fleet
+    db_.prepare("UPDATE session SET energy_wh = greatest(energy_wh, ?1), duration_s = greatest(duration_s, ?2), power_w = ?3, "
+                "max_power_w = greatest(max_power_w, ?4), state = ?5, started_at = coalesce(started_at, ?6), "
+                "last_energy_wh = ?8, last_duration_s = ?9, last_max_power_w = ?10, last_reading_at = ?11 WHERE id = ?7")
+        .args(int64_t{u.energy_wh}, int64_t{u.duration_s}, power_w, int64_t{u.max_power_w}, std::string(session::state_name(state)),
+              now, id, int64_t{last->energy_wh}, int64_t{last->duration_s}, int64_t{last->max_power_w}, last->at)
+        .run();
+    return;
+  }
   db_.prepare("UPDATE session SET energy_wh = greatest(energy_wh, ?1), duration_s = greatest(duration_s, ?2), power_w = ?3, "
               "max_power_w = greatest(max_power_w, ?4), state = ?5, started_at = coalesce(started_at, ?6) WHERE id = ?7")
       .args(int64_t{u.energy_wh}, int64_t{u.duration_s}, power_w, int64_t{u.max_power_w}, std::string(session::state_name(state)), now, id)
@@ -175,12 +185,6 @@ void SessionRepo::set_meter_flag(int64_t id, const std::string& flag) {
 void SessionRepo::set_reported(int64_t id, const rules::Reported& r) {
   db_.prepare("UPDATE session SET reported_energy_wh = ?, reported_duration_s = ?, reported_max_power_w = ? WHERE id = ?")
       .args(int64_t{r.energy_wh}, int64_t{r.duration_s}, int64_t{r.max_power_w}, id)
-      .run();
-}
-
-void SessionRepo::set_last_reading(int64_t id, const rules::MeterPoint& p) {
-  db_.prepare("UPDATE session SET last_energy_wh = ?, last_duration_s = ?, last_max_power_w = ?, last_reading_at = ? WHERE id = ?")
-      .args(int64_t{p.energy_wh}, int64_t{p.duration_s}, int64_t{p.max_power_w}, p.at, id)
       .run();
 }
 

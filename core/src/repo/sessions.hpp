@@ -95,7 +95,9 @@ class SessionRepo {
   void set_started(int64_t id, int64_t at);   // unless already set
   void set_ended(int64_t id, session::State s, const std::string& error, int64_t at);
   // A meter reading: usage only grows; the state becomes `state`.
-  void apply_reading(int64_t id, session::State state, const pricing::Usage& u, int64_t power_w, int64_t now);
+  // ... and, when given, remembers `last` as the session's last plausible reading (the meter check's).
+  void apply_reading(int64_t id, session::State state, const pricing::Usage& u, int64_t power_w, int64_t now,
+                     const std::optional<rules::MeterPoint>& last = std::nullopt);
   void set_limit(int64_t id, int64_t limit);
   void set_flag(int64_t id, const std::string& flag);
   void settle(int64_t id, const pricing::Usage& u, int64_t amount_fen, std::optional<int64_t> end_reason,
@@ -106,7 +108,6 @@ class SessionRepo {
   // The meter check.
   void set_meter_flag(int64_t id, const std::string& flag);   // unless one is set already
   void set_reported(int64_t id, const rules::Reported& r);     // the stop record's raw figures
-  void set_last_reading(int64_t id, const rules::MeterPoint& p);
   void count_implausible(const std::string& device_id, bool stop_record, int64_t now);
   MeterCheckCounts implausible_counts(const std::string& device_id);
 
