@@ -174,8 +174,9 @@ EndOutcome Sessions::end_reported(const std::string& device_id, const std::strin
 }
 
 rules::SessionFacts Sessions::facts(const SessionRow& s) {
-  auto d = r_.devices.get(s.device_id);
-  uint8_t model = static_cast<uint8_t>(d && d->model ? *d->model : 0);
+  // The model alone (the port's power limit depends on it), not the whole device: this runs for every
+  // meter reading of the fleet.
+  uint8_t model = static_cast<uint8_t>(r_.devices.model(s.device_id).value_or(0));
   return rules::SessionFacts{rules::port_limit_w(model, static_cast<uint8_t>(s.port)), s.created_at, s.last};
 }
 

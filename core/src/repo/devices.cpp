@@ -108,6 +108,12 @@ std::vector<std::string> DeviceRepo::ids_of_agent(const std::string& agent) {
   return ids(db_, "SELECT id FROM device WHERE agent = ? AND deleted_at IS NULL ORDER BY id", agent);
 }
 
+std::optional<int64_t> DeviceRepo::model(const std::string& id) {
+  auto st = db_.prepare("SELECT model FROM device WHERE id = ?");
+  st.args(id);
+  return st.step() ? st.opt_i64(0) : std::nullopt;
+}
+
 std::optional<proto::PortState> DeviceRepo::port_state(const std::string& id, int64_t port) {
   auto st = db_.prepare("SELECT state FROM port WHERE device_id = ? AND port = ?");
   st.args(id, port);

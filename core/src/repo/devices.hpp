@@ -58,6 +58,7 @@ class DeviceRepo {
   std::vector<std::string> ids_at_station(const std::string& station);
   std::vector<std::string> ids_of_agent(const std::string& agent);
   std::optional<proto::PortState> port_state(const std::string& id, int64_t port);
+  std::optional<int64_t> model(const std::string& id);   // as the device last reported it
 
   // Each returns false when no live device has this id.
   bool update_boot(const std::string& id, const proto::Login& b, int64_t now);   // and adds missing ports
