@@ -123,7 +123,7 @@ ChargeHub demo is running. In another terminal:
   # watch it: state, energy_wh, power_w; then amount_fen once settled
   curl -s "\${H[@]}" \$API/sessions/1
   curl -s "\${H[@]}" \$API/sessions/1/meter
-  curl -s "\${H[@]}" -X POST \$API/sessions/1/stop       # or let the battery fill up
+  curl -s "\${H[@]}" -d '{}' \$API/sessions/1/stop       # or let the battery fill up
   curl -s "\${H[@]}" \$API/riders/1                        # balance, held, available
   curl -s "\${H[@]}" \$API/riders/1/ledger
 
