@@ -223,7 +223,11 @@ json::object command_json(const core::CommandRow& c) {
           {"created_at", c.created_at},
           {"sent_at", opt(c.sent_at)},
           {"replied_at", opt(c.replied_at)},
-          {"expires_at", c.expires_at}};
+          {"expires_at", c.expires_at},
+          {"sends", c.sends},
+          {"queries", c.queries},
+          {"last_sent_at", opt(c.last_sent_at)},
+          {"query_for", opt(c.query_for)}};
 }
 
 // A new device token: its hex form (shown once), the MQTT password form, and the hash we store.

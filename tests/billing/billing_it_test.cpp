@@ -159,6 +159,20 @@ TEST_F(BillingIT, ALostStartReplyWithTheChargerChargingBecomesChargingWithin30Se
   EXPECT_EQ(charger->executions("start"), 1u);        // and acted on once
   EXPECT_TRUE(charger->wait_command("query_ports"));  // then asked
   EXPECT_EQ(rider_now().at("held_fen").as_int64(), 500);
+  // The operator sees the retries on the command: three publications, then a QUERY_PORTS asking about it.
+  json::object start_cmd, query_cmd;
+  auto commands = stack.api("GET", "/devices/" + kDevice + "/commands?limit=20");
+  for (auto& c : commands.obj().at("commands").as_array()) {
+    auto& o = c.as_object();
+    if (o.at("id").as_string() == first->id) start_cmd = o;
+    if (o.at("op").as_string() == "query_ports" && o.at("query_for").is_string() && o.at("query_for").as_string() == first->id)
+      query_cmd = o;
+  }
+  ASSERT_FALSE(start_cmd.empty());
+  EXPECT_EQ(start_cmd.at("sends").as_int64(), 3);
+  EXPECT_GE(start_cmd.at("queries").as_int64(), 1);
+  EXPECT_TRUE(start_cmd.at("last_sent_at").is_int64());
+  EXPECT_FALSE(query_cmd.empty()) << "no QUERY_PORTS names the START it asks about";
   // The rider pays for what is delivered (a minute: within what the real time since the START allows).
   charger->advance(60);
   auto delivered = charger->port(4).energy_wh;
