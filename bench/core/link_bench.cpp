@@ -162,9 +162,7 @@ int main(int argc, char** argv) {
   auto secrets = make_services_file(dir / "services", {{"core", "core"}});
   Broker broker(dir, BrokerOptions{dir / "services", "plugin_opt_poll_ms 100\n", {}, {"error", "warning", "notice", "information"}});
   // The chargers' credentials reach the plugin as a core sends them: a snapshot over $CONTROL.
-  write_file(dir / "snapshot.json", auth_control::snapshot_json(snap));
-  run_capture("mosquitto_pub -h 127.0.0.1 -p " + std::to_string(broker.port()) + " -i core-seed -u core -P '" + secrets.at("core") +
-              "' -q 1 -t '" + std::string(auth_control::kControlTopic) + "' -f " + (dir / "snapshot.json").string());
+  broker.publish_as("core", secrets.at("core"), std::string(auth_control::kControlTopic), auth_control::snapshot_json(snap));
 
   int up[2], go[2];
   if (::pipe(up) || ::pipe(go)) return 1;

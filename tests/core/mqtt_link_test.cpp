@@ -62,11 +62,7 @@ struct Fixture {
     auto c = app->devices.credentials();
     auth_control::Snapshot snap{c.rev, {}};
     for (auto& d : c.devices) snap.devices.push_back({d.id, d.token_hash, std::nullopt, 0, std::nullopt, d.enabled});
-    write_file(dir / "snapshot.json", auth_control::snapshot_json(snap));
-    std::string cmd = "mosquitto_pub -h 127.0.0.1 -p " + std::to_string(broker->port()) + " -i core-seed -u core -P '" +
-                      secrets.at("core") + "' -q 1 -t '" + std::string(auth_control::kControlTopic) + "' -f " +
-                      (dir / "snapshot.json").string() + " 2>&1";
-    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    broker->publish_as("core", secrets.at("core"), std::string(auth_control::kControlTopic), auth_control::snapshot_json(snap));
   }
   // Publishes one message per line as the charger (mosquitto_pub -l), at the given QoS.
   void publish_lines(const std::string& sub_topic, const std::vector<std::string>& lines, int qos) {

@@ -66,6 +66,15 @@ Broker::Broker(const TempDir& dir, BrokerOptions opts, std::map<std::string, std
 
 Broker::~Broker() { stop(); }
 
+void Broker::publish_as(const std::string& username, const std::string& secret, const std::string& topic,
+                        const std::string& payload) const {
+  auto file = conf_.parent_path() / ("publish-" + std::to_string(port_) + ".msg");
+  write_file(file, payload);
+  std::string cmd = "mosquitto_pub -h 127.0.0.1 -p " + std::to_string(port_) + " -i " + username + "-seed -u " + username +
+                    " -P '" + secret + "' -q 1 -t '" + topic + "' -f " + file.string() + " 2>&1";
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("publishing to " + topic + " as " + username + " failed");
+}
+
 int Broker::stop() { return process_ ? process_->stop() : -1; }
 
 bool Broker::wait_for_log(const std::string& needle, std::chrono::milliseconds timeout) const {

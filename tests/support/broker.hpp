@@ -45,6 +45,11 @@ class Broker {
   Broker& operator=(const Broker&) = delete;
 
   int port() const { return port_; }
+  // Publishes one message at QoS 1 as the given account (mosquitto_pub), returning once the broker has
+  // acknowledged it; throws if it was refused. Tests and benches seed the plugin's credentials this way,
+  // as a core does: a credentials snapshot on $CONTROL/chargehub-auth/v1 (domain/auth_control.hpp).
+  void publish_as(const std::string& username, const std::string& secret, const std::string& topic,
+                  const std::string& payload) const;
   const fs::path& log() const { return log_; }
   const fs::path& conf() const { return conf_; }
   const fs::path& status_file() const { return status_; }
