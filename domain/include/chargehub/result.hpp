@@ -5,6 +5,7 @@
 //   Result<Terms> r = rules::decide_start(facts);
 //   if (!r) return Result<Ticket>::no(r.refusal);
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -14,6 +15,7 @@ namespace chargehub {
 struct Refusal {
   std::string code;      // snake_case, stable: clients switch on it
   std::string message;   // for people
+  int64_t retry_after_s = 0;   // > 0: the same request may succeed after this many seconds (throttling)
 };
 
 template <class T>
