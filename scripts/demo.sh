@@ -46,11 +46,17 @@ trap cleanup EXIT
 # Secrets: service accounts for the core and the bridge (hashed in the services file), an API key.
 "$BIN/chargehub-passwd" --services "$RUN/services" --user core --role core --secret-file "$RUN/core.secret"
 "$BIN/chargehub-passwd" --services "$RUN/services" --user bridge-demo --role bridge --secret-file "$RUN/bridge.secret"
-API_KEY=$("$BIN/chargehub-core" api-key --name demo --file "$RUN/api-keys")
 # The platform's firmware key pair: the core checks uploads and the chargers check offers with it.
 "$BIN/chargehub-ota" keygen --private "$RUN/firmware.key" --public "$RUN/firmware.pub" >/dev/null
+# The database, its first operator account (its initial password is shown once, to be changed at the
+# first login: README's walk-through) and a service key for this script's own set-up calls.
+"$BIN/chargehub-core" migrate --db "$RUN/core.db" >/dev/null
+ADMIN_PASSWORD=$("$BIN/chargehub-core" account --db "$RUN/core.db" --name admin --display-name "演示管理员")
+API_KEY=$("$BIN/chargehub-core" api-key --db "$RUN/core.db" --name demo-setup)
+umask 077
+echo "$ADMIN_PASSWORD" > "$RUN/admin.password"
 echo "$API_KEY" > "$RUN/api.key"
-chmod 600 "$RUN/api.key"
+umask 022
 
 cat > "$RUN/mosquitto.conf" <<CONF
 # Demo broker: loopback only, our plugin decides who may connect and what each may do.
@@ -78,7 +84,7 @@ pids+=($!)
 echo "demo: mosquitto with the chargehub plugin on 127.0.0.1:$MQTT_PORT (log $RUN/mosquitto.log)"
 
 "$BIN/chargehub-core" serve --db "$RUN/core.db" --broker "tcp://127.0.0.1:$MQTT_PORT" --name demo \
-  --secret-file "$RUN/core.secret" --api-keys "$RUN/api-keys" --http "127.0.0.1:$HTTP_PORT" \
+  --secret-file "$RUN/core.secret" --http "127.0.0.1:$HTTP_PORT" \
   --firmware-pubkey "$RUN/firmware.pub" --charger-time-scale "$TIME_SCALE" 2>>"$RUN/core.log" &
 pids+=($!)
 API="http://127.0.0.1:$HTTP_PORT/api/v1"
@@ -108,10 +114,18 @@ done
 
 cat <<TXT
 
-ChargeHub demo is running. In another terminal:
+ChargeHub demo is running. In another terminal, log in as the demo's operator "admin" (its initial
+password is in $RUN/admin.password and must be changed at the first login):
 
-  KEY=\$(cat $RUN/api.key); API=$API
-  H=(-H "Authorization: Bearer \$KEY" -H "Content-Type: application/json")
+  API=$API; J=(-H "Content-Type: application/json")
+  login() { curl -s "\${J[@]}" -d "{\"name\":\"admin\",\"password\":\"\$1\"}" \$API/auth/login |
+            python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'; }
+  TOKEN=\$(login "\$(cat $RUN/admin.password)")
+  curl -s "\${J[@]}" -H "Authorization: Bearer \$TOKEN" \\
+       -d "{\"old_password\":\"\$(cat $RUN/admin.password)\",\"new_password\":\"东门车棚-2026\"}" \$API/auth/password
+  TOKEN=\$(login "东门车棚-2026")                      # the change revoked every earlier token
+  H=("\${J[@]}" -H "Authorization: Bearer \$TOKEN")
+  curl -s "\${H[@]}" \$API/me                             # permissions and the console's menu tree
 
   # a rider with 10 yuan in the wallet
   curl -s "\${H[@]}" -d '{"name":"张三","phone":"13800000000"}' \$API/riders

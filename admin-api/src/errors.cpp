@@ -5,19 +5,22 @@
 
 namespace chargehub::api {
 
-namespace json = boost::json;
-
 int status_for(const Refusal& r) {
   static const std::unordered_map<std::string_view, int> table = {
       // the thing named does not exist
       {"device_not_found", 404}, {"rider_not_found", 404}, {"session_not_found", 404}, {"plan_not_found", 404},
       {"card_not_found", 404}, {"offer_not_found", 404}, {"firmware_not_found", 404}, {"rollout_not_found", 404},
-      {"orphan_not_found", 404},
+      {"orphan_not_found", 404}, {"account_not_found", 404}, {"role_not_found", 404},
+      // credentials and permissions
+      {"unauthorized", 401}, {"token_expired", 401}, {"bad_credentials", 401}, {"account_frozen", 403},
+      {"forbidden", 403}, {"password_change_required", 403}, {"role_exceeds", 403}, {"permission_exceeds", 403},
+      {"throttled", 429},
       // the request itself is wrong
       {"bad_port", 400}, {"bad_amount", 400}, {"bad_duration", 400}, {"duration_not_offered", 400},
       {"amount_too_small", 400}, {"bad_lifecycle", 400}, {"bad_uid", 400}, {"bad_state", 400}, {"bad_command", 400},
       {"use_sessions", 400}, {"bad_plan", 400}, {"bad_stages", 400}, {"bad_field", 400}, {"bad_target", 400},
-      {"bad_reason", 400},
+      {"bad_reason", 400}, {"bad_name", 400}, {"weak_password", 400}, {"unknown_role", 400},
+      {"unknown_permission", 400}, {"bad_key", 400}, {"bad_id", 400}, {"bad_pubkey", 400}, {"bad_json", 400},
       // money
       {"insufficient_funds", 402},
       // a firmware package that does not check out
@@ -32,15 +35,6 @@ int status_for(const Refusal& r) {
   // Everything else is a conflict with the current state: a busy port, a disabled device, a session
   // already stopped, a rollout already finished, a record that exists already.
   return it == table.end() ? 409 : it->second;
-}
-
-void send(httplib::Response& res, int status, const json::value& body) {
-  res.status = status;
-  res.set_content(json::serialize(body), "application/json; charset=utf-8");
-}
-
-void fail(httplib::Response& res, int status, const std::string& code, const std::string& message) {
-  send(res, status, json::object{{"error", code}, {"message", message}});
 }
 
 }  // namespace chargehub::api

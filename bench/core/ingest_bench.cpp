@@ -106,11 +106,11 @@ std::string loadavg() {
 }
 
 uint64_t core_messages(Stack& s) {
-  auto r = s.api("GET", "/health");
+  auto r = s.api("GET", "/status");
   return r.status == 200 ? r.obj().at("counters").at("messages").to_number<uint64_t>() : 0;
 }
 uint64_t core_shed(Stack& s) {
-  auto r = s.api("GET", "/health");
+  auto r = s.api("GET", "/status");
   return r.status == 200 ? r.obj().at("mqtt_queue").at("shed").to_number<uint64_t>() : 0;
 }
 // Mosquitto 2.0.11 counts the messages it drops for a subscriber whose queue is full in

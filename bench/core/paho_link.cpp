@@ -12,7 +12,7 @@ PahoLink::PahoLink(MqttConfig cfg, Handler on_message, std::function<void()> on_
   client_ = std::make_unique<mqtt::async_client>(cfg_.uri, cfg_.client_id, 10000, nullptr);
   client_->set_message_callback([this](mqtt::const_message_ptr m) {
     std::lock_guard lock(mu_);
-    // Telemetry under overload: shed and count (GET /health, mqtt_queue.shed). A QoS 1 message is
+    // Telemetry under overload: shed and count (GET /status, mqtt_queue.shed). A QoS 1 message is
     // acknowledged when this returns, so it is always queued, past the limit if need be. (Waiting here
     // for room instead would deadlock: Paho holds its client lock during this callback, and the worker
     // needs that lock to publish.)

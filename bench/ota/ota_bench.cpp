@@ -96,8 +96,8 @@ struct ProdStack {
     auto secrets = make_services_file(dir / "services", {{"core", "core"}, {"bridge-bench", "bridge"}});
     write_file(dir / "core.secret", secrets.at("core") + "\n");
     write_file(dir / "bridge.secret", secrets.at("bridge-bench") + "\n");
-    key = run_capture(bin("chargehub-core").string() + " api-key --name bench --file " + (dir / "api-keys").string());
     run_capture(bin("chargehub-core").string() + " migrate --db " + (dir / "core.db").string());
+    key = run_capture(bin("chargehub-core").string() + " api-key --name bench --db " + (dir / "core.db").string());
     std::string conf =
         "per_listener_settings false\nset_tcp_nodelay true\nallow_anonymous false\npersistence false\n"
         "max_queued_messages 100000\nmax_inflight_messages 1000\nmax_queued_bytes 67108864\n"
@@ -114,7 +114,7 @@ struct ProdStack {
     core = std::make_unique<Process>(
         std::vector<std::string>{bin("chargehub-core").string(), "serve", "--db", (dir / "core.db").string(), "--broker",
                                  "tcp://127.0.0.1:" + std::to_string(mqtt), "--name", "bench", "--secret-file",
-                                 (dir / "core.secret").string(), "--api-keys", (dir / "api-keys").string(), "--http",
+                                 (dir / "core.secret").string(), "--http",
                                  "127.0.0.1:" + std::to_string(http), "--firmware-pubkey", pub.string()},
         dir / "core.log", preload("CHARGEHUB_BENCH_CORE_PRELOAD"));
     if (!wait_for_port(http)) throw std::runtime_error("the core did not start");

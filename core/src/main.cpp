@@ -1,6 +1,5 @@
 // chargehub-core: the fleet's brain. Subscribes to the chargers' topics, runs sessions and money, and
 // serves the admin HTTP API. `chargehub-core --help` for the commands.
-#include <httplib.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -10,7 +9,8 @@
 #include <thread>
 
 #include "chargehub/admin_api.hpp"
-#include "chargehub/ota_api.hpp"   // OTA (issue 9)
+#include "chargehub/ota_api.hpp"
+#include "http/server.hpp"
 #include "log.hpp"
 #include "mqtt_link.hpp"
 #include "app/ota.hpp"   // OTA (issue 9)
@@ -41,6 +41,27 @@ std::string default_firmware_dir(const std::string& db) {
   return path + ".firmware";
 }
 
+// Downlinks nowhere: `chargehub-core openapi` builds the routes without a broker.
+class NullPublisher : public core::Publisher {
+ public:
+  bool publish(const std::string&, const std::string&, int, bool) override { return false; }
+};
+
+// The roles a CLI-made account or key gets ("platform_admin" unless --role is given).
+std::vector<std::string> roles_or_admin(std::vector<std::string> roles) {
+  if (roles.empty()) roles.push_back("platform_admin");
+  return roles;
+}
+
+boost::json::object http_stats_json(const http::ServerStats& s) {
+  return {{"accepted", s.accepted.load()},           {"requests", s.requests.load()},
+          {"refused_connections", s.refused_connections.load()}, {"shed", s.shed.load()},
+          {"head_timeouts", s.head_timeouts.load()}, {"body_timeouts", s.body_timeouts.load()},
+          {"idle_closed", s.idle_closed.load()},     {"too_large", s.too_large.load()},
+          {"bad_requests", s.bad_requests.load()},   {"handler_errors", s.handler_errors.load()},
+          {"open_connections", s.open_connections.load()}, {"queued", s.queued.load()}};
+}
+
 std::pair<std::string, int> split_host_port(const std::string& s) {
   auto c = s.rfind(':');
   if (c == std::string::npos) throw std::runtime_error("expected HOST:PORT, got " + s);
@@ -53,8 +74,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   std::string db = "chargehub.db", broker = "tcp://127.0.0.1:1883", name = "main", user = "core", secret_file, http = "127.0.0.1:8080",
-              keys_file, share_group;
+              share_group;
   core::ServiceConfig scfg;
+  core::AccountSettings acfg;
+  http::Settings hcfg;
+  std::vector<std::string> trusted_proxies;
   auto* serve = app.add_subcommand("serve", "run the core: MQTT, sessions and the HTTP API (foreground)");
   serve->add_option("--db", db, "database: sqlite:///path (or a file name) or postgresql://… (created and migrated if needed)")->capture_default_str();
   serve->add_option("--broker", broker, "MQTT broker URI")->capture_default_str();
@@ -62,7 +86,6 @@ int main(int argc, char** argv) {
   serve->add_option("--username", user, "MQTT service account")->capture_default_str();
   serve->add_option("--secret-file", secret_file, "file holding the service account's secret")->required();
   serve->add_option("--http", http, "HTTP API listen address")->capture_default_str();
-  serve->add_option("--api-keys", keys_file, "API keys file (lines from `chargehub-core api-key`)")->required();
   serve->add_option("--share-group", share_group, "subscribe through $share/<group>/ (several core instances)");
   serve->add_option("--start-timeout", scfg.start_timeout_s, "seconds to wait for a START reply")->capture_default_str();
   serve->add_option("--offline-after", scfg.offline_after_s, "seconds of silence before a device is offline")->capture_default_str();
@@ -73,28 +96,77 @@ int main(int argc, char** argv) {
   serve->add_option("--charger-time-scale", scfg.charger_time_scale,
                     "charger seconds per server second, for simulated fleets (firmware-sim --time-scale); the meter check's window")
       ->capture_default_str()->check(CLI::Range(1, 100000));
+  // Accounts (docs/accounts.md).
+  serve->add_option("--access-ttl", acfg.access_ttl_s, "seconds an access token lives")->capture_default_str()->check(CLI::Range(1, 86400 * 30));
+  serve->add_option("--refresh-ttl", acfg.refresh_ttl_s, "seconds a refresh token lives")->capture_default_str()->check(CLI::Range(1, 86400 * 365));
+  // The HTTP server (docs/http-server.md): limits and deadlines that hostile clients cannot stretch.
+  serve->add_option("--http-workers", hcfg.workers, "threads running requests")->capture_default_str()->check(CLI::Range(1, 256));
+  serve->add_option("--http-queue", hcfg.max_queue, "requests waiting for a worker before 503")->capture_default_str();
+  serve->add_option("--http-max-connections", hcfg.max_connections, "open connections")->capture_default_str();
+  serve->add_option("--http-max-per-address", hcfg.max_connections_per_address, "open connections per client address")->capture_default_str();
+  int64_t head_ms = hcfg.head_deadline.count(), idle_ms = hcfg.idle_timeout.count(), body_ms = hcfg.body_deadline.count();
+  serve->add_option("--http-head-deadline-ms", head_ms, "the whole request head must arrive within this")->capture_default_str();
+  serve->add_option("--http-body-deadline-ms", body_ms, "the whole body must arrive within this")->capture_default_str();
+  serve->add_option("--http-idle-ms", idle_ms, "an idle keep-alive connection is closed after this")->capture_default_str();
+  serve->add_option("--trusted-proxy", trusted_proxies, "address of a reverse proxy whose X-Forwarded-For is believed (repeatable)");
   // OTA (issue 9, docs/ota.md): the platform's firmware public key and where images are kept.
   std::string fw_pubkey, fw_dir;
   serve->add_option("--firmware-pubkey", fw_pubkey, "platform firmware public key PEM (`chargehub-ota keygen`); without it uploads are refused");
   serve->add_option("--firmware-dir", fw_dir, "directory of firmware images (default: <sqlite file>.firmware, or ./firmware with PostgreSQL)");
 
-  std::string key_name = "admin", key_out;
-  auto* apikey = app.add_subcommand("api-key", "make a new API key: prints the key once, appends its hash to --file");
+  // Bootstrap: the first operator account and service keys, straight into the database.
+  std::string acct_name = "admin", acct_display, acct_password_file;
+  std::vector<std::string> acct_roles;
+  auto* account = app.add_subcommand("account", "create an operator account: prints its initial password once (to be changed at first login)");
+  account->add_option("--db", db, "database URL, as for serve")->capture_default_str();
+  account->add_option("--name", acct_name, "login name")->capture_default_str();
+  account->add_option("--display-name", acct_display, "name shown in the console");
+  account->add_option("--role", acct_roles, "role key (repeatable; default platform_admin)");
+  account->add_option("--password-file", acct_password_file, "take the initial password from this file instead of generating one");
+  std::string key_name = "admin";
+  std::vector<std::string> key_roles;
+  auto* apikey = app.add_subcommand("api-key", "create a service key (a service account with roles): prints the key once");
+  apikey->add_option("--db", db, "database URL, as for serve")->capture_default_str();
   apikey->add_option("--name", key_name, "who the key is for")->capture_default_str();
-  apikey->add_option("--file", keys_file, "API keys file to append to")->required();
+  apikey->add_option("--role", key_roles, "role key (repeatable; default platform_admin)");
 
   auto* migrate = app.add_subcommand("migrate", "create or migrate the database and exit");
   migrate->add_option("--db", db, "database URL, as for serve")->capture_default_str();
+  auto* openapi = app.add_subcommand("openapi", "print the admin API's OpenAPI 3 document (docs/openapi.json)");
 
   CLI11_PARSE(app, argc, argv);
 
   try {
+    if (*openapi) {
+      auto conn = core::sql::open(":memory:");
+      core::App app(*conn);
+      NullPublisher pub;
+      core::Service svc(app, pub, scfg);
+      core::Ota ota(svc, pub, core::OtaConfig{"/nonexistent", std::nullopt});
+      api::Kernel kernel(svc, {});
+      api::mount_all(kernel, {}, ota);
+      std::cout << boost::json::serialize(kernel.openapi()) << "\n";
+      return 0;
+    }
+    if (*account) {
+      auto conn = core::sql::open(db);
+      core::App app(*conn);
+      std::string password;
+      if (!acct_password_file.empty()) password = read_secret(acct_password_file);
+      else password = core::random_secret("").substr(0, 16);
+      auto r = app.accounts.bootstrap_account(
+          core::NewAccount{acct_name, acct_display.empty() ? acct_name : acct_display, "", roles_or_admin(acct_roles), password},
+          std::time(nullptr));
+      if (!r) throw std::runtime_error(r.refusal.code + ": " + r.refusal.message);
+      if (acct_password_file.empty()) std::cout << password << "\n";   // shown once; to be changed at first login
+      return 0;
+    }
     if (*apikey) {
-      auto [key, line] = api::make_api_key(key_name);
-      std::ofstream out(keys_file, std::ios::app);
-      if (!out) throw std::runtime_error("cannot write " + keys_file);
-      out << line << "\n";
-      std::cout << key << "\n";
+      auto conn = core::sql::open(db);
+      core::App app(*conn);
+      auto r = app.accounts.bootstrap_key(key_name, roles_or_admin(key_roles), std::time(nullptr));
+      if (!r) throw std::runtime_error(r.refusal.code + ": " + r.refusal.message);
+      std::cout << r.value->secret << "\n";
       return 0;
     }
     if (*migrate) {
@@ -108,10 +180,8 @@ int main(int argc, char** argv) {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
 
-    auto keys = api::load_api_keys(keys_file);
-    if (keys.empty()) throw std::runtime_error("no API keys in " + keys_file + " (make one with `chargehub-core api-key`)");
     auto conn = core::sql::open(db);
-    core::App app(*conn);
+    core::App app(*conn, acfg);
     core::log::info("database (", core::sql::dialect_name(conn->dialect()), ") at schema version ", app.schema_version());
 
     core::MqttConfig mcfg{broker, "core-" + name, user, read_secret(secret_file), share_group};
@@ -122,14 +192,6 @@ int main(int argc, char** argv) {
     core::Service svc(app, link, scfg);
     svc_ptr = &svc;
 
-    httplib::Server srv;
-    srv.set_tcp_nodelay(true);
-    srv.set_payload_max_length(64 * 1024);
-    srv.set_keep_alive_max_count(100);
-    srv.set_read_timeout(10);
-    srv.new_task_queue = [] { return new httplib::ThreadPool(16); };
-    api::mount(srv, svc, api::ApiConfig{keys, [&link] { return link.connected(); },
-                                    [&link] { return std::pair<uint64_t, uint64_t>{link.waiting(), link.shed()}; }});
     // ---- wiring of optional modules (OTA: issue 9) ----
     core::OtaConfig ocfg{fw_dir.empty() ? default_firmware_dir(db) : fw_dir, std::nullopt};
     if (!fw_pubkey.empty()) {
@@ -142,15 +204,28 @@ int main(int argc, char** argv) {
     }
     core::Ota ota(svc, link, ocfg);
     svc.set_ota(&ota);
-    // Firmware uploads are up to 4 MiB of image in base64; the route checks its own limit, the other
-    // routes still parse at most 64 KiB of JSON.
-    srv.set_payload_max_length(api::kFirmwareUploadMax);
-    api::mount_ota(srv, ota, keys);
     // ---- end of wiring ----
-    link.start();   // after every module is wired: messages may arrive at once
+
+    // The admin API: the kernel with every route table, on the HTTP server.
+    api::Kernel kernel(svc, api::KernelSettings{trusted_proxies, {}});
+    std::unique_ptr<http::Server> server;
+    api::StatusSources sources{[&link] { return link.connected(); },
+                               [&link] { return std::pair<uint64_t, uint64_t>{link.waiting(), link.shed()}; },
+                               [&server] { return server ? http_stats_json(server->stats()) : boost::json::object{}; }};
+    api::mount_all(kernel, sources, ota);
     auto [host, port] = split_host_port(http);
-    if (!srv.bind_to_port(host.c_str(), port)) throw std::runtime_error("cannot listen on " + http);
-    std::thread http_thread([&] { srv.listen_after_bind(); });
+    hcfg.host = host;
+    hcfg.port = static_cast<uint16_t>(port);
+    hcfg.head_deadline = std::chrono::milliseconds(head_ms);
+    hcfg.body_deadline = std::chrono::milliseconds(body_ms);
+    hcfg.idle_timeout = std::chrono::milliseconds(idle_ms);
+    hcfg.default_body = http::BodyPolicy{api::kApiBodyMax, false};
+    server = std::make_unique<http::Server>(
+        hcfg, [&kernel](http::Request& r) { return kernel.handle(r); },
+        [&kernel](std::string_view m, std::string_view p) { return kernel.body_policy(m, p); });
+
+    link.start();   // after every module is wired: messages may arrive at once
+    server->start();
     core::log::info("HTTP API on http://", http, "/api/v1/");
 
     while (!g_stop) {
@@ -165,8 +240,7 @@ int main(int argc, char** argv) {
       }
     }
     core::log::info("stopping");
-    srv.stop();
-    http_thread.join();
+    server->stop();
     link.stop();
     return 0;
   } catch (const std::exception& e) {

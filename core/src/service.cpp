@@ -194,6 +194,16 @@ bool Service::publish(const std::string& topic, const std::string& payload, int 
     deferred_->push_back(Deferred{topic, payload, qos, command_id});
     return true;
   }
+  // Inside a transaction of this thread (an API route records its audit entry in the same transaction
+  // as the change): the message leaves once that commits; otherwise now.
+  if (app_.db.in_transaction_here()) {
+    app_.db.after_commit([this, topic, payload, qos, command_id] { publish_now(topic, payload, qos, command_id); });
+    return true;
+  }
+  return publish_now(topic, payload, qos, command_id);
+}
+
+bool Service::publish_now(const std::string& topic, const std::string& payload, int qos, const std::string& command_id) {
   if (!pub_.publish(topic, payload, qos, false)) {
     ++counters_.publish_failures;   // a command stays queued; flush_commands() sends it after reconnecting
     return false;

@@ -107,6 +107,7 @@ class Service {
   void publish_snapshot(const std::string& why);
   void push_device(const std::string& device_id);
   bool publish(const std::string& topic, const std::string& payload, int qos, const std::string& command_id = "");
+  bool publish_now(const std::string& topic, const std::string& payload, int qos, const std::string& command_id);
   struct Deferred {
     std::string topic, payload;
     int qos;

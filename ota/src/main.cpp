@@ -301,10 +301,10 @@ int cmd_rollout_show(int64_t id, bool devices, bool watch, const std::string& st
     auto r = api.call("GET", "/rollouts/" + std::to_string(id)).as_object();
     print_rollout(r);
     if (devices) {
-      std::string q = "/rollouts/" + std::to_string(id) + "/devices?limit=5000" + (state.empty() ? "" : "&state=" + state);
+      std::string q = "/rollouts/" + std::to_string(id) + "/devices?size=5000" + (state.empty() ? "" : "&state=" + state);
       auto d = api.call("GET", q).as_object();
       std::printf("  %-17s %-5s %-12s %-9s %10s  %s\n", "device", "stage", "state", "from", "bytes", "error");
-      for (auto& v : d.at("devices").as_array()) {
+      for (auto& v : d.at("items").as_array()) {
         auto& o = v.as_object();
         std::printf("  %-17s %-5s %-12s %-9s %10s  %s\n", str(o.at("device_id")).c_str(), str(o.at("stage")).c_str(),
                     str(o.at("state")).c_str(), str(o.at("from_fw")).c_str(), str(o.at("bytes")).c_str(), str(o.at("error")).c_str());

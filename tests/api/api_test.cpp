@@ -71,7 +71,7 @@ TEST_F(ApiTest, WalletTopupsAndLedger) {
   EXPECT_EQ(t.obj().at("balance_fen").as_int64(), 5500);
   EXPECT_EQ(t.obj().at("available_fen").as_int64(), 5500);
   auto l = stack.api("GET", base + "/ledger");
-  EXPECT_EQ(l.obj().at("entries").as_array().size(), 2u);
+  EXPECT_EQ(l.obj().at("items").as_array().size(), 2u);
   EXPECT_EQ(stack.api("POST", "/riders/999/topups", json::object{{"amount_fen", 1}}).status, 404);
 }
 
@@ -90,7 +90,7 @@ TEST_F(ApiTest, StartingNeedsAnOnlineDeviceAndMoney) {
   EXPECT_EQ(start({{"device_id", "5"}}).status, 404);
   EXPECT_EQ(start({{"amount_fen", 0}}).status, 400);
   EXPECT_EQ(start({{"port", "one"}}).status, 400);
-  EXPECT_EQ(stack.api("GET", "/sessions?rider_id=" + std::to_string(rider)).obj().at("sessions").as_array().size(), 0u);
+  EXPECT_EQ(stack.api("GET", "/sessions?rider_id=" + std::to_string(rider)).obj().at("items").as_array().size(), 0u);
 }
 
 TEST_F(ApiTest, PricePlansAreValidatedAndAssigned) {
@@ -104,7 +104,7 @@ TEST_F(ApiTest, PricePlansAreValidatedAndAssigned) {
   ASSERT_EQ(a.status, 200);
   EXPECT_EQ(a.obj().at("plan_id"), p.obj().at("id"));
   EXPECT_EQ(stack.api("PUT", "/devices/861234567890123/plan", json::object{{"plan_id", 999}}).status, 404);
-  EXPECT_EQ(stack.api("GET", "/plans").obj().at("plans").as_array().size(), 2u);
+  EXPECT_EQ(stack.api("GET", "/plans").obj().at("items").as_array().size(), 2u);
 }
 
 TEST_F(ApiTest, DeviceLifecycleEnableDisableRotateDelete) {

@@ -57,12 +57,12 @@ struct BillingIT : ::testing::Test {
   void invariants() {
     auto w = rider_now();
     int64_t sum = 0;
-    auto ledger = stack.api("GET", "/riders/" + std::to_string(rider) + "/ledger");
-    for (auto& e : ledger.obj().at("entries").as_array())
+    auto ledger = stack.api("GET", "/riders/" + std::to_string(rider) + "/ledger?size=200");
+    for (auto& e : ledger.obj().at("items").as_array())
       sum += e.as_object().at("amount_fen").as_int64();
     int64_t held = 0;
-    auto sessions = stack.api("GET", "/sessions?rider_id=" + std::to_string(rider) + "&limit=500");
-    for (auto& s : sessions.obj().at("sessions").as_array()) {
+    auto sessions = stack.api("GET", "/sessions?rider_id=" + std::to_string(rider) + "&size=200");
+    for (auto& s : sessions.obj().at("items").as_array()) {
       auto st = s.as_object().at("state").as_string();
       if (st == "requested" || st == "starting" || st == "charging" || st == "stopping") held += s.as_object().at("prepaid_fen").as_int64();
     }
@@ -161,8 +161,8 @@ TEST_F(BillingIT, ALostStartReplyWithTheChargerChargingBecomesChargingWithin30Se
   EXPECT_EQ(rider_now().at("held_fen").as_int64(), 500);
   // The operator sees the retries on the command: three publications, then a QUERY_PORTS asking about it.
   json::object start_cmd, query_cmd;
-  auto commands = stack.api("GET", "/devices/" + kDevice + "/commands?limit=20");
-  for (auto& c : commands.obj().at("commands").as_array()) {
+  auto commands = stack.api("GET", "/devices/" + kDevice + "/commands?size=20");
+  for (auto& c : commands.obj().at("items").as_array()) {
     auto& o = c.as_object();
     if (o.at("id").as_string() == first->id) start_cmd = o;
     if (o.at("op").as_string() == "query_ports" && o.at("query_for").is_string() && o.at("query_for").as_string() == first->id)
@@ -214,7 +214,7 @@ TEST_F(BillingIT, AnUnknownSessionRecordIsAckedKeptAndSettledOrClosedOnceThrough
   ASSERT_TRUE(charger->wait_ack(msg_a, 5s, 1));
   ASSERT_TRUE(charger->wait_ack(charger->session_end(b)));
 
-  auto list = stack.api("GET", "/orphans?device_id=" + kDevice + "&state=open").obj().at("orphans").as_array();
+  auto list = stack.api("GET", "/orphans?device_id=" + kDevice + "&state=open").obj().at("items").as_array();
   ASSERT_EQ(list.size(), 2u);
   auto oa = list[0].as_object();
   EXPECT_EQ(oa.at("port").as_int64(), 5);
@@ -240,7 +240,7 @@ TEST_F(BillingIT, AnUnknownSessionRecordIsAckedKeptAndSettledOrClosedOnceThrough
   EXPECT_EQ(s.at("energy_wh").as_int64(), 500);
   EXPECT_EQ(s.at("amount_fen").as_int64(), 50);   // the device's default plan, 1.00 yuan/kWh
   EXPECT_EQ(rider_now().at("balance_fen").as_int64(), 4950);
-  auto ledger = stack.api("GET", "/riders/" + std::to_string(rider) + "/ledger").obj().at("entries").as_array();
+  auto ledger = stack.api("GET", "/riders/" + std::to_string(rider) + "/ledger?size=200").obj().at("items").as_array();
   EXPECT_EQ(ledger[0].as_object().at("session_id").as_int64(), s.at("id").as_int64());
   EXPECT_EQ(stack.api("POST", "/orphans/" + std::to_string(ida) + "/settle", json::object{{"rider_id", rider}}).status, 409);
   EXPECT_EQ(stack.api("POST", "/orphans/" + std::to_string(ida) + "/close", json::object{{"reason", "x"}}).status, 409);
@@ -255,6 +255,6 @@ TEST_F(BillingIT, AnUnknownSessionRecordIsAckedKeptAndSettledOrClosedOnceThrough
   EXPECT_EQ(stack.api("POST", "/orphans/" + std::to_string(idb) + "/settle", json::object{{"rider_id", rider}}).status, 409);
   EXPECT_EQ(rider_now().at("balance_fen").as_int64(), 4950);
   EXPECT_EQ(billing().at("open_orphan_records").as_int64(), 0);
-  EXPECT_EQ(stack.api("GET", "/orphans?state=closed").obj().at("orphans").as_array().size(), 1u);
+  EXPECT_EQ(stack.api("GET", "/orphans?state=closed").obj().at("items").as_array().size(), 1u);
   (void)kDeviceNum;
 }

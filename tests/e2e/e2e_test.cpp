@@ -66,10 +66,10 @@ TEST_P(EndToEnd, APaidChargeIsSettledOnceWithTheEnergyTheChargerReported) {
   auto w = rider_now();
   EXPECT_EQ(w.at("balance_fen").as_int64(), 1000 - fen);
   EXPECT_EQ(w.at("held_fen").as_int64(), 0);
-  auto ledger = stack.api("GET", "/riders/" + std::to_string(rider) + "/ledger").obj().at("entries").as_array();
+  auto ledger = stack.api("GET", "/riders/" + std::to_string(rider) + "/ledger?size=200").obj().at("items").as_array();
   ASSERT_EQ(ledger.size(), fen > 0 ? 2u : 1u);
   EXPECT_EQ(ledger[0].as_object().at("amount_fen").as_int64(), -fen);
-  EXPECT_GT(stack.api("GET", "/sessions/" + std::to_string(id) + "/meter").obj().at("samples").as_array().size(), 0u);
+  EXPECT_GT(stack.api("GET", "/sessions/" + std::to_string(id) + "/meter").obj().at("items").as_array().size(), 0u);
 
   // The charger got its answer: it does not keep resending the record.
   std::this_thread::sleep_for(std::chrono::seconds(2));
@@ -141,7 +141,7 @@ TEST_P(EndToEnd, ACoreKilledMidSessionLosesNothingAndBillsOnce) {
   auto w = rider_now();
   EXPECT_EQ(w.at("balance_fen").as_int64(), 990);
   EXPECT_EQ(w.at("held_fen").as_int64(), 0);
-  EXPECT_EQ(stack.api("GET", "/riders/" + std::to_string(rider) + "/ledger").obj().at("entries").as_array().size(), 2u);
+  EXPECT_EQ(stack.api("GET", "/riders/" + std::to_string(rider) + "/ledger?size=200").obj().at("items").as_array().size(), 2u);
 }
 
 TEST_P(EndToEnd, DuplicateAndReorderedReportsThroughTheBrokerCountOnce) {
@@ -179,7 +179,7 @@ TEST_P(EndToEnd, DuplicateAndReorderedReportsThroughTheBrokerCountOnce) {
   EXPECT_EQ(done.at("energy_wh").as_int64(), 640);
   EXPECT_EQ(done.at("amount_fen").as_int64(), 64);
   EXPECT_EQ(rider_now().at("balance_fen").as_int64(), 936);
-  EXPECT_EQ(stack.api("GET", "/riders/" + std::to_string(rider) + "/ledger").obj().at("entries").as_array().size(), 2u);
+  EXPECT_EQ(stack.api("GET", "/riders/" + std::to_string(rider) + "/ledger?size=200").obj().at("items").as_array().size(), 2u);
 }
 
 

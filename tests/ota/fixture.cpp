@@ -77,9 +77,9 @@ ApiReply Site::create_rollout(json::object body) { return stack->api("POST", "/r
 json::object Site::rollout(int64_t id) { return stack->api("GET", "/rollouts/" + std::to_string(id)).obj(); }
 
 json::array Site::rollout_devices(int64_t id, const std::string& state) {
-  return stack->api("GET", "/rollouts/" + std::to_string(id) + "/devices" + (state.empty() ? "" : "?state=" + state))
+  return stack->api("GET", "/rollouts/" + std::to_string(id) + "/devices?size=5000" + (state.empty() ? "" : "&state=" + state))
       .obj()
-      .at("devices")
+      .at("items")
       .as_array();
 }
 

@@ -42,7 +42,7 @@ TEST(OtaRegistry, UploadsAreCheckedAgainstThePlatformKey) {
   // Not a package; no API key.
   EXPECT_EQ(site.stack->api_raw("POST", "/firmware", "{\"manifest\":{}}", "application/json", site.stack->api_key()).status, 400);
   EXPECT_EQ(site.stack->api_raw("POST", "/firmware", firmware::package_to_json(good), "application/json", "wrong").status, 401);
-  auto list = site.stack->api("GET", "/firmware").obj().at("firmware").as_array();
+  auto list = site.stack->api("GET", "/firmware").obj().at("items").as_array();
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0].as_object().at("version").as_string(), "1.1.0");
 }

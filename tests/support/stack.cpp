@@ -22,8 +22,9 @@ Stack::Stack(const TempDir& dir, std::vector<std::string> core_args, std::vector
   secrets_ = make_services_file(dir_.path() / "services", {{"core", "core"}, {"bridge-test", "bridge"}});
   write_file(dir_.path() / "core.secret", secrets_.at("core") + "\n");
   write_file(dir_.path() / "bridge.secret", secrets_.at("bridge-test") + "\n");
-  api_key_ = run_capture(bin("chargehub-core").string() + " api-key --name test --file " + (dir_.path() / "api-keys").string());
   run_capture(bin("chargehub-core").string() + " migrate --db '" + db_url_ + "'");
+  // A service key with every permission (platform_admin): the tests' own credential.
+  api_key_ = run_capture(bin("chargehub-core").string() + " api-key --name test --db '" + db_url_ + "'");
   broker_ = std::make_unique<Broker>(dir_, BrokerOptions{dir_.path() / "services", "plugin_opt_poll_ms 100\n", {},
                                                                std::move(broker_log_types)});
   http_port_ = free_port();
@@ -44,13 +45,12 @@ void Stack::start_core() {
                                 "--broker", "tcp://127.0.0.1:" + std::to_string(broker_->port()),
                                 "--name", "test",
                                 "--secret-file", (dir_.path() / "core.secret").string(),
-                                "--api-keys", (dir_.path() / "api-keys").string(),
                                 "--http", "127.0.0.1:" + std::to_string(http_port_)};
   argv.insert(argv.end(), core_args_.begin(), core_args_.end());
   core_ = std::make_unique<Process>(argv, dir_.path() / "core.log");
   if (!wait_for_port(http_port_, std::chrono::seconds(15))) throw std::runtime_error("the core did not start:\n" + core_log());
   bool mqtt = wait_until([&] {
-    auto r = api("GET", "/health");
+    auto r = api("GET", "/status");
     return r.status == 200 && r.obj().at("mqtt_connected").as_bool();
   }, std::chrono::seconds(15));
   if (!mqtt) throw std::runtime_error("the core did not connect to the broker:\n" + core_log() + broker_->log_text());
@@ -104,6 +104,7 @@ ApiReply Stack::api_raw(const std::string& method, const std::string& path, cons
             : method == "POST" ? (body.empty() ? cli.Post(p.c_str(), h, "{}", content_type.c_str())
                                                : cli.Post(p.c_str(), h, body, content_type.c_str()))
             : method == "PUT"  ? cli.Put(p.c_str(), h, body, content_type.c_str())
+            : method == "PATCH" ? cli.Patch(p.c_str(), h, body, content_type.c_str())
             : method == "DELETE" ? cli.Delete(p.c_str(), h)
                                : throw std::invalid_argument("method " + method);
   ApiReply out;

@@ -212,6 +212,11 @@ std::optional<CommandRow> Commands::get(const std::string& id) {
   return r_.commands.get(id);
 }
 
+Page<CommandRow> Commands::page_for_device(const std::string& device_id, const PageRequest& p) {
+  sql::Lock lock(r_.db);
+  return r_.commands.page_for_device(device_id, p);
+}
+
 std::vector<CommandRow> Commands::for_device(const std::string& device_id, int64_t limit) {
   sql::Lock lock(r_.db);
   return r_.commands.for_device(device_id, limit);

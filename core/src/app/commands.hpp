@@ -35,6 +35,7 @@ class Commands {
 
   std::optional<CommandRow> get(const std::string& id);
   std::vector<CommandRow> for_device(const std::string& device_id, int64_t limit);
+  Page<CommandRow> page_for_device(const std::string& device_id, const PageRequest& p);
 
  private:
   // A QUERY_PORTS the retry policy sent for an unanswered START was answered: settle the START from it.

@@ -26,6 +26,11 @@ std::optional<Device> Devices::get(const std::string& id) {
   return r_.devices.get(id);
 }
 
+Page<Device> Devices::page(const DeviceFilter& f, const PageRequest& p) {
+  sql::Lock lock(r_.db);
+  return r_.devices.page(f, p);
+}
+
 std::vector<Device> Devices::list(int64_t limit, const std::string& after_id) {
   sql::Lock lock(r_.db);
   return r_.devices.list(limit, after_id);

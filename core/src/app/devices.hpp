@@ -14,6 +14,7 @@ class Devices {
   Result<Device> create(const NewDevice& d, int64_t now);
   std::optional<Device> get(const std::string& id);
   std::vector<Device> list(int64_t limit, const std::string& after_id);
+  Page<Device> page(const DeviceFilter& f, const PageRequest& p);
   Result<Device> assign_plan(const std::string& id, int64_t plan_id);
   Result<Device> set_enabled(const std::string& id, bool enabled);
   Result<Device> set_lifecycle(const std::string& id, const std::string& lifecycle);

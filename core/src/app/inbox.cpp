@@ -4,6 +4,11 @@
 
 namespace chargehub::core {
 
+Page<OrphanRecord> Inbox::page(const OrphanFilter& f, const PageRequest& p) {
+  sql::Lock lock(r_.db);
+  return r_.inbox.page(f, p);
+}
+
 std::vector<OrphanRecord> Inbox::list(const OrphanFilter& f) {
   sql::Lock lock(r_.db);
   return r_.inbox.list(f);

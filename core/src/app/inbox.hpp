@@ -22,6 +22,7 @@ class Inbox {
   explicit Inbox(Repos& r) : r_(r) {}
 
   std::vector<OrphanRecord> list(const OrphanFilter& f);
+  Page<OrphanRecord> page(const OrphanFilter& f, const PageRequest& p);
   std::optional<OrphanRecord> get(int64_t id);
   // Refusals: orphan_not_found, orphan_resolved, rider_not_found, device_not_found, plan_missing, plan_invalid.
   Result<OrphanRecord> settle(int64_t id, int64_t rider_id, const std::string& actor, int64_t now);

@@ -264,6 +264,11 @@ std::optional<SessionRow> Sessions::get(int64_t id) {
   return r_.sessions.get(id);
 }
 
+Page<SessionRow> Sessions::page(const SessionFilter& f, const PageRequest& p) {
+  sql::Lock lock(r_.db);
+  return r_.sessions.page(f, p);
+}
+
 std::vector<SessionRow> Sessions::list(const SessionFilter& f) {
   sql::Lock lock(r_.db);
   return r_.sessions.list(f);

@@ -68,6 +68,7 @@ class Sessions {
 
   std::optional<SessionRow> get(int64_t id);
   std::vector<SessionRow> list(const SessionFilter& f);
+  Page<SessionRow> page(const SessionFilter& f, const PageRequest& p);
   std::vector<MeterSample> samples(int64_t session_id, int64_t limit);
 
  private:

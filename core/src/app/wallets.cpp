@@ -28,6 +28,16 @@ Result<Rider> Wallets::topup(int64_t rider_id, int64_t amount_fen, int64_t bonus
   return Result<Rider>::ok(*r);
 }
 
+Page<LedgerEntry> Wallets::ledger_page(int64_t rider_id, const PageRequest& p) {
+  sql::Lock lock(r_.db);
+  return r_.wallets.ledger_page(rider_id, p);
+}
+
+Page<Rider> Wallets::riders(const std::optional<std::string>& q, const PageRequest& p) {
+  sql::Lock lock(r_.db);
+  return r_.wallets.riders(q, p);
+}
+
 std::vector<LedgerEntry> Wallets::ledger(int64_t rider_id, int64_t limit) {
   sql::Lock lock(r_.db);
   return r_.wallets.ledger(rider_id, limit);

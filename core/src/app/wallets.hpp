@@ -12,6 +12,8 @@ class Wallets {
   std::optional<Rider> rider(int64_t id);
   Result<Rider> topup(int64_t rider_id, int64_t amount_fen, int64_t bonus_fen, const std::string& note, int64_t now);
   std::vector<LedgerEntry> ledger(int64_t rider_id, int64_t limit);
+  Page<LedgerEntry> ledger_page(int64_t rider_id, const PageRequest& p);
+  Page<Rider> riders(const std::optional<std::string>& q, const PageRequest& p);
   int64_t ledger_sum(int64_t rider_id);   // equals the balance, always
 
  private:

@@ -21,9 +21,22 @@ std::unique_ptr<Db> open(const std::string& url) {
 }
 
 Tx::Tx(Db& db) : db_(db), lock_(db.mutex()), level_(db.depth_) {
-  if (level_ == 0) db_.begin();
-  else db_.savepoint(level_);
+  if (level_ == 0) {
+    db_.begin();
+    db_.owner_ = std::this_thread::get_id();
+  } else {
+    db_.savepoint(level_);
+  }
   ++db_.depth_;
+}
+
+void Db::after_commit(std::function<void()> fn) {
+  // owner_ equals this thread only while this thread holds the mutex inside a transaction.
+  if (in_transaction_here()) {
+    after_commit_.push_back(std::move(fn));
+    return;
+  }
+  fn();
 }
 
 Tx::~Tx() {
@@ -31,6 +44,8 @@ Tx::~Tx() {
   --db_.depth_;
   try {
     if (level_ == 0) {
+      db_.owner_ = std::thread::id();
+      db_.after_commit_.clear();
       db_.rollback();
     } else {
       db_.rollback_to(level_);
@@ -40,8 +55,17 @@ Tx::~Tx() {
 }
 
 void Tx::commit() {
-  if (level_ == 0) db_.commit();
-  else db_.release(level_);
+  if (level_ == 0) {
+    db_.commit();
+    --db_.depth_;
+    done_ = true;
+    db_.owner_ = std::thread::id();
+    auto hooks = std::move(db_.after_commit_);
+    db_.after_commit_.clear();
+    for (auto& fn : hooks) fn();
+    return;
+  }
+  db_.release(level_);
   --db_.depth_;
   done_ = true;
 }

@@ -18,7 +18,10 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <atomic>
+#include <functional>
 #include <mutex>
+#include <thread>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -126,12 +129,21 @@ class Db {
   std::recursive_mutex& mutex() { return mu_; }
   int depth() const { return depth_; }
 
+  // Runs fn after the outermost transaction open on this thread commits (dropped if it rolls back), or
+  // at once when this thread has none open: side effects such as publishing a command leave only once
+  // the rows they announce are durable, however deep the use case that caused them was nested.
+  void after_commit(std::function<void()> fn);
+  // True while this thread has a transaction open on the connection.
+  bool in_transaction_here() const { return owner_.load() == std::this_thread::get_id(); }
+
  protected:
   friend class Stmt;
   friend class Tx;
   virtual void give_back(const std::string& sql, StmtImpl* impl) = 0;
   std::recursive_mutex mu_;
   int depth_ = 0;   // open transactions: 0 none, 1 the outermost, more = savepoints
+  std::atomic<std::thread::id> owner_{};   // the thread whose transaction is open (depth_ > 0)
+  std::vector<std::function<void()>> after_commit_;
 };
 
 inline Stmt::~Stmt() {

@@ -75,6 +75,20 @@ std::vector<CommandRow> CommandRepo::for_device(const std::string& device_id, in
   return out;
 }
 
+Page<CommandRow> CommandRepo::page_for_device(const std::string& device_id, const PageRequest& p) {
+  Page<CommandRow> out;
+  {
+    auto st = db_.prepare("SELECT count(*) FROM command WHERE device_id = ?");
+    st.args(device_id);
+    if (st.step()) out.total = st.i64(0);
+  }
+  auto st = db_.prepare(sel() + "WHERE device_id = ? ORDER BY created_at" + (p.desc || p.sort.empty() ? " DESC" : "") +
+                        ", rowid DESC LIMIT ? OFFSET ?");
+  st.args(device_id, p.size, p.offset());
+  while (st.step()) out.items.push_back(read(st));
+  return out;
+}
+
 bool CommandRepo::mark_sent(const std::string& id, int64_t now) {
   db_.prepare("UPDATE command SET state = ?, sent_at = ?, last_sent_at = ?, sends = 1 WHERE id = ? AND state = ?")
       .args(st_name(CommandState::Sent), now, now, id, st_name(CommandState::Queued))

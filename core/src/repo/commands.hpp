@@ -8,6 +8,7 @@
 
 #include "chargehub/states.hpp"
 #include "db/db.hpp"
+#include "repo/page.hpp"
 
 namespace chargehub::core {
 
@@ -40,7 +41,8 @@ class CommandRepo {
 
   void insert(const CommandRow& c);
   std::optional<CommandRow> get(const std::string& id);
-  std::vector<CommandRow> for_device(const std::string& device_id, int64_t limit);   // newest first
+  std::vector<CommandRow> for_device(const std::string& device_id, int64_t limit);
+  Page<CommandRow> page_for_device(const std::string& device_id, const PageRequest& p);   // newest first   // newest first
   // Marks a queued command sent; returns true when it was queued.
   bool mark_sent(const std::string& id, int64_t now);
   void set_outcome(const std::string& id, CommandState state, std::optional<int64_t> result, const std::string& reply_json,

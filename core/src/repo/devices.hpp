@@ -8,6 +8,7 @@
 #include "chargehub/messages.hpp"
 #include "chargehub/states.hpp"
 #include "db/db.hpp"
+#include "repo/page.hpp"
 
 namespace chargehub::core {
 
@@ -44,6 +45,12 @@ struct DeviceCredential {
   bool enabled = true;
 };
 
+struct DeviceFilter {
+  std::optional<std::string> q;   // part of the id or name
+  std::optional<bool> online, enabled;
+  std::optional<std::string> lifecycle, station, agent;
+};
+
 class DeviceRepo {
  public:
   explicit DeviceRepo(sql::Db& db) : db_(db) {}
@@ -52,6 +59,8 @@ class DeviceRepo {
   void insert(const NewDevice& d, int64_t now);   // with its ports, all idle
   std::optional<Device> get(const std::string& id);   // not deleted; with port states
   std::vector<Device> list(int64_t limit, const std::string& after_id);
+  // Sort keys: id (default), created_at, last_seen_at, name. Port states are not loaded.
+  Page<Device> page(const DeviceFilter& f, const PageRequest& p);
   std::vector<std::string> online_ids();
   // Ids of live devices with this model / at this station / of this agent, in id order.
   std::vector<std::string> ids_with_model(int64_t model);

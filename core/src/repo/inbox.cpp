@@ -87,6 +87,23 @@ std::vector<OrphanRecord> InboxRepo::list(const OrphanFilter& f) {
   return out;
 }
 
+Page<OrphanRecord> InboxRepo::page(const OrphanFilter& f, const PageRequest& p) {
+  std::optional<std::string> state;
+  if (f.state) state = name_of(*f.state);
+  static const std::string kWhere = "WHERE (CAST(?1 AS TEXT) IS NULL OR device_id = ?1) AND (CAST(?2 AS TEXT) IS NULL OR state = ?2) ";
+  Page<OrphanRecord> out;
+  {
+    auto st = db_.prepare("SELECT count(*) FROM orphan_record " + kWhere);
+    st.bind(1, f.device_id).bind(2, state);
+    if (st.step()) out.total = st.i64(0);
+  }
+  std::string key = p.sort == "last_seen_at" ? "last_seen_at" : p.sort == "energy_wh" ? "energy_wh" : "id";
+  auto st = db_.prepare(sel() + kWhere + "ORDER BY " + key + (p.desc ? " DESC" : "") + ", id LIMIT ?3 OFFSET ?4");
+  st.bind(1, f.device_id).bind(2, state).bind(3, p.size).bind(4, p.offset());
+  while (st.step()) out.items.push_back(read(st));
+  return out;
+}
+
 bool InboxRepo::mark_settled(int64_t id, int64_t session_id, const std::string& actor, int64_t now) {
   db_.prepare("UPDATE orphan_record SET state = ?, session_id = ?, actor = ?, resolved_at = ? WHERE id = ? AND state = ?")
       .args(name_of(OrphanState::Settled), session_id, actor, now, id, name_of(OrphanState::Open))

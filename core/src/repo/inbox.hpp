@@ -8,6 +8,7 @@
 
 #include "chargehub/messages.hpp"
 #include "db/db.hpp"
+#include "repo/page.hpp"
 
 namespace chargehub::core {
 
@@ -48,6 +49,7 @@ class InboxRepo {
   bool count_copy(const std::string& msg, int64_t now);
   std::optional<OrphanRecord> get(int64_t id);
   std::vector<OrphanRecord> list(const OrphanFilter& f);
+  Page<OrphanRecord> page(const OrphanFilter& f, const PageRequest& p);   // the filter's device and state; oldest first
   // Resolving: only an open record changes; false when it was not open.
   bool mark_settled(int64_t id, int64_t session_id, const std::string& actor, int64_t now);
   bool mark_closed(int64_t id, const std::string& reason, const std::string& actor, int64_t now);

@@ -22,4 +22,14 @@ struct Page {
   int64_t total = 0;   // rows matching the filters
 };
 
+// text with LIKE's wildcards escaped (for `LIKE ? ESCAPE '\'`).
+inline std::string like_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace chargehub::core

@@ -90,6 +90,25 @@ std::vector<SessionRow> SessionRepo::list(const SessionFilter& f) {
   return read_all(st);
 }
 
+Page<SessionRow> SessionRepo::page(const SessionFilter& f, const PageRequest& p) {
+  static const std::string kWhere =
+      "WHERE (CAST(?1 AS BIGINT) IS NULL OR rider_id = ?1) AND (CAST(?2 AS TEXT) IS NULL OR device_id = ?2) "
+      "AND (CAST(?3 AS TEXT) IS NULL OR state = ?3) ";
+  Page<SessionRow> out;
+  {
+    auto st = db_.prepare("SELECT count(*) FROM session " + kWhere);
+    st.bind(1, f.rider_id).bind(2, f.device_id).bind(3, f.state);
+    if (st.step()) out.total = st.i64(0);
+  }
+  std::string key = p.sort;
+  if (key != "created_at" && key != "amount_fen" && key != "energy_wh") key = "id";
+  bool desc = p.sort.empty() ? true : p.desc;
+  auto st = db_.prepare(sel() + kWhere + "ORDER BY " + key + (desc ? " DESC" : "") + ", id" + (desc ? " DESC" : "") + " LIMIT ?4 OFFSET ?5");
+  st.bind(1, f.rider_id).bind(2, f.device_id).bind(3, f.state).bind(4, p.size).bind(5, p.offset());
+  out.items = read_all(st);
+  return out;
+}
+
 std::optional<SessionRow> SessionRepo::holding_port(const std::string& device_id, int64_t port) {
   auto st = db_.prepare(sel() + "WHERE device_id = ? AND port = ? AND " + holding_);
   st.args(device_id, port);

@@ -10,6 +10,7 @@
 #include "chargehub/rules/meter_check.hpp"
 #include "chargehub/session.hpp"
 #include "db/db.hpp"
+#include "repo/page.hpp"
 
 namespace chargehub::core {
 
@@ -86,6 +87,9 @@ class SessionRepo {
   int64_t insert(const NewSession& s, int64_t now);   // state requested
   std::optional<SessionRow> get(int64_t id);
   std::vector<SessionRow> list(const SessionFilter& f);
+  // The filter's rider, device and state (its limit and before_id unused); sort keys id (default,
+  // newest first unless ascending is asked), created_at, amount_fen, energy_wh.
+  Page<SessionRow> page(const SessionFilter& f, const PageRequest& p);
   // Sessions that hold a port (session::holds_port).
   std::optional<SessionRow> holding_port(const std::string& device_id, int64_t port);
   std::vector<SessionRow> holding_on_device(const std::string& device_id);

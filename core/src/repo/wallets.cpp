@@ -48,6 +48,41 @@ std::vector<LedgerEntry> WalletRepo::ledger(int64_t rider_id, int64_t limit) {
   return out;
 }
 
+Page<LedgerEntry> WalletRepo::ledger_page(int64_t rider_id, const PageRequest& p) {
+  Page<LedgerEntry> out;
+  {
+    auto st = db_.prepare("SELECT count(*) FROM ledger WHERE rider_id = ?");
+    st.args(rider_id);
+    if (st.step()) out.total = st.i64(0);
+  }
+  auto st = db_.prepare(std::string("SELECT id, rider_id, amount_fen, created_at, kind, note, session_id FROM ledger WHERE rider_id = ? ORDER BY id") +
+                        (p.sort.empty() || p.desc ? " DESC" : "") + " LIMIT ? OFFSET ?");
+  st.args(rider_id, p.size, p.offset());
+  while (st.step())
+    out.items.push_back(LedgerEntry{st.i64(0), st.i64(1), st.i64(2), st.i64(3), parse_ledger_kind(st.text(4)).value_or(LedgerKind::Adjustment),
+                                    st.text(5), st.opt_i64(6)});
+  return out;
+}
+
+Page<Rider> WalletRepo::riders(const std::optional<std::string>& q, const PageRequest& p) {
+  static const std::string kWhere =
+      " FROM rider r JOIN wallet w ON w.rider_id = r.id WHERE (CAST(?1 AS TEXT) IS NULL OR r.name LIKE ?1 ESCAPE '\\' OR r.phone LIKE ?1 ESCAPE '\\') ";
+  std::optional<std::string> like;
+  if (q) like = "%" + like_escape(*q) + "%";
+  Page<Rider> out;
+  {
+    auto st = db_.prepare("SELECT count(*)" + kWhere);
+    st.bind(1, like);
+    if (st.step()) out.total = st.i64(0);
+  }
+  std::string key = p.sort == "created_at" ? "r.created_at" : p.sort == "balance_fen" ? "w.balance_fen" : "r.id";
+  auto st = db_.prepare("SELECT r.id, r.name, r.phone, w.balance_fen, w.held_fen, r.created_at" + kWhere + "ORDER BY " + key +
+                        (p.desc ? " DESC" : "") + ", r.id LIMIT ?2 OFFSET ?3");
+  st.bind(1, like).bind(2, p.size).bind(3, p.offset());
+  while (st.step()) out.items.push_back(Rider{st.i64(0), st.text(1), st.text(2), st.i64(3), st.i64(4), st.i64(5)});
+  return out;
+}
+
 int64_t WalletRepo::ledger_sum(int64_t rider_id) {
   auto st = db_.prepare("SELECT coalesce(sum(amount_fen), 0) FROM ledger WHERE rider_id = ?");
   st.args(rider_id);

@@ -8,6 +8,7 @@
 
 #include "chargehub/states.hpp"
 #include "db/db.hpp"
+#include "repo/page.hpp"
 
 namespace chargehub::core {
 
@@ -40,6 +41,9 @@ class WalletRepo {
   void release(int64_t rider_id, int64_t fen);   // held_fen -= fen
 
   std::vector<LedgerEntry> ledger(int64_t rider_id, int64_t limit);   // newest first
+  Page<LedgerEntry> ledger_page(int64_t rider_id, const PageRequest& p);   // newest first
+  // Riders whose name or phone contains q; sort keys id (default), created_at, balance_fen.
+  Page<Rider> riders(const std::optional<std::string>& q, const PageRequest& p);
   int64_t ledger_sum(int64_t rider_id);
 
  private:

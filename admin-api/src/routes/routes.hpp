@@ -1,0 +1,32 @@
+// The admin API's route tables, one per area (docs/admin-api.md). Each returns its routes; the
+// program adds them to the kernel (api::mount_all).
+#pragma once
+#include <functional>
+#include <vector>
+
+#include "kernel/kernel.hpp"
+
+namespace chargehub::core {
+class Ota;
+}
+
+namespace chargehub::api {
+
+// What the detailed status shows beside the service's counters (the MQTT adapter's state).
+struct StatusSources {
+  std::function<bool()> mqtt_connected;
+  std::function<std::pair<uint64_t, uint64_t>()> mqtt_queue;   // waiting, shed
+  std::function<json::object()> http_stats;                     // the HTTP server's counters
+};
+
+std::vector<Route> system_routes(StatusSources sources);   // health, status, openapi.json
+std::vector<Route> device_routes();                        // devices, their commands and alarms
+std::vector<Route> money_routes();                         // plans, recharge offers, riders, wallets, IC cards
+std::vector<Route> session_routes();                       // sessions and orphan stop records
+std::vector<Route> ota_routes(core::Ota& ota);             // firmware and rollouts
+std::vector<Route> account_routes();                       // login, tokens, accounts, roles, service keys, audit
+
+// Every table above on one kernel.
+void mount_all(Kernel& k, StatusSources sources, core::Ota& ota);
+
+}  // namespace chargehub::api

@@ -1,0 +1,295 @@
+// Accounts, permissions, the audit trail and the route table as users meet them: a real core process
+// with real accounts in a real database, over real HTTP. Every registered route is walked with no
+// token, a token without the permission, unknown ids and invalid bodies.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <set>
+
+#include "stack.hpp"
+
+using namespace chargehub::testing;
+namespace json = boost::json;
+
+namespace {
+
+struct Reply {
+  int status = 0;
+  json::value body;
+  std::string retry_after;
+  const json::object& obj() const { return body.as_object(); }
+};
+
+// HTTP with any bearer credential and, behind the trusted proxy, any client address.
+Reply call(const Stack& s, const std::string& method, const std::string& path, const std::string& bearer, const json::value& body = nullptr,
+           const std::string& forwarded_for = "") {
+  httplib::Client cli("127.0.0.1", s.http_port());
+  cli.set_read_timeout(10);
+  httplib::Headers h;
+  if (!bearer.empty()) h.emplace("Authorization", "Bearer " + bearer);
+  if (!forwarded_for.empty()) h.emplace("X-Forwarded-For", forwarded_for);
+  std::string p = "/api/v1" + path, b = body.is_null() ? "{}" : json::serialize(body);
+  auto r = method == "GET"      ? cli.Get(p.c_str(), h)
+           : method == "POST"   ? cli.Post(p.c_str(), h, b, "application/json")
+           : method == "PUT"    ? cli.Put(p.c_str(), h, b, "application/json")
+           : method == "PATCH"  ? cli.Patch(p.c_str(), h, b, "application/json")
+           : method == "DELETE" ? cli.Delete(p.c_str(), h)
+                                : throw std::invalid_argument(method);
+  Reply out;
+  if (!r) return out;
+  out.status = r->status;
+  out.retry_after = r->get_header_value("Retry-After");
+  boost::system::error_code ec;
+  auto v = json::parse(r->body, ec);
+  if (!ec) out.body = std::move(v);
+  return out;
+}
+
+std::string code(const Reply& r) { return r.body.is_object() && r.obj().contains("error") ? std::string(r.obj().at("error").as_string()) : ""; }
+
+struct AccountsApi : ::testing::Test {
+  TempDir dir{"accounts-api"};
+  // nginx would sit at 127.0.0.1: its X-Forwarded-For names the client.
+  Stack stack{dir, {"--trusted-proxy", "127.0.0.1"}};
+
+  // An operator account made by the platform admin key; returns the login token after the first
+  // password change.
+  std::string person(const std::string& name, json::array roles, const std::string& password = "初始密码-0001") {
+    auto c = call(stack, "POST", "/accounts", stack.api_key(),
+                  json::object{{"name", name}, {"roles", roles}, {"initial_password", password}});
+    EXPECT_EQ(c.status, 201) << json::serialize(c.body);
+    auto l = call(stack, "POST", "/auth/login", "", json::object{{"name", name}, {"password", password}});
+    EXPECT_EQ(l.status, 200) << json::serialize(l.body);
+    std::string t(l.obj().at("access_token").as_string());
+    auto ch = call(stack, "POST", "/auth/password", t, json::object{{"old_password", password}, {"new_password", password + "-新"}});
+    EXPECT_EQ(ch.status, 200) << json::serialize(ch.body);
+    auto l2 = call(stack, "POST", "/auth/login", "", json::object{{"name", name}, {"password", password + "-新"}});
+    EXPECT_EQ(l2.status, 200);
+    return std::string(l2.obj().at("access_token").as_string());
+  }
+};
+
+// A path with its parameters filled by ids that exist nowhere.
+std::string unknown_ids(std::string path) {
+  for (auto [p, v] : {std::pair<std::string, std::string>{"{device}", "999999999999999"}, {"{id}", "987654321"}, {"{uid}", "DEADBEEF00"}}) {
+    for (auto at = path.find(p); at != std::string::npos; at = path.find(p)) path.replace(at, p.size(), v);
+  }
+  return path.substr(std::string("/api/v1").size());
+}
+
+}  // namespace
+
+TEST_F(AccountsApi, FirstLoginMustChangeTheInitialPassword) {
+  auto c = call(stack, "POST", "/accounts", stack.api_key(),
+                json::object{{"name", "zhangsan"}, {"display_name", "张三"}, {"roles", json::array{"customer_service"}},
+                             {"initial_password", "初始密码-0001"}});
+  ASSERT_EQ(c.status, 201) << json::serialize(c.body);
+  EXPECT_TRUE(c.obj().at("must_change_password").as_bool());
+  auto l = call(stack, "POST", "/auth/login", "", json::object{{"name", "zhangsan"}, {"password", "初始密码-0001"}});
+  ASSERT_EQ(l.status, 200);
+  std::string t(l.obj().at("access_token").as_string());
+  EXPECT_TRUE(l.obj().at("must_change_password").as_bool());
+  EXPECT_EQ(code(call(stack, "GET", "/riders", t)), "password_change_required");
+  EXPECT_EQ(call(stack, "GET", "/me", t).status, 200);
+  EXPECT_EQ(code(call(stack, "POST", "/auth/password", t, json::object{{"old_password", "初始密码-0001"}, {"new_password", "short"}})),
+            "weak_password");
+  ASSERT_EQ(call(stack, "POST", "/auth/password", t, json::object{{"old_password", "初始密码-0001"}, {"new_password", "新的密码-2026"}}).status, 200);
+  EXPECT_EQ(call(stack, "GET", "/riders", t).status, 401);   // the change revoked every token
+  auto l2 = call(stack, "POST", "/auth/login", "", json::object{{"name", "zhangsan"}, {"password", "新的密码-2026"}});
+  ASSERT_EQ(l2.status, 200);
+  std::string t2(l2.obj().at("access_token").as_string());
+  EXPECT_EQ(call(stack, "GET", "/riders", t2).status, 200);
+  // Customer service may look at riders but not delete devices; the menu shows what it may use.
+  EXPECT_EQ(code(call(stack, "DELETE", "/devices/861234567890123", t2)), "forbidden");
+  auto me = call(stack, "GET", "/me", t2);
+  ASSERT_EQ(me.status, 200);
+  EXPECT_FALSE(me.obj().at("menu").as_array().empty());
+  EXPECT_EQ(stack.core_log().find("新的密码-2026"), std::string::npos);   // passwords are never logged
+  EXPECT_EQ(stack.core_log().find("初始密码-0001"), std::string::npos);
+}
+
+TEST_F(AccountsApi, LogoutRefreshAndFreezeRevokeTokens) {
+  std::string t = person("lisi", json::array{"finance"});
+  auto l = call(stack, "POST", "/auth/login", "", json::object{{"name", "lisi"}, {"password", "初始密码-0001-新"}});
+  std::string refresh(l.obj().at("refresh_token").as_string());
+  auto r = call(stack, "POST", "/auth/refresh", "", json::object{{"refresh_token", refresh}});
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(call(stack, "POST", "/auth/refresh", "", json::object{{"refresh_token", refresh}}).status, 401);   // rotated: used once
+  std::string t2(r.obj().at("access_token").as_string());
+  EXPECT_EQ(call(stack, "GET", "/me", t2).status, 200);
+  EXPECT_EQ(call(stack, "POST", "/auth/logout", t2).status, 200);
+  EXPECT_EQ(code(call(stack, "GET", "/me", t2)), "unauthorized");
+  // Frozen: its tokens die and it cannot log in.
+  auto list = call(stack, "GET", "/accounts?q=lisi", stack.api_key());
+  ASSERT_EQ(list.obj().at("total").as_int64(), 1);
+  int64_t id = list.obj().at("items").as_array()[0].as_object().at("id").as_int64();
+  ASSERT_EQ(call(stack, "POST", "/accounts/" + std::to_string(id) + "/freeze", stack.api_key()).status, 200);
+  EXPECT_EQ(call(stack, "GET", "/me", t).status, 401);
+  EXPECT_EQ(code(call(stack, "POST", "/auth/login", "", json::object{{"name", "lisi"}, {"password", "初始密码-0001-新"}})), "account_frozen");
+}
+
+TEST_F(AccountsApi, WrongPasswordsAreThrottledPerAddressWithoutLockingTheOwnerOut) {
+  person("wangwu", json::array{"customer_service"});
+  // A stranger at 198.51.100.7 guesses: after a few tries every answer is 429 with Retry-After, even
+  // for the right password from there.
+  Reply last;
+  for (int i = 0; i < 12; ++i)
+    last = call(stack, "POST", "/auth/login", "", json::object{{"name", "wangwu"}, {"password", "guess-" + std::to_string(i)}}, "198.51.100.7");
+  EXPECT_EQ(last.status, 429);
+  EXPECT_FALSE(last.retry_after.empty());
+  EXPECT_EQ(call(stack, "POST", "/auth/login", "", json::object{{"name", "wangwu"}, {"password", "初始密码-0001-新"}}, "198.51.100.7").status, 429);
+  // The owner, elsewhere, logs in at once.
+  EXPECT_EQ(call(stack, "POST", "/auth/login", "", json::object{{"name", "wangwu"}, {"password", "初始密码-0001-新"}}, "203.0.113.20").status, 200);
+  // One address guessing across many names is throttled as a source.
+  Reply spray;
+  for (int i = 0; i < 40 && spray.status != 429; ++i)
+    spray = call(stack, "POST", "/auth/login", "", json::object{{"name", "user" + std::to_string(i)}, {"password", "x"}}, "198.51.100.99");
+  EXPECT_EQ(spray.status, 429);
+  // Unknown bearer credentials from one address are throttled too, and counted.
+  Reply keys;
+  for (int i = 0; i < 60 && keys.status != 429; ++i) keys = call(stack, "GET", "/devices", "chk_wrong" + std::to_string(i), nullptr, "198.51.100.50");
+  EXPECT_EQ(keys.status, 429);
+  EXPECT_EQ(call(stack, "GET", "/devices", stack.api_key(), nullptr, "203.0.113.21").status, 200);
+  auto st = call(stack, "GET", "/status", stack.api_key());
+  EXPECT_GT(st.obj().at("credentials").as_object().at("failed_logins").as_int64(), 10);
+  EXPECT_GT(st.obj().at("credentials").as_object().at("failed_keys").as_int64(), 5);
+}
+
+TEST_F(AccountsApi, AChangeIsAuditedWithBeforeAndAfterAndSecretsRedacted) {
+  auto d = call(stack, "POST", "/devices", stack.api_key(), json::object{{"id", "861234567890123"}, {"name", "东门车棚 1号桩"}});
+  ASSERT_EQ(d.status, 201);
+  std::string token(d.obj().at("token_hex").as_string());
+  ASSERT_EQ(call(stack, "POST", "/devices/861234567890123/disable", stack.api_key(), nullptr, "203.0.113.5").status, 200);
+  auto a = call(stack, "GET", "/audit?target_type=device&target_id=861234567890123&sort=-id", stack.api_key());
+  ASSERT_EQ(a.status, 200);
+  auto& items = a.obj().at("items").as_array();
+  ASSERT_EQ(items.size(), 2u);
+  auto& dis = items[0].as_object();
+  EXPECT_EQ(dis.at("action").as_string(), "device.disable");
+  EXPECT_EQ(dis.at("actor").as_string(), "key:test");
+  EXPECT_EQ(dis.at("address").as_string(), "203.0.113.5");
+  EXPECT_TRUE(dis.at("before").as_object().at("enabled").as_bool());
+  EXPECT_FALSE(dis.at("after").as_object().at("enabled").as_bool());
+  auto& created = items[1].as_object();
+  EXPECT_EQ(created.at("action").as_string(), "device.create");
+  EXPECT_TRUE(created.at("before").is_null());
+  EXPECT_EQ(json::serialize(a.body).find(token), std::string::npos);   // the token shown once is not in the trail
+  // A refused change leaves no entry.
+  call(stack, "PUT", "/devices/861234567890123/plan", stack.api_key(), json::object{{"plan_id", 999}});
+  EXPECT_EQ(call(stack, "GET", "/audit?action=device.plan", stack.api_key()).obj().at("total").as_int64(), 0);
+  // Money an operator moves is in the trail too.
+  auto rider = call(stack, "POST", "/riders", stack.api_key(), json::object{{"name", "赵六"}});
+  std::string rid = std::to_string(rider.obj().at("id").as_int64());
+  ASSERT_EQ(call(stack, "POST", "/riders/" + rid + "/topups", stack.api_key(), json::object{{"amount_fen", 1000}}).status, 200);
+  auto t = call(stack, "GET", "/audit?action=rider.topup&target_id=" + rid, stack.api_key());
+  ASSERT_EQ(t.obj().at("total").as_int64(), 1);
+  auto& e = t.obj().at("items").as_array()[0].as_object();
+  EXPECT_EQ(e.at("before").as_object().at("balance_fen").as_int64(), 0);
+  EXPECT_EQ(e.at("after").as_object().at("balance_fen").as_int64(), 1000);
+}
+
+TEST_F(AccountsApi, NobodyGrantsWhatTheyDoNotHold) {
+  // A role manager with only some permissions.
+  auto role = call(stack, "POST", "/roles", stack.api_key(),
+                   json::object{{"key", "site_lead"}, {"name", "站点主管"}, {"permissions", json::array{"roles.view", "roles.manage", "accounts.manage", "accounts.view", "devices.view"}}});
+  ASSERT_EQ(role.status, 201) << json::serialize(role.body);
+  std::string t = person("lead", json::array{"site_lead"});
+  EXPECT_EQ(code(call(stack, "POST", "/roles", t, json::object{{"key", "more"}, {"name", "更多"}, {"permissions", json::array{"devices.delete"}}})),
+            "permission_exceeds");
+  EXPECT_EQ(call(stack, "POST", "/roles", t, json::object{{"key", "less"}, {"name", "更少"}, {"permissions", json::array{"devices.view"}}}).status, 201);
+  EXPECT_EQ(code(call(stack, "POST", "/accounts", t,
+                      json::object{{"name", "boss"}, {"roles", json::array{"platform_admin"}}, {"initial_password", "初始密码-0001"}})),
+            "role_exceeds");
+  EXPECT_EQ(code(call(stack, "POST", "/keys", t, json::object{{"name", "x"}, {"roles", json::array{"less"}}})), "forbidden");
+}
+
+TEST_F(AccountsApi, ServiceKeysAreManagedThroughTheApi) {
+  auto k = call(stack, "POST", "/keys", stack.api_key(), json::object{{"name", "ota-ci"}, {"roles", json::array{"service_ota"}}});
+  ASSERT_EQ(k.status, 201) << json::serialize(k.body);
+  std::string key(k.obj().at("key").as_string());
+  int64_t id = k.obj().at("account").as_object().at("id").as_int64();
+  EXPECT_EQ(call(stack, "GET", "/firmware", key).status, 200);
+  EXPECT_EQ(code(call(stack, "GET", "/riders", key)), "forbidden");
+  ASSERT_EQ(call(stack, "POST", "/keys/" + std::to_string(id) + "/revoke", stack.api_key()).status, 200);
+  EXPECT_EQ(call(stack, "GET", "/firmware", key).status, 401);
+}
+
+TEST(AccountsApiExpiry, AnExpiredTokenIsRefused) {
+  TempDir dir{"accounts-expiry"};
+  Stack stack{dir, {"--access-ttl", "1"}};
+  auto c = call(stack, "POST", "/accounts", stack.api_key(),
+                json::object{{"name", "zhou"}, {"roles", json::array{"finance"}}, {"initial_password", "初始密码-0001"}});
+  ASSERT_EQ(c.status, 201);
+  auto l = call(stack, "POST", "/auth/login", "", json::object{{"name", "zhou"}, {"password", "初始密码-0001"}});
+  std::string t(l.obj().at("access_token").as_string());
+  EXPECT_EQ(call(stack, "GET", "/me", t).status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));   // the shortest lifetime the flag takes is 1 s
+  EXPECT_EQ(code(call(stack, "GET", "/me", t)), "token_expired");
+}
+
+// Every registered route (from the served OpenAPI document): no credential → 401; a credential without
+// the route's permission → 403; unknown ids → 404; a body with an unknown field → 400 naming it.
+TEST_F(AccountsApi, EveryRouteChecksCredentialsPermissionsIdsAndBodies) {
+  auto doc = call(stack, "GET", "/openapi.json", "");
+  ASSERT_EQ(doc.status, 200);
+  auto role = call(stack, "POST", "/roles", stack.api_key(),
+                   json::object{{"key", "auditor"}, {"name", "审计"}, {"permissions", json::array{"audit.view"}}});
+  ASSERT_EQ(role.status, 201);
+  auto k = call(stack, "POST", "/keys", stack.api_key(), json::object{{"name", "auditor"}, {"roles", json::array{"auditor"}}});
+  std::string weak(k.obj().at("key").as_string());
+  int routes = 0;
+  for (auto& [path, item] : doc.obj().at("paths").as_object()) {
+    for (auto& [method, op_v] : item.as_object()) {
+      auto& op = op_v.as_object();
+      std::string m(method);
+      for (auto& ch : m) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      std::string p = unknown_ids(std::string(path));
+      std::string what = m + " " + std::string(path);
+      ++routes;
+      bool is_public = op.at("x-scope").as_string() == "public";
+      if (is_public) continue;
+      EXPECT_EQ(call(stack, m, p, "").status, 401) << what;
+      EXPECT_EQ(call(stack, m, p, "cha_expired_or_never_issued").status, 401) << what;
+      bool needs = op.at("x-permission").is_string() && op.at("x-permission").as_string() != "audit.view";
+      if (needs) EXPECT_EQ(code(call(stack, m, p, weak)), "forbidden") << what;
+      bool has_ids = std::string(path).find('{') != std::string::npos;
+      bool has_body = op.contains("requestBody");
+      auto& schema = has_body ? op.at("requestBody").as_object().at("content").as_object().at("application/json").as_object().at("schema").as_object()
+                              : json::object{};
+      if (has_body && schema.contains("properties")) {
+        auto r = call(stack, m, p, stack.api_key(), json::object{{"no_such_field", 1}});
+        EXPECT_EQ(r.status, 400) << what;
+        EXPECT_TRUE(r.body.is_object() && r.obj().contains("field")) << what << " " << json::serialize(r.body);
+      }
+      if (has_ids && !has_body) {
+        auto r = call(stack, m, p, stack.api_key());
+        EXPECT_EQ(r.status, 404) << what << " " << json::serialize(r.body);
+      }
+      if (has_ids) {
+        std::string bad = std::string(path);
+        for (auto [pp, v] : {std::pair<std::string, std::string>{"{device}", "x1"}, {"{id}", "0"}, {"{uid}", "zz"}})
+          for (auto at = bad.find(pp); at != std::string::npos; at = bad.find(pp)) bad.replace(at, pp.size(), v);
+        auto r = call(stack, m, bad.substr(7), stack.api_key());
+        EXPECT_EQ(r.status, 400) << what;
+        EXPECT_EQ(code(r), "bad_id") << what;
+      }
+    }
+  }
+  EXPECT_GT(routes, 50);
+}
+
+// The document in the repository is the one the core serves: a route added without regenerating it
+// (chargehub-core openapi > docs/openapi.json) or a stale entry fails here.
+TEST_F(AccountsApi, TheOpenApiDocumentInTheRepositoryMatchesTheRoutes) {
+  auto served = call(stack, "GET", "/openapi.json", "");
+  ASSERT_EQ(served.status, 200);
+  auto kept = json::parse(read_file(source("docs/openapi.json")));
+  std::set<std::string> a, b;
+  for (auto& [p, item] : served.obj().at("paths").as_object())
+    for (auto& [m, op] : item.as_object()) a.insert(std::string(m) + " " + std::string(p));
+  for (auto& [p, item] : kept.as_object().at("paths").as_object())
+    for (auto& [m, op] : item.as_object()) b.insert(std::string(m) + " " + std::string(p));
+  for (auto& r : a) EXPECT_TRUE(b.count(r)) << "registered but not in docs/openapi.json: " << r;
+  for (auto& r : b) EXPECT_TRUE(a.count(r)) << "in docs/openapi.json but not registered: " << r;
+  EXPECT_EQ(served.body, kept) << "docs/openapi.json is stale: regenerate it with `chargehub-core openapi > docs/openapi.json`";
+}
