@@ -6,7 +6,7 @@ PKGS=(
   cmake g++ make pkg-config git
   mosquitto mosquitto-dev libmosquitto-dev mosquitto-clients
   libpaho-mqttpp-dev libpaho-mqtt-dev
-  libssl-dev libsqlite3-dev sqlite3 libpq-dev postgresql
+  libssl-dev libsqlite3-dev sqlite3 libpq-dev postgresql libsodium-dev
   libcpp-httplib-dev libboost-json1.81-dev libcli11-dev
   libasio-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl python3 python3-paho-mqtt procps

@@ -13,9 +13,13 @@
 // alarms    alarms.hpp     alarms and the stops they cause
 // telemetry telemetry.hpp  meter readings and their rules
 // inbox     inbox.hpp      orphan stop records: kept, settled against a rider or closed
+// accounts  accounts.hpp   operator logins, tokens, roles and permissions, service keys
+// audit     audit.hpp      who changed what through the API
 // (OTA: ota.hpp, wired by the program.)
 #pragma once
+#include "app/accounts.hpp"
 #include "app/alarms.hpp"
+#include "app/audit.hpp"
 #include "app/cards.hpp"
 #include "app/commands.hpp"
 #include "app/devices.hpp"
@@ -29,9 +33,12 @@ namespace chargehub::core {
 
 class App {
  public:
-  explicit App(sql::Db& db)
+  explicit App(sql::Db& db, AccountSettings account_settings = {})
       : db(db), migrated_(sql::migrate(db)), repos(db), devices(repos), sessions(repos), wallets(repos), cards(repos, sessions),
-        plans(repos), commands(repos, sessions), alarms(repos, sessions), telemetry(repos, sessions), inbox(repos) {}
+        plans(repos), commands(repos, sessions), alarms(repos, sessions), telemetry(repos, sessions), inbox(repos),
+        accounts(repos, account_settings), audit(repos.audit, db) {
+    accounts.ensure_builtin_roles();
+  }
   App(const App&) = delete;
 
   sql::Db& db;
@@ -50,6 +57,8 @@ class App {
   Alarms alarms;
   Telemetry telemetry;
   Inbox inbox;
+  Accounts accounts;
+  Audit audit;
 
   int schema_version() { return sql::schema_version(db); }
   // Runs fn inside one transaction (the use cases it calls nest as savepoints): the fleet adapter

@@ -1,5 +1,7 @@
 // Every repository on one connection: what the use cases are given.
 #pragma once
+#include "repo/accounts.hpp"
+#include "repo/audit.hpp"
 #include "repo/cards.hpp"
 #include "repo/commands.hpp"
 #include "repo/devices.hpp"
@@ -13,7 +15,7 @@ namespace chargehub::core {
 
 struct Repos {
   explicit Repos(sql::Db& db)
-      : db(db), devices(db), wallets(db), sessions(db), commands(db), cards(db), plans(db), reports(db), inbox(db) {}
+      : db(db), devices(db), wallets(db), sessions(db), commands(db), cards(db), plans(db), reports(db), inbox(db), accounts(db), audit(db) {}
   sql::Db& db;
   DeviceRepo devices;
   WalletRepo wallets;
@@ -23,6 +25,8 @@ struct Repos {
   PlanRepo plans;
   ReportRepo reports;
   InboxRepo inbox;
+  AccountRepo accounts;
+  AuditRepo audit;
 };
 
 // What a use case asks the fleet adapter to do after its transaction committed: commands to publish,
