@@ -91,6 +91,7 @@ boost::json::value schema_of_member() {
   else if constexpr (std::is_same_v<T, bool>) return json::object{{"type", "boolean"}};
   else if constexpr (std::is_integral_v<T>) return json::object{{"type", "integer"}, {"format", "int64"}};
   else if constexpr (std::is_same_v<T, json::object>) return json::object{{"type", "object"}};
+  else if constexpr (std::is_same_v<T, json::array>) return json::object{{"type", "array"}};
   else if constexpr (std::is_same_v<T, json::value>) return json::object{};
   else if constexpr (is_optional<T>::value) {
     auto s = schema_of_member<typename T::value_type>();
@@ -101,7 +102,7 @@ boost::json::value schema_of_member() {
   } else if constexpr (boost::describe::has_describe_members<T>::value) {
     json::object props;
     json::array required;
-    boost::mp11::mp_for_each<boost::describe::describe_members<T, boost::describe::mod_public>>([&](auto D) {
+    boost::mp11::mp_for_each<boost::describe::describe_members<T, boost::describe::mod_public | boost::describe::mod_inherited>>([&](auto D) {
       using M = std::remove_cvref_t<decltype(std::declval<T>().*D.pointer)>;
       props[D.name] = schema_of_member<M>();
       if (!is_optional<M>::value) required.push_back(json::string(D.name));

@@ -35,7 +35,7 @@ BOOST_DESCRIBE_STRUCT(TokensView, (), (access_token, refresh_token, token_type, 
 
 struct MenuView {
   std::string key, title, path, permission;
-  std::vector<MenuView> children;
+  json::array children;   // more MenuViews (an array, so that the schema does not recurse)
 };
 BOOST_DESCRIBE_STRUCT(MenuView, (), (key, title, path, permission, children))
 
@@ -98,7 +98,7 @@ BOOST_DESCRIBE_STRUCT(PermissionView, (), (key, menu, title))
 
 MenuView menu_view(const permissions::Menu& m) {
   MenuView v{m.key, m.title, m.path, m.permission, {}};
-  for (auto& c : m.children) v.children.push_back(menu_view(c));
+  for (auto& c : m.children) v.children.push_back(json::value_from(menu_view(c)));
   return v;
 }
 

@@ -103,15 +103,12 @@ std::vector<Route> device_routes() {
                       }
                       auto res = c.svc.create_device(d);
                       if (!res) return refuse(res.refusal);
-                      auto v = device_view(*res.value);
-                      if (token) {   // shown once: only its hash is stored
-                        v.token_hex = token->hex;
-                        v.mqtt_password = token->mqtt_password;
-                      }
+                      if (!token) return ok(json::value_from(device_view(*res.value)), 201);
+                      IssuedDeviceView v{device_view(*res.value), token->hex, token->mqtt_password, std::nullopt};
                       return ok(json::value_from(v), 201);
                     }}
                   .with_request<NewDeviceBody>()
-                  .with_response<DeviceView>()
+                  .with_response<IssuedDeviceView>()
                   .answers(201)
                   .may_refuse({"device_exists"})
                   .audited("device.create", "device"));
@@ -133,13 +130,13 @@ std::vector<Route> device_routes() {
                     [](Ctx& c) {
                       auto d = c.app.devices.get(c.param("device"));
                       if (!d) return fail(404, "device_not_found", "no device with this id");
-                      auto v = device_view(*d);
                       auto counts = c.app.inbox.counts(d->id);
-                      v.billing = BillingCountsView{counts.meter.implausible_ends, counts.meter.implausible_readings,
-                                                    counts.meter.last_implausible_at, counts.orphans.total, counts.orphans.open};
+                      DeviceDetailView v{device_view(*d), BillingCountsView{counts.meter.implausible_ends, counts.meter.implausible_readings,
+                                                                            counts.meter.last_implausible_at, counts.orphans.total,
+                                                                            counts.orphans.open}};
                       return ok(json::value_from(v));
                     }}
-                  .with_response<DeviceView>()
+                  .with_response<DeviceDetailView>()
                   .may_refuse({"device_not_found"}));
   r.push_back(Route{"PUT", "/api/v1/devices/{device}/plan", "devices.edit", Scope::Platform, "Give a device a price plan",
                     [](Ctx& c) {
@@ -196,14 +193,11 @@ std::vector<Route> device_routes() {
                       auto t = issue_token();
                       auto res = c.svc.rotate_token(c.param("device"), t.hash, grace);
                       if (!res) return refuse(res.refusal);
-                      auto v = device_view(*res.value);
-                      v.token_hex = t.hex;
-                      v.mqtt_password = t.mqtt_password;
-                      v.old_token_valid_for_s = grace;
+                      IssuedDeviceView v{device_view(*res.value), t.hex, t.mqtt_password, grace};
                       return ok(json::value_from(v));
                     }}
                   .with_request<TokenBody>()
-                  .with_response<DeviceView>()
+                  .with_response<IssuedDeviceView>()
                   .may_refuse({"device_not_found"})
                   .audited("device.token", "device", "device", device_snapshot));
   r.push_back(Route{"GET", "/api/v1/devices/{device}/commands", "devices.view", Scope::Platform, "A device's commands, newest first",

@@ -47,14 +47,33 @@ struct DeviceView {
   std::vector<PortView> port_states;
   int64_t created_at;
   optional<string> station, agent;
-  optional<BillingCountsView> billing;          // GET /devices/{device} only
-  optional<string> token_hex, mqtt_password;    // shown once, when issued
-  optional<int64_t> old_token_valid_for_s;
 };
 BOOST_DESCRIBE_STRUCT(DeviceView, (), (id, name, model, ports, hw, fw, iccid, enabled, lifecycle, plan_id, online, last_seen_at, csq,
-                                       temp_dc, mains_dv, power_w, auth, port_states, created_at, station, agent, billing,
-                                       token_hex, mqtt_password, old_token_valid_for_s))
+                                       temp_dc, mains_dv, power_w, auth, port_states, created_at, station, agent))
 DeviceView device_view(const core::Device& d);
+
+// GET /devices/{device}: with what its misbehaviour adds up to.
+struct DeviceDetailView : DeviceView {
+  BillingCountsView billing;
+};
+BOOST_DESCRIBE_STRUCT(DeviceDetailView, (DeviceView), (billing))
+
+// A device with a token just issued: shown once, only its hash is stored.
+struct IssuedDeviceView : DeviceView {
+  string token_hex, mqtt_password;
+  optional<int64_t> old_token_valid_for_s;   // after a rotation: how long the previous token still works
+};
+BOOST_DESCRIBE_STRUCT(IssuedDeviceView, (DeviceView), (token_hex, mqtt_password, old_token_valid_for_s))
+
+}  // namespace chargehub::api
+
+// Views that extend another are written flat (the base's members beside their own).
+template <>
+struct boost::json::is_described_class<chargehub::api::DeviceDetailView> : std::true_type {};
+template <>
+struct boost::json::is_described_class<chargehub::api::IssuedDeviceView> : std::true_type {};
+
+namespace chargehub::api {
 
 struct DeletedView {
   string id;

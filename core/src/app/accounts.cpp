@@ -196,22 +196,20 @@ Result<Tokens> Accounts::login(const std::string& name_in, const std::string& pa
 }
 
 Result<Caller> Accounts::authenticate(const std::string& bearer, const std::string& source, int64_t now) {
+  // A valid credential is always accepted (checking one is a cheap hash lookup): a stranger guessing
+  // from the same address (a carrier NAT, an office) must not lock its holders out. Only unknown ones
+  // count against the source and, past the free ones, are answered `throttled` (429) instead.
   auto unknown = [&]() {
-    {
-      std::lock_guard lock(throttle_mu_);
-      bearers_.failure(source.substr(0, 128), now);
-    }
-    failed_keys_++;
-    log::warn("unknown bearer credential from ", loggable(source));
-    return Result<Caller>::no("unauthorized", "unknown or revoked credentials");
-  };
-  {
     std::lock_guard lock(throttle_mu_);
+    failed_keys_++;
     if (int64_t wait = bearers_.check(source.substr(0, 128), now)) {
       throttled_++;
       return no<Caller>(throttled_refusal(wait));
     }
-  }
+    bearers_.failure(source.substr(0, 128), now);
+    log::warn("unknown bearer credential from ", loggable(source));
+    return Result<Caller>::no("unauthorized", "unknown or revoked credentials");
+  };
   bool access = bearer.starts_with("cha_"), key = bearer.starts_with("chk_");
   if ((!access && !key) || bearer.size() > 256) return unknown();
   std::string h = sha256_hex(bearer);
