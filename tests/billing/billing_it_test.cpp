@@ -235,7 +235,7 @@ TEST_F(BillingIT, AnUnknownSessionRecordIsAckedKeptAndSettledOrClosedOnceThrough
   auto settled = stack.api("POST", "/orphans/" + std::to_string(ida) + "/settle", json::object{{"rider_id", rider}});
   ASSERT_EQ(settled.status, 200) << json::serialize(settled.body);
   EXPECT_EQ(settled.obj().at("state").as_string(), "settled");
-  auto& s = settled.obj().at("session").as_object();
+  auto& s = settled.obj().at("settled_session").as_object();
   EXPECT_EQ(s.at("state").as_string(), "settled");
   EXPECT_EQ(s.at("energy_wh").as_int64(), 500);
   EXPECT_EQ(s.at("amount_fen").as_int64(), 50);   // the device's default plan, 1.00 yuan/kWh

@@ -63,7 +63,7 @@ TEST(OtaRegistry, OtherRoutesKeepTheir64KiBBodyLimit) {
   Site site("ota-body-limit");
   auto huge = site.stack->api_raw("POST", "/riders", std::string(2 * 1024 * 1024, 'x'), "application/json", site.stack->api_key());
   EXPECT_EQ(huge.status, 413);
-  EXPECT_EQ(huge.obj().at("error").as_string(), "too_large");
+  EXPECT_EQ(huge.obj().at("error").as_string(), "body_too_large");
   auto ok = site.stack->api("POST", "/riders", json::object{{"name", "张三"}});
   EXPECT_EQ(ok.status, 201);
 }
