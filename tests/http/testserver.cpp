@@ -7,6 +7,8 @@
 //   POST /api/v1/firmware    up to 8 MiB, Content-Length only     what slow bodies aim at
 //   POST /api/v1/stream      up to 64 KiB, chunked allowed        what chunked floods aim at
 //   *    anything else       {"method","path","body_length"};  /slow?ms=N sleeps first
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <thread>
@@ -60,6 +62,13 @@ int main(int argc, char** argv) {
   s.head_deadline = std::chrono::milliseconds(head_ms);
   s.body_deadline = std::chrono::milliseconds(body_ms);
   s.idle_timeout = std::chrono::milliseconds(idle_ms);
+
+  // Thousands of connections: take the whole hard limit of open files (the soft one is often 1024).
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+  }
 
   // Block the stop signals before any thread starts, so only sigwait below sees them.
   sigset_t stop_signals;
