@@ -6,7 +6,7 @@
 //   GET  /stats              the server's counters (ServerStats)
 //   POST /api/v1/firmware    up to 8 MiB, Content-Length only     what slow bodies aim at
 //   POST /api/v1/stream      up to 64 KiB, chunked allowed        what chunked floods aim at
-//   *    anything else       {"method","path","body_length"};  /slow?ms=N sleeps first
+//   *    anything else       {"method","path","body_length","x_forwarded_for"};  /slow?ms=N sleeps first
 #include <sys/resource.h>
 
 #include <csignal>
@@ -89,7 +89,10 @@ int main(int argc, char** argv) {
           res.body = json::serialize(stats_json(self->stats()));
         } else {
           if (r.path == "/slow") std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(r.param("ms").value_or("100"))));
-          res.body = json::serialize(json::object{{"method", r.method}, {"path", r.path}, {"body_length", r.body.size()}});
+          res.body = json::serialize(json::object{{"method", r.method},
+                                                  {"path", r.path},
+                                                  {"body_length", r.body.size()},
+                                                  {"x_forwarded_for", r.header("x-forwarded-for")}});
         }
         return res;
       },
