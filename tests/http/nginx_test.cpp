@@ -104,6 +104,27 @@ TEST(HttpNginx, ExampleConfigServesTlsRedirectsAndSetsForwardedFor) {
   EXPECT_EQ(post("/api/v1/firmware"), "200");
 }
 
+// The example's comment says nginx arms client_header_timeout once per head: check it, with its 5 s.
+TEST(HttpNginx, TricklingCannotExtendNginxsHeaderTimeout) {
+  if (::access(kNginx, X_OK) != 0) FAIL() << kNginx << " missing: run scripts/install-deps.sh (nginx-light)";
+  TestServer core;
+  Nginx nginx(core.port);
+  RawClient c(nginx.plain);
+  std::string head = "GET /api/v1/health HTTP/1.1\r\nHost: t\r\nX-Pad: " + std::string(200, 'p');
+  auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (char ch : head) {   // one byte every 250 ms: 50 s for the whole head
+    if (!c.send(std::string_view(&ch, 1)) || c.wait_closed(std::chrono::milliseconds(250))) {
+      closed = true;
+      break;
+    }
+  }
+  ASSERT_TRUE(closed);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  EXPECT_GE(took.count(), 4500);
+  EXPECT_LE(took.count(), 6500);
+}
+
 TEST(HttpNginx, AttacksThroughNginxNeverReachTheCore) {
   if (::access(kNginx, X_OK) != 0) FAIL() << kNginx << " missing: run scripts/install-deps.sh (nginx-light)";
   TestServer core;
