@@ -2,6 +2,7 @@
 // report: shared by the hostile test (the server alone) and the nginx test (nginx in front).
 #pragma once
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,6 +53,13 @@ inline std::map<std::string, boost::json::object> run_hostile(const TempDir& dir
   for (auto& p : report.at("phases").as_array())
     phases[std::string(p.at("phase").as_string())] = p.as_object();
   return phases;
+}
+
+// Seconds of probing per phase: 4 in the tests; HTTP_HOSTILE_PHASE_SECONDS=10 for the figures of
+// docs/http-server.md.
+inline std::string phase_seconds() {
+  const char* env = std::getenv("HTTP_HOSTILE_PHASE_SECONDS");
+  return env ? env : "4";
 }
 
 inline double num(const boost::json::value& v) { return v.is_double() ? v.as_double() : static_cast<double>(v.to_number<int64_t>()); }

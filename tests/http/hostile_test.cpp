@@ -25,7 +25,7 @@ TEST(HttpHostile, ProbesStayFastAndMemoryBoundedUnderSlowIdleAndFloodingClients)
   TestServer server;
   auto phases = run_hostile(server.dir, {"--target", "127.0.0.1:" + std::to_string(server.port), "--spread",
                                          "--pid", std::to_string(server.process->pid()), "--phases",
-                                         "baseline,slow,header-flood,chunked-flood,after", "--phase-seconds", "4",
+                                         "baseline,slow,header-flood,chunked-flood,after", "--phase-seconds", phase_seconds(),
                                          "--settle-seconds", "8", "--slow-headers", "1000", "--idle", "1000",
                                          "--slow-bodies", "1000", "--interval-ms", "500", "--probe-rate", "50"});
   ASSERT_EQ(phases.size(), 5u);

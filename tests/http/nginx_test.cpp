@@ -131,7 +131,7 @@ TEST(HttpNginx, AttacksThroughNginxNeverReachTheCore) {
   Nginx nginx(core.port);
   auto phases = run_hostile(nginx.dir, {"--target", "127.0.0.1:" + std::to_string(nginx.plain), "--spread",
                                         "--pid", std::to_string(core.process->pid()), "--phases",
-                                        "baseline,slow,header-flood,chunked-flood,after", "--phase-seconds", "4",
+                                        "baseline,slow,header-flood,chunked-flood,after", "--phase-seconds", phase_seconds(),
                                         "--settle-seconds", "8", "--slow-headers", "1000", "--idle", "1000",
                                         "--slow-bodies", "1000", "--interval-ms", "500", "--probe-rate", "50"});
   ASSERT_EQ(phases.size(), 5u);

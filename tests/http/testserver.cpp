@@ -35,7 +35,9 @@ json::object stats_json(const ServerStats& s) {
           {"bad_requests", s.bad_requests.load()},
           {"handler_errors", s.handler_errors.load()},
           {"open_connections", s.open_connections.load()},
-          {"queued", s.queued.load()}};
+          {"queued", s.queued.load()},
+          {"body_budget_shed", s.body_budget_shed.load()},
+          {"body_bytes", s.body_bytes.load()}};
 }
 
 }  // namespace
