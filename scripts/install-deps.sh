@@ -10,6 +10,7 @@ PKGS=(
   libcpp-httplib-dev libboost-json1.81-dev libcli11-dev
   libasio-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl python3 python3-paho-mqtt procps
+  nginx-light
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -50,6 +50,7 @@ struct Fixture {
         },
         [](std::string_view method, std::string_view path) -> std::optional<BodyPolicy> {
           if (path == "/upload") return BodyPolicy{1024, true};
+          if (path == "/big") return BodyPolicy{64 * 1024, false};
           return std::nullopt;
         });
     server->start();
@@ -354,6 +355,29 @@ TEST(HttpServer, FullQueueIsShedWith503AndRetryAfter) {
   auto again = shed.read_response();
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, 200);
+}
+
+TEST(HttpServer, BodiesBeyondTheServersBodyBudgetAre503) {
+  auto s = small();
+  s.max_body_bytes_in_flight = 16000;
+  Fixture f(s);
+  std::string head = "POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 10000\r\n\r\n";
+  RawClient a(f.port()), b(f.port());
+  ASSERT_TRUE(a.send(head + std::string(6000, 'a')));   // held by the server, within the budget
+  for (int i = 0; i < 200 && f.stats().body_bytes < 6000; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(b.send(head + std::string(11000, 'b')));   // the two together exceed it
+  auto r = b.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->header("retry-after"), "1");
+  EXPECT_EQ(body_of(*r)["error"].as_string(), "overloaded");
+  EXPECT_EQ(f.stats().body_budget_shed, 1u);
+  ASSERT_TRUE(a.send(std::string(4000, 'a')));
+  auto ok = a.read_response();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(body_of(*ok)["body_length"].as_int64(), 10000);
+  EXPECT_EQ(settled(f.stats().body_bytes, int64_t{0}), 0);   // answered: the budget is whole again
 }
 
 TEST(HttpServer, HandlerExceptionIs500WithoutItsText) {

@@ -67,6 +67,35 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// The body type of requests. Beast's string_body reserves the whole Content-Length as soon as the head
+// arrives: a thousand heads announcing 8 MiB would reserve 8 GB before a single body byte. This one grows
+// with the bytes that actually arrive, which is what the body budget (Settings) counts.
+struct GrowingBody {
+  using value_type = std::string;
+  static std::uint64_t size(const value_type& v) { return v.size(); }
+
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(bhttp::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+    void init(const boost::optional<std::uint64_t>&, error_code& ec) { ec = {}; }
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, error_code& ec) {
+      size_t n = 0;
+      for (auto b : beast::buffers_range_ref(buffers)) {
+        body_.append(static_cast<const char*>(b.data()), b.size());
+        n += b.size();
+      }
+      ec = {};
+      return n;
+    }
+    void finish(error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
+
 // How long a connection we are closing is still read (and the bytes dropped) after its last response:
 // closing a socket with unread bytes sends a RST, which can destroy the response (a 413 to a client still
 // sending its body) before the client has read it.
@@ -140,6 +169,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       std::lock_guard lock(srv_.reg_mu);
       srv_.connections.erase(this);
     }
+    release_body();
     srv_.release(remote_);
   }
 
@@ -262,14 +292,38 @@ class Connection : public std::enable_shared_from_this<Connection> {
     read_body();
   }
 
+  // The body a piece at a time, so that what it holds is charged to the server's body budget as it
+  // grows: past Settings::max_body_bytes_in_flight over all connections, 503.
   void read_body() {
-    bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, size_t) {
-      self->on_body(ec);
+    bhttp::async_read_some(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, size_t) {
+      if (ec) return self->on_body(ec);
+      if (!self->charge_body()) {
+        ++self->srv_.stats.body_budget_shed;
+        return self->refuse(503, "overloaded", "too many request bodies in progress; retry in a second",
+                            "1");
+      }
+      if (self->parser_->is_done()) return self->dispatch();
+      self->read_body();
     });
   }
 
+  // Charges the growth of the body's allocation; false once the budget of all connections is exceeded.
+  bool charge_body() {
+    size_t held = parser_->get().body().capacity();
+    if (held <= charged_) return true;
+    size_t delta = held - charged_;
+    charged_ = held;
+    return static_cast<size_t>(srv_.stats.body_bytes.fetch_add(static_cast<int64_t>(delta))) + delta <=
+           settings().max_body_bytes_in_flight;
+  }
+
+  // The body is gone (answered, or the connection ends): its bytes leave the budget.
+  void release_body() {
+    srv_.stats.body_bytes -= static_cast<int64_t>(charged_);
+    charged_ = 0;
+  }
+
   void on_body(error_code ec) {
-    if (!ec) return dispatch();
     if (ec == beast::error::timeout) {
       ++srv_.stats.body_timeouts;
       return close();
@@ -282,6 +336,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       ++srv_.stats.bad_requests;
       return refuse(400, "bad_request", "malformed request body");
     }
+    release_body();
     close();
   }
 
@@ -332,11 +387,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // An answer before the request was read to its end: the connection cannot be reused.
-  void refuse(int status, std::string_view error, std::string_view message) {
+  void refuse(int status, std::string_view error, std::string_view message, const char* retry_after = nullptr) {
     keep_alive_ = false;
     is_head_ = false;
     version_ = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
-    respond(error_response(status, error, message));
+    parser_.reset();   // with whatever body it held
+    auto res = error_response(status, error, message);
+    if (retry_after) res.headers.emplace_back("Retry-After", retry_after);
+    respond(std::move(res));
   }
 
   void respond(Response r) {
@@ -358,6 +416,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stream_.expires_after(settings().write_deadline);
     bhttp::async_write(stream_, res, [self = shared_from_this()](error_code ec, size_t) {
       self->response_.reset();
+      self->release_body();
       if (ec) return self->close();
       ++self->served_;
       if (self->keep_alive_ && !self->srv_.stopping) return self->wait_next_request();
@@ -386,12 +445,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ServerState& srv_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::request_parser<GrowingBody>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> response_;
   std::string remote_;
   std::string path_;   // the decoded path of the request being read
   size_t served_ = 0;
   size_t lingered_ = 0;
+  size_t charged_ = 0;   // bytes of this connection's request body in the body budget
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool is_head_ = false;
