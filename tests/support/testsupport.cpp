@@ -1,3 +1,4 @@
+#include <csignal>
 #include "testsupport.hpp"
 
 #include <arpa/inet.h>
@@ -17,6 +18,16 @@
 #include <thread>
 
 namespace chargehub::testing {
+
+namespace {
+// Servers under test may answer early and close (a 413 before the body is read): a test writing to
+// such a socket must get an error, not die of SIGPIPE.
+const bool g_sigpipe_ignored = [] {
+  ::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
+}  // namespace
+
 
 TempDir::TempDir(const std::string& prefix) {
   std::string tmpl = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();

@@ -98,9 +98,11 @@ struct GrowingBody {
 
 // How long a connection we are closing is still read (and the bytes dropped) after its last response:
 // closing a socket with unread bytes sends a RST, which can destroy the response (a 413 to a client still
-// sending its body) before the client has read it.
-constexpr auto kLingerTime = std::chrono::milliseconds(500);
-constexpr size_t kLingerBytes = 256 * 1024;
+// sending its body) before the client has read it. Like nginx's lingering close, bounded in time (and
+// here in bytes): enough for a refused firmware upload of a few MiB to finish sending on a fast link and
+// read its 413; a client that keeps sending longer is cut off.
+constexpr auto kLingerTime = std::chrono::milliseconds(2000);
+constexpr size_t kLingerBytes = 16u << 20;
 
 }  // namespace
 
@@ -435,7 +437,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void drain() {
     if (srv_.stopping) return close();
-    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, size_t n) {
+    stream_.async_read_some(buffer_.prepare(64 * 1024), [self = shared_from_this()](error_code ec, size_t n) {
       self->lingered_ += n;
       if (ec || self->lingered_ > kLingerBytes) return self->close();
       self->drain();
