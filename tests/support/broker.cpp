@@ -40,6 +40,9 @@ Broker::Broker(const TempDir& dir, BrokerOptions opts, std::map<std::string, std
     conf += "connection_messages true\n";
     conf += "listener " + std::to_string(port_) + " 127.0.0.1\n";
     conf += "max_queued_messages 10000\n";
+    // As in examples/mosquitto/mosquitto.conf: the largest legitimate packet is the core's credential
+    // snapshot on $CONTROL (about 250 bytes a device); chargers' own limit is the plugin's (8 KiB).
+    conf += "max_packet_size 16777216\n";
     conf += "set_tcp_nodelay true\n";
     conf += "plugin " + plugin.string() + "\n";
     auth_cache_ = opts.auth_cache_file.empty() ? dir / "chargehub-auth.cache" : opts.auth_cache_file;
