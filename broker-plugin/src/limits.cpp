@@ -14,13 +14,15 @@ std::int64_t DeviceLimits::refill(Bucket& b, std::int64_t now_ms) const {
   return b.milli_tokens;
 }
 
-LimitVerdict DeviceLimits::check(std::string_view device, std::size_t payload_len, std::int64_t now_ms) {
+LimitVerdict DeviceLimits::check(std::string_view device, std::size_t payload_len, std::int64_t now_ms, bool status) {
   LimitVerdict v = LimitVerdict::pass;
   if (policy_.max_payload > 0 && payload_len > static_cast<std::size_t>(policy_.max_payload)) {
     v = LimitVerdict::too_big;
   } else if (policy_.rate_per_s > 0) {
-    auto it = buckets_.find(device);
-    if (it == buckets_.end()) it = buckets_.emplace(std::string(device), Bucket{policy_.burst * 1000, now_ms}).first;
+    std::string key(device);
+    if (status) key += "/status";  // device ids are digits: no clash
+    auto it = buckets_.find(key);
+    if (it == buckets_.end()) it = buckets_.emplace(std::move(key), Bucket{policy_.burst * 1000, now_ms}).first;
     if (refill(it->second, now_ms) >= 1000) it->second.milli_tokens -= 1000;
     else v = LimitVerdict::rate;
   }

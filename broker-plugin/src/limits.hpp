@@ -12,6 +12,8 @@
 //   kept (at most a few per port) and the bridge's on-disk queue of what it sent while the broker was
 //   away (flushed at once). Default 10/s with bursts of 1,000: over 50 times the sustained rate of a
 //   20-port charger at its fastest settings, and an hour of its telemetry in one burst.
+// A charger's `status` topic (its online status and its will) has a bucket of its own, so that a device
+// that floods its reports still has its will ({"online":false}) delivered when it goes.
 // Everything beyond is dropped (the ACL check is denied: PUBACK 0x87 under MQTT v5, a silent drop
 // under 3.1.1) and counted per device, by kind; top() lists the devices that lost most.
 #pragma once
@@ -45,7 +47,8 @@ struct DeviceDrops {
 class DeviceLimits {
  public:
   explicit DeviceLimits(LimitPolicy p = {}) : policy_(p) {}
-  LimitVerdict check(std::string_view device, std::size_t payload_len, std::int64_t now_ms);
+  // `status`: a publish on the device's status topic (its own bucket, same policy).
+  LimitVerdict check(std::string_view device, std::size_t payload_len, std::int64_t now_ms, bool status = false);
   // The n devices with most drops, most first.
   std::vector<std::pair<std::string, DeviceDrops>> top(std::size_t n) const;
   std::uint64_t dropped_rate() const { return dropped_rate_; }

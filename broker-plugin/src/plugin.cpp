@@ -144,7 +144,10 @@ int on_acl_check(int, void* event_data, void* userdata) {
     allowed = acl_allows(who, Access::write, topic);
     // Per-device limits (limits.hpp): a charger's publish over its size or rate is dropped and counted.
     if (allowed && who.role == Role::charger) {
-      auto v = p->limits.check(who.name, ev->payloadlen, now_ms());
+      // exactly chg/v1/<id>/status (its own bucket); anything under up/ shares the device's bucket
+      bool status = topic.size() == 7 + who.name.size() + 7 && topic.starts_with("chg/v1/") &&
+                    topic.substr(7, who.name.size()) == who.name && topic.ends_with("/status");
+      auto v = p->limits.check(who.name, ev->payloadlen, now_ms(), status);
       if (v != LimitVerdict::pass) {
         p->stats.bump(v == LimitVerdict::rate ? p->stats.dropped_rate : p->stats.dropped_size);
         return MOSQ_ERR_ACL_DENIED;

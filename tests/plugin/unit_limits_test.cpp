@@ -54,3 +54,11 @@ TEST(DeviceLimits, IdleBucketsAreForgotten) {
   l.prune(100000);
   EXPECT_EQ(l.buckets(), 0u);
 }
+
+TEST(DeviceLimits, TheStatusTopicHasABucketOfItsOwnSoAFloodersWillStillGoesOut) {
+  DeviceLimits l({0, 10, 100, 1000});
+  for (int i = 0; i < 1000; ++i) l.check("666", 10, 0);
+  EXPECT_EQ(l.check("666", 10, 0), LimitVerdict::rate);
+  EXPECT_EQ(l.check("666", 20, 0, true), LimitVerdict::pass);  // its will {"online":false}
+  EXPECT_EQ(l.top(1).at(0).second.rate, 901u);                  // counted under the device
+}
