@@ -94,6 +94,41 @@ TEST_F(Lockout, WrongLoginsStraightToTheBrokerNeverKeepTheRealChargerOut) {
               ok, tries, attacks, rate, lat.pct(0.5), lat.pct(0.99), lat.pct(1.0));
 }
 
+TEST_F(Lockout, ForgedEd25519LoginsNeverKeepTheRealChargerOut) {
+  chargehub::testkeys::Ed25519Key real, forger;
+  put_device(kVictim, std::nullopt, real.pub_hex());
+  start_broker("plugin_opt_throttle_user_free 3\nplugin_opt_throttle_addr_free 10\nplugin_opt_throttle_base_ms 200\n");
+  // Fresh timestamps, signatures by another key: each one costs the broker a verification.
+  Attacker away([&] {
+    raw_connect(broker->port(), kVictim, kVictim, forger.password(kVictim, chargehub::testkeys::now_ms()), "127.0.0.2");
+  });
+  Attacker same([&] {
+    raw_connect(broker->port(), kVictim, kVictim, forger.password(kVictim, chargehub::testkeys::now_ms()), "127.0.0.3");
+  });
+  ASSERT_TRUE(chargehub::testing::wait_until([&] { return away.attempts + same.attempts >= 40; }, 5s));
+  Latencies lat;
+  int ok = 0, tries = 20;
+  int attacks_before = away.attempts + same.attempts;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < tries; ++i) {
+    auto o = charger(kVictim, real.password(kVictim, chargehub::testkeys::now_ms()));
+    o.bind_address = "127.0.0.3";
+    auto s = std::chrono::steady_clock::now();
+    ok += Mqtt(broker->port(), o).connack() == 0;
+    lat.add(std::chrono::steady_clock::now() - s);
+    std::this_thread::sleep_until(t0 + (i + 1) * 50ms);
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  int attacks = away.attempts + same.attempts - attacks_before;
+  away.halt();
+  same.halt();
+  EXPECT_EQ(ok, tries);
+  EXPECT_LT(lat.pct(0.99), 1000.0);
+  std::printf("FIGURE broker-ed25519: %d of %d real Ed25519 logins admitted during %d forged ones (%.0f/s) from two "
+              "addresses; login latency p50 %.1f ms, p99 %.1f ms\n",
+              ok, tries, attacks, attacks / secs, lat.pct(0.5), lat.pct(0.99));
+}
+
 TEST_F(Lockout, WrongLoginsThroughTheBridgeNeverKeepTheRealChargerOutAndTheAttackerIsToldBusy) {
   auto real = add_charger(kVictim);
   // The bridge connects from 127.0.0.1: its address is not a source (only username + address counts).
