@@ -50,6 +50,10 @@ Broker::Broker(const TempDir& dir, BrokerOptions opts, std::map<std::string, std
     if (!opts.services.empty()) conf += "plugin_opt_services " + opts.services.string() + "\n";
     conf += "plugin_opt_status_file " + status_.string() + "\n";
     conf += "plugin_opt_status_interval_s 1\n";
+    // Tests and benches compress time (simulated chargers, load generators at hundreds of messages a
+    // second per device): no per-device rate limit unless a test sets one in extra_conf (a later
+    // plugin_opt line wins). The size limit stays at the production default (8 KiB).
+    conf += "plugin_opt_limit_rate_per_s 0\n";
     conf += opts.extra_conf;
     if (!conf.empty() && conf.back() != '\n') conf += '\n';
     write_file(conf_, conf);
