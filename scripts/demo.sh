@@ -69,8 +69,16 @@ plugin $PLUGIN
 plugin_opt_auth_cache_file $RUN/chargehub-auth.cache
 plugin_opt_services $RUN/services
 plugin_opt_status_file $RUN/broker-status.txt
-# The bridge logs many chargers in from 127.0.0.1: throttle them by username, not the whole address.
+# The bridge's address: not a source of its own (each charger's username through it still is; the
+# bridge throttles its chargers' peer addresses itself).
 plugin_opt_throttle_addr_exempt 127.0.0.1
+# Per charger: payloads up to 8 KiB, 10 messages/s in bursts of 1,000 (docs/broker-plugin.md), the
+# rate scaled with simulated time (a charger at x\$TIME_SCALE sends that much faster).
+plugin_opt_limit_max_payload 8192
+plugin_opt_limit_rate_per_s $(( TIME_SCALE > 60 ? (10 * TIME_SCALE + 59) / 60 : 10 ))
+plugin_opt_limit_burst 1000
+# Any packet: the core's credential snapshot is the largest legitimate one (about 300 bytes a device).
+max_packet_size 16777216
 max_queued_messages 100000
 # Without it Nagle adds about 20 ms to every command round trip.
 set_tcp_nodelay true

@@ -46,6 +46,9 @@ ConfigResult parse_config(const std::vector<std::pair<std::string, std::string>>
     } else if (key == "throttle_base_ms") throttle_both(&ThrottlePolicy::base_ms, 1, 3600000);
     else if (key == "throttle_max_ms") throttle_both(&ThrottlePolicy::max_ms, 1, 86400000);
     else if (key == "throttle_forget_s") throttle_both(&ThrottlePolicy::forget_s, 1, 86400);
+    else if (key == "limit_max_payload") number(c.limits.max_payload, 0, 268435455);
+    else if (key == "limit_rate_per_s") number(c.limits.rate_per_s, 0, 1000000);
+    else if (key == "limit_burst") number(c.limits.burst, 1, 1000000);
     else if (key == "throttle_addr_exempt") {
       std::string_view v = value;
       while (!v.empty()) {

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "limits.hpp"
 #include "throttle.hpp"
 
 namespace chargehub::auth {
@@ -22,7 +23,8 @@ struct Config {
   std::int64_t stats_log_s = 300;        // stats_log_s: counters to the broker log (0 = never)
   ThrottlePolicy user_throttle{5, 1000, 60000, 600, 100000};   // throttle_user_free, throttle_*
   ThrottlePolicy addr_throttle{50, 1000, 60000, 600, 100000};  // throttle_addr_free, throttle_*
-  std::vector<std::string> addr_exempt;  // throttle_addr_exempt: comma-separated addresses
+  std::vector<std::string> addr_exempt;  // throttle_addr_exempt: the edge bridges' addresses, comma-separated
+  LimitPolicy limits;                    // limit_max_payload, limit_rate_per_s, limit_burst (limits.hpp)
 };
 
 struct ConfigResult {

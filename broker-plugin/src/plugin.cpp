@@ -21,6 +21,7 @@
 #include "config.hpp"
 #include "connections.hpp"
 #include "control.hpp"
+#include "limits.hpp"
 #include "log_text.hpp"
 #include "stats.hpp"
 #include "throttle.hpp"
@@ -44,8 +45,9 @@ struct Plugin {
   std::shared_ptr<const DeviceTable> devices = std::make_shared<DeviceTable>();
   std::shared_ptr<const ServiceTable> services = std::make_shared<ServiceTable>();
   ReplayGuard replay;
-  Throttle user_throttle;
-  Throttle addr_throttle;
+  LoginThrottle throttle;
+  DeviceLimits limits;
+  std::uint64_t throttled_unlogged = 0;  // refusals on blocked keys since the last summary line
   Connections connections;
   std::vector<std::string> kick_queue;
   // Snapshot requests: until a snapshot arrives (after start or a reload) one a second, then one every
@@ -61,9 +63,6 @@ struct Plugin {
   int acl_log_lines = 0;
   std::uint64_t acl_log_suppressed = 0;
 
-  bool addr_exempt(std::string_view addr) const {
-    return std::find(cfg.addr_exempt.begin(), cfg.addr_exempt.end(), addr) != cfg.addr_exempt.end();
-  }
   void queue_kicks(std::vector<std::string> users) {
     for (auto& u : users)
       if (std::find(kick_queue.begin(), kick_queue.end(), u) == kick_queue.end()) kick_queue.push_back(std::move(u));
@@ -87,12 +86,8 @@ const std::string control_topic_s(auth_control::kControlTopic);
 const std::string response_topic_s(auth_control::kResponseTopic);
 const std::string request_topic_s(auth_control::kSnapshotRequestTopic);
 
-// Throttle keys are bounded in size so a flood of huge usernames cannot eat memory.
-std::string throttle_key(const char* username) {
-  std::string_view u = username ? username : "";
-  return std::string(u.substr(0, 128));
-}
-
+// Every credential is checked and a correct one admitted, whatever was sent under that name before
+// (throttle.hpp, LoginThrottle): the throttle only decides how a wrong one is refused and logged.
 int on_basic_auth(int, void* event_data, void* userdata) {
   auto* p = static_cast<Plugin*>(userdata);
   auto* ev = static_cast<mosquitto_evt_basic_auth*>(event_data);
@@ -100,36 +95,29 @@ int on_basic_auth(int, void* event_data, void* userdata) {
   std::string_view addr = addr_c ? addr_c : "";
   const char* client_id = mosquitto_client_id(ev->client);
   std::int64_t now = now_ms();
-  std::string user_key = throttle_key(ev->username);
-  bool exempt = p->addr_exempt(addr);
+  std::string_view username = ev->username ? ev->username : "";
 
-  LoginResult r;
-  if ((!user_key.empty() && p->user_throttle.blocked(user_key, now)) ||
-      (!exempt && p->addr_throttle.blocked(addr, now))) {
-    r.refusal = Refusal::throttled;
-  } else {
-    LoginRequest req{ev->username, ev->password, client_id};
-    r = check_login(req, *p->devices, *p->services, p->replay, {p->cfg.ed25519_window_s}, now);
-  }
+  LoginRequest req{ev->username, ev->password, client_id};
+  LoginResult r = check_login(req, *p->devices, *p->services, p->replay, {p->cfg.ed25519_window_s}, now);
+  auto verdict = p->throttle.after_check(username, addr, r.refusal, now);
 
   if (r.ok()) {
     p->stats.bump(p->stats.logins_ok);
-    p->user_throttle.success(user_key);
+    if (verdict.key_blocked) p->stats.bump(p->stats.admitted_while_throttled);
     if (r.credential.kind == CredentialKind::ed25519) p->replay.accept(ev->username, r.credential.ts_ms);
     p->connections.add(ev->client, ev->username, r.credential);
     p->stats.connections.store(static_cast<std::int64_t>(p->connections.size()), std::memory_order_relaxed);
     return MOSQ_ERR_SUCCESS;
   }
 
-  p->stats.bump(p->stats.refused[static_cast<int>(r.refusal)]);
-  if (r.refusal != Refusal::throttled) {
-    if (!user_key.empty()) p->user_throttle.failure(user_key, now);
-    if (!exempt) p->addr_throttle.failure(addr, now);
+  p->stats.bump(p->stats.refused[static_cast<int>(verdict.refusal)]);
+  if (!verdict.log) {  // a blocked key: one summary line a second (TICK), not one per attempt
+    ++p->throttled_unlogged;
+    return MOSQ_ERR_AUTH;
   }
   // Never the password: only who, from where, and why.
   mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth: login refused: reason=%s username='%s' client_id='%s' address=%s",
-                       std::string(refusal_name(r.refusal)).c_str(),
-                       printable(ev->username ? ev->username : "").c_str(),
+                       std::string(refusal_name(verdict.refusal)).c_str(), printable(username).c_str(),
                        printable(client_id ? client_id : "").c_str(), printable(addr).c_str());
   return MOSQ_ERR_AUTH;
 }
@@ -152,7 +140,20 @@ int on_acl_check(int, void* event_data, void* userdata) {
   std::string_view topic = ev->topic ? ev->topic : "";
   bool allowed = false;
   if (ev->access == MOSQ_ACL_READ) allowed = acl_allows(who, Access::read, topic);
-  else if (ev->access == MOSQ_ACL_WRITE) allowed = acl_allows(who, Access::write, topic);
+  else if (ev->access == MOSQ_ACL_WRITE) {
+    allowed = acl_allows(who, Access::write, topic);
+    // Per-device limits (limits.hpp): a charger's publish over its size or rate is dropped and counted.
+    if (allowed && who.role == Role::charger) {
+      // exactly chg/v1/<id>/status (its own bucket); anything under up/ shares the device's bucket
+      bool status = topic.size() == 7 + who.name.size() + 7 && topic.starts_with("chg/v1/") &&
+                    topic.substr(7, who.name.size()) == who.name && topic.ends_with("/status");
+      auto v = p->limits.check(who.name, ev->payloadlen, now_ms(), status);
+      if (v != LimitVerdict::pass) {
+        p->stats.bump(v == LimitVerdict::rate ? p->stats.dropped_rate : p->stats.dropped_size);
+        return MOSQ_ERR_ACL_DENIED;
+      }
+    }
+  }
   else if (ev->access == MOSQ_ACL_SUBSCRIBE) allowed = acl_allows(who, Access::subscribe, topic);
   else if (ev->access == MOSQ_ACL_UNSUBSCRIBE) allowed = acl_allows(who, Access::unsubscribe, topic);
   if (allowed) return MOSQ_ERR_SUCCESS;
@@ -278,8 +279,17 @@ int on_tick(int, void*, void* userdata) {
   }
   if (housekeeping) {
     p->last_housekeeping_ms = now;
-    p->user_throttle.prune(now);
-    p->addr_throttle.prune(now);
+    p->throttle.prune(now);
+    p->limits.prune(now);
+    std::vector<std::string> top;
+    for (auto& [id, d] : p->limits.top(10))
+      top.push_back(id + " rate=" + std::to_string(d.rate) + " size=" + std::to_string(d.size));
+    p->stats.set_top_dropped(std::move(top));
+    if (p->throttled_unlogged) {
+      mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth: %llu more wrong logins refused as throttled (not logged one by one)",
+                           static_cast<unsigned long long>(p->throttled_unlogged));
+      p->throttled_unlogged = 0;
+    }
   }
   for (auto& user : p->kick_queue) {
     mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth: disconnecting '%s': credentials revoked or device disabled",
@@ -347,8 +357,8 @@ CHARGEHUB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, vo
     auto p = std::make_unique<Plugin>();
     p->id = identifier;
     p->cfg = parsed.config;
-    p->user_throttle = Throttle(p->cfg.user_throttle);
-    p->addr_throttle = Throttle(p->cfg.addr_throttle);
+    p->throttle = LoginThrottle(p->cfg.user_throttle, p->cfg.addr_throttle, p->cfg.addr_exempt);
+    p->limits = DeviceLimits(p->cfg.limits);
     if (p->cfg.auth_cache_file.empty())
       mosquitto_log_printf(MOSQ_LOG_WARNING,
                            "chargehub-auth: no plugin_opt_auth_cache_file: after a broker restart no charger can log "

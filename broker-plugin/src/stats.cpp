@@ -1,5 +1,7 @@
 #include "stats.hpp"
 
+#include <boost/json/array.hpp>
+
 namespace chargehub::auth {
 
 std::string_view credentials_source_name(int source) {
@@ -30,6 +32,10 @@ StatsSnapshot snapshot(const Stats& s) {
   out.snapshot_requests = ld(s.snapshot_requests);
   out.snapshots = ld(s.snapshots);
   out.stale_ignored = ld(s.stale_ignored);
+  out.admitted_while_throttled = ld(s.admitted_while_throttled);
+  out.dropped_rate = ld(s.dropped_rate);
+  out.dropped_size = ld(s.dropped_size);
+  out.top_dropped = s.top_dropped();
   out.auth_rev = ld(s.auth_rev);
   out.devices = ld(s.devices);
   out.services = ld(s.services);
@@ -59,6 +65,12 @@ boost::json::object stats_json(const StatsSnapshot& s) {
   o["devices"] = s.devices;
   o["services"] = s.services;
   o["connections"] = s.connections;
+  o["admitted_while_throttled"] = s.admitted_while_throttled;
+  o["dropped_rate"] = s.dropped_rate;
+  o["dropped_size"] = s.dropped_size;
+  boost::json::array top;
+  for (auto& l : s.top_dropped) top.emplace_back(l);
+  o["top_dropped"] = std::move(top);
   return o;
 }
 
@@ -88,6 +100,11 @@ std::string stats_text(const StatsSnapshot& s) {
   line("devices", s.devices);
   line("services", s.services);
   line("connections", s.connections);
+  line("admitted_while_throttled", s.admitted_while_throttled);
+  line("dropped_rate", s.dropped_rate);
+  line("dropped_size", s.dropped_size);
+  for (std::size_t i = 0; i < s.top_dropped.size(); ++i)
+    out += "top_dropped." + std::to_string(i + 1) + ": " + s.top_dropped[i] + "\n";
   return out;
 }
 
@@ -102,7 +119,9 @@ std::string stats_line(const StatsSnapshot& s) {
       out += " acl_denied." + std::string(role_name(static_cast<Role>(i))) + "=" + std::to_string(s.acl_denied[i]);
   out += " kicks=" + std::to_string(s.kicks) + " devices=" + std::to_string(s.devices) +
          " auth_rev=" + std::to_string(s.auth_rev) + " snapshots=" + std::to_string(s.snapshots) +
-         " connections=" + std::to_string(s.connections);
+         " connections=" + std::to_string(s.connections) + " dropped_rate=" + std::to_string(s.dropped_rate) +
+         " dropped_size=" + std::to_string(s.dropped_size);
+  if (!s.top_dropped.empty()) out += " top_dropped=" + s.top_dropped.front();
   return out;
 }
 

@@ -4,8 +4,10 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
@@ -28,6 +30,9 @@ struct Stats {
   std::atomic<std::uint64_t> snapshot_requests{0};  // published on the snapshot request topic
   std::atomic<std::uint64_t> snapshots{0};          // applied
   std::atomic<std::uint64_t> stale_ignored{0};      // snapshots or pushes older than the table
+  std::atomic<std::uint64_t> admitted_while_throttled{0};  // correct credentials admitted on a blocked key
+  std::atomic<std::uint64_t> dropped_rate{0};       // charger messages over the per-device rate (limits.hpp)
+  std::atomic<std::uint64_t> dropped_size{0};       // charger messages over the size limit
   // Gauges
   std::atomic<std::int64_t> auth_rev{-1};           // revision of the last snapshot applied
   std::atomic<std::int64_t> devices{0};
@@ -36,6 +41,21 @@ struct Stats {
   std::atomic<int> credentials_source{0};           // CredentialsSource
 
   void bump(std::atomic<std::uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
+
+  // The devices that lost most messages to the limits, "<id> rate=<n> size=<n>" lines, most first:
+  // set by the broker thread once a second, read by the status file writer and get_stats.
+  void set_top_dropped(std::vector<std::string> lines) {
+    std::lock_guard lock(top_mu_);
+    top_dropped_ = std::move(lines);
+  }
+  std::vector<std::string> top_dropped() const {
+    std::lock_guard lock(top_mu_);
+    return top_dropped_;
+  }
+
+ private:
+  mutable std::mutex top_mu_;
+  std::vector<std::string> top_dropped_;
 };
 
 // Plain copy of the counters at one moment.
@@ -45,6 +65,8 @@ struct StatsSnapshot {
   std::array<std::uint64_t, role_count> acl_denied{};
   std::uint64_t kicks = 0, control_commands = 0, reloads = 0;
   std::uint64_t snapshot_requests = 0, snapshots = 0, stale_ignored = 0;
+  std::uint64_t admitted_while_throttled = 0, dropped_rate = 0, dropped_size = 0;
+  std::vector<std::string> top_dropped;
   std::int64_t auth_rev = -1, devices = 0, services = 0, connections = 0;
   int credentials_source = 0;
 };

@@ -54,3 +54,34 @@ void Throttle::prune(std::int64_t now_ms) {
 }
 
 }  // namespace chargehub::auth
+
+namespace chargehub::auth {
+
+std::string LoginThrottle::user_source_key(std::string_view username, std::string_view source) {
+  // Bounded, so a flood of huge usernames cannot eat memory; '\n' cannot appear in an address.
+  std::string key(username.substr(0, 128));
+  key += '\n';
+  key += source.substr(0, 64);
+  return key;
+}
+
+bool LoginThrottle::is_bridge(std::string_view source) const {
+  return std::find(bridges_.begin(), bridges_.end(), source) != bridges_.end();
+}
+
+LoginThrottle::Verdict LoginThrottle::after_check(std::string_view username, std::string_view source,
+                                                  Refusal checked, std::int64_t now_ms) {
+  std::string us = user_source_key(username, source);
+  bool bridge = is_bridge(source);
+  bool blocked = user_source_.blocked(us, now_ms) || (!bridge && source_.blocked(source, now_ms));
+  if (checked == Refusal::none) {  // a correct credential: admitted whatever the counts say
+    user_source_.success(us);
+    return {Refusal::none, true, blocked};
+  }
+  if (blocked) return {Refusal::throttled, false, true};  // does not extend the block
+  user_source_.failure(us, now_ms);
+  if (!bridge) source_.failure(std::string(source.substr(0, 64)), now_ms);
+  return {checked, true, false};
+}
+
+}  // namespace chargehub::auth

@@ -20,7 +20,9 @@ Bridge::Bridge(asio::io_context& io, const Config& cfg, Counters& counters, int 
       worker_(worker),
       queue_(cfg.queue_dir, static_cast<uint64_t>(cfg.queue_max_mb) * 1024 * 1024, counters),
       tick_timer_(io),
-      accept_retry_(io) {}
+      accept_retry_(io),
+      login_throttle_(LoginThrottlePolicy{static_cast<uint32_t>(cfg.login_free_device), static_cast<uint32_t>(cfg.login_free_peer),
+                                          cfg.login_backoff_ms, cfg.login_backoff_max_ms, 600, 100000}) {}
 
 Bridge::~Bridge() = default;
 
@@ -152,6 +154,14 @@ void Bridge::on_login(Link& link, const Frame& f) {
     refuse(LoginResult::Busy);
     return;
   }
+  // Refused too often from this peer address: deferred (4, retry later), the broker is not asked.
+  std::string id = device_id_text(f.device);
+  if (login_throttle_.defer(id, peer_address(link.peer()), mono_ms())) {
+    ++c_.logins_deferred;
+    log(Level::Info, "login_deferred", "device", id, "peer", link.peer());
+    refuse(LoginResult::Busy);
+    return;
+  }
   auto ch = std::make_shared<Charger>(*this, link, f, *login);
   ++chargers_here_;
   link.add(ch);
@@ -196,6 +206,7 @@ void Bridge::tick() {
   for (auto& [d, ch] : online_) all.push_back(ch);
   for (auto* ch : all) ch->tick(now);
   std::erase_if(graveyard_, [&](auto& g) { return g.first->closed() || now > g.second; });
+  login_throttle_.prune(now);
   chargers_here_ = 0;
   for (auto& [id, link] : links_) chargers_here_ += static_cast<int64_t>(link->chargers());
   tick_timer_.expires_after(std::chrono::seconds(1));

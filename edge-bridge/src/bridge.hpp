@@ -12,6 +12,7 @@
 #include "config.hpp"
 #include "counters.hpp"
 #include "disk_queue.hpp"
+#include "login_throttle.hpp"
 #include "mqtt_client.hpp"
 
 namespace chargehub::bridge {
@@ -64,6 +65,7 @@ class Bridge {
   uint64_t link_ids_ = 0;
   int64_t chargers_here_ = 0;
   bool stopping_ = false;
+  LoginThrottle login_throttle_;   // failed logins per (device, peer address) and per peer address
   friend class Charger;
 };
 

@@ -116,9 +116,12 @@ void Charger::on_connect(int rc) {
   if (state_ == State::Closed) return;
   if (state_ == State::Connecting) {
     if (rc != 0) {
-      finish_login(is_auth_refusal(rc) ? LoginResult::BadCredentials : LoginResult::Busy);
+      bool refused = is_auth_refusal(rc);
+      if (refused) br_.login_throttle_.failure(id_, peer_address(link_.peer()), mono_ms());
+      finish_login(refused ? LoginResult::BadCredentials : LoginResult::Busy);
       return;
     }
+    br_.login_throttle_.success(id_, peer_address(link_.peer()));
     state_ = State::Online;
     timer_.cancel();
     ++br_.counters().logins_ok;

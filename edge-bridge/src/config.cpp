@@ -35,6 +35,10 @@ std::optional<Config> parse_config(int argc, char** argv, int& exit_code) {
   app.add_option("--max-out-kb", c.max_out_kb, "Unsent bytes per link before it is closed")->capture_default_str();
   app.add_option("--max-chargers-per-link", c.max_chargers_per_link, "Chargers on one serial bus or TCP link")->capture_default_str();
   app.add_option("--link-idle-s", c.link_idle_s, "A link without a logged-in charger is closed after this")->capture_default_str();
+  app.add_option("--login-free-device", c.login_free_device, "Refused logins per (device, peer address) before LOGIN result 4 back-off")->capture_default_str();
+  app.add_option("--login-free-peer", c.login_free_peer, "Refused logins per peer address before back-off")->capture_default_str();
+  app.add_option("--login-backoff-ms", c.login_backoff_ms, "First login back-off; doubles per further refusal")->capture_default_str();
+  app.add_option("--login-backoff-max-ms", c.login_backoff_max_ms, "Longest login back-off")->capture_default_str();
   app.add_option("--log-level", c.log_level, "debug, info, warn or error")->capture_default_str();
   try {
     app.parse(argc, argv);
@@ -115,6 +119,10 @@ void validate(Config& c) {
   in_range("cmd-retry-ms", c.cmd_retry_ms, 10, 600000);
   in_range("cmd-retries", c.cmd_retries, 0, 10);
   in_range("login-timeout-ms", c.login_timeout_ms, 100, 120000);
+  in_range("login-free-device", c.login_free_device, 0, 1000000);
+  in_range("login-free-peer", c.login_free_peer, 0, 1000000);
+  in_range("login-backoff-ms", c.login_backoff_ms, 1, 3600000);
+  in_range("login-backoff-max-ms", c.login_backoff_max_ms, c.login_backoff_ms, 86400000);
   in_range("refuse-close-ms", c.refuse_close_ms, 0, 60000);
   in_range("report-republish-s", c.report_republish_s, 1, 3600);
   in_range("status-s", c.status_s, 1, 3600);

@@ -51,6 +51,11 @@ struct Config {
   int max_out_kb = 64;                      // per link: unsent bytes before the link is closed
   int max_chargers_per_link = 32;           // serial multi-drop bus size
   int link_idle_s = 30;                     // a link with no logged-in charger is closed after this
+  // Failed logins per charger peer address (login_throttle.hpp): LOGIN result 4 while deferred.
+  int login_free_device = 3;                // refusals per (device, peer address) before back-off
+  int login_free_peer = 50;                 // refusals per peer address before back-off
+  int login_backoff_ms = 1000;              // first back-off; doubles per further refusal
+  int login_backoff_max_ms = 60000;
 
   std::string log_level = "info";
 };

@@ -13,6 +13,7 @@ struct Counters {
   C links_total{0};
   C chargers{0};              // gauge: chargers logged in (MQTT connected or reconnecting)
   C logins_ok{0}, logins_refused{0}, logins_busy{0};
+  C logins_deferred{0};       // LOGINs answered 4 by the per-peer throttle without asking the broker
   C not_logged_in{0};         // frames from a device not logged in on that link
   C frames_in[256]{};         // by cmd code
   C frames_out[256]{};

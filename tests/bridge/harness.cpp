@@ -128,8 +128,17 @@ std::vector<Msg> CoreClient::all(const std::string& topic) {
 size_t CoreClient::count(const std::string& topic) { return all(topic).size(); }
 
 // ---- fake link ----
-std::unique_ptr<FakeLink> FakeLink::tcp(int port) {
+std::unique_ptr<FakeLink> FakeLink::tcp(int port, const std::string& bind_address) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (!bind_address.empty()) {
+    sockaddr_in b{};
+    b.sin_family = AF_INET;
+    ::inet_pton(AF_INET, bind_address.c_str(), &b.sin_addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&b), sizeof b) != 0) {
+      ::close(fd);
+      throw std::runtime_error("bind to " + bind_address + " failed");
+    }
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -79,7 +79,8 @@ class CoreClient {
 // A charger's end of a link: blocking socket (or pty fd) with a frame decoder.
 class FakeLink {
  public:
-  static std::unique_ptr<FakeLink> tcp(int port);
+  // A TCP link to the bridge, from `bind_address` (e.g. 127.0.0.2) when given.
+  static std::unique_ptr<FakeLink> tcp(int port, const std::string& bind_address = "");
   static std::unique_ptr<FakeLink> fd(int fd);   // takes ownership
   ~FakeLink();
   void send_raw(const std::vector<uint8_t>& bytes);

@@ -424,6 +424,41 @@ TEST_P(AppTest, OverloadAlarmStopsThatPort) {
   EXPECT_EQ(alarm(dev, proto::Alarm{2, 0, 805}, T0).commands.size(), 1u);    // cut-off: the rest
 }
 
+TEST_P(AppTest, IdenticalAlarmsCollapseIntoOneRowWithACount) {
+  auto dev = device();
+  for (int i = 0; i < 3000; ++i) alarm(dev, proto::Alarm{1, 0, 650 + i % 7}, T0 + i / 100);  // 30 s of 100/s
+  auto copy = app->alarms.raised(dev, "alarm-1", proto::Alarm{1, 0, 650}, T0 + 31);          // a copy: not counted
+  EXPECT_EQ(copy.ack.result, 0);
+  alarm(dev, proto::Alarm{3, 2, 720}, T0 + 40);                                               // another code: its own row
+  alarm(dev, proto::Alarm{1, 0, 660}, T0 + 29 + rules::kAlarmDedupWindowS);                  // after a quiet window: new row
+  auto rows = app->alarms.list(dev, 100);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[2].code, 1);
+  EXPECT_EQ(rows[2].occurrences, 3000);
+  EXPECT_EQ(rows[2].created_at, T0);
+  EXPECT_EQ(rows[2].last_at, T0 + 29);
+  EXPECT_EQ(rows[2].value, 650 + 2999 % 7);  // the latest value
+  EXPECT_EQ(rows[1].code, 3);
+  EXPECT_EQ(rows[1].occurrences, 1);
+  EXPECT_EQ(rows[0].occurrences, 1);
+}
+
+TEST_P(AppTest, ARepeatedOverloadAlarmMergedIntoItsRowStillStopsASessionStartedSince) {
+  auto dev = device();
+  int64_t r = rider(1000);
+  auto a = open(dev, 1, r, 100);
+  app->commands.sent(a.command.id, T0);
+  ASSERT_EQ(alarm(dev, proto::Alarm{4, 0, 6500}, T0).commands.size(), 1u);  // unit overload: stops port 1
+  auto b = open(dev, 3, r, 100);
+  app->commands.sent(b.command.id, T0 + 1);
+  auto f = alarm(dev, proto::Alarm{4, 0, 6600}, T0 + 5);  // the same condition again: merged, and stops port 3
+  ASSERT_EQ(f.commands.size(), 1u);
+  EXPECT_EQ(f.commands[0].args.at("port").to_number<int>(), 3);
+  auto rows = app->alarms.list(dev, 10);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].occurrences, 2);
+}
+
 TEST_P(AppTest, OldMeterSamplesAreDownsampled) {
   auto dev = device();
   int64_t r = rider(1000);

@@ -257,6 +257,22 @@ TEST(AlarmRule, OnlyAlarmsThatCutPowerStopSessions) {
   EXPECT_EQ(alarm_stops(code(AlarmCode::UnitOverload), 0).port, 0);
 }
 
+TEST(AlarmRule, RepeatsOfOneConditionWithinTheWindowMergeIntoItsRecord) {
+  EXPECT_EQ(alarm_dedup(std::nullopt, "m1", 1000).action, AlarmAction::record);
+  AlarmRecord latest{7, 1000, "m1", "m5"};
+  auto d = alarm_dedup(latest, "m6", 1000 + kAlarmDedupWindowS - 1);
+  EXPECT_EQ(d.action, AlarmAction::merge);
+  EXPECT_EQ(d.into_id, 7);
+  EXPECT_EQ(alarm_dedup(latest, "m6", 1000 + kAlarmDedupWindowS).action, AlarmAction::record);  // a new episode
+  EXPECT_EQ(alarm_dedup(latest, "m6", 1000 - 10).action, AlarmAction::merge);  // clock stepped back a little
+}
+
+TEST(AlarmRule, ACopyOfTheFirstOrLastReportChangesNothing) {
+  AlarmRecord latest{7, 1000, "m1", "m5"};
+  EXPECT_EQ(alarm_dedup(latest, "m1", 1001).action, AlarmAction::copy);
+  EXPECT_EQ(alarm_dedup(latest, "m5", 99999).action, AlarmAction::copy);
+}
+
 TEST(ReplyRule, AReplyIsARefusalAnAcceptanceOrAFailure) {
   auto ok = reply_outcome(0, std::nullopt);
   EXPECT_EQ(ok.state, CommandState::Replied);

@@ -57,3 +57,16 @@ TEST(Config, UnknownOptionOrBadValueIsAnError) {
   EXPECT_EQ(parse_config({{"ed25519_window_s", "abc"}}).errors.size(), 1u);
   EXPECT_EQ(parse_config({{"throttle_base_ms", "1000"}, {"throttle_max_ms", "10"}}).errors.size(), 1u);
 }
+
+TEST(Config, PerDeviceLimits) {
+  auto d = parse_config({});
+  EXPECT_EQ(d.config.limits.max_payload, 8192);
+  EXPECT_EQ(d.config.limits.rate_per_s, 10);
+  EXPECT_EQ(d.config.limits.burst, 1000);
+  auto r = parse_config({{"limit_max_payload", "4096"}, {"limit_rate_per_s", "5"}, {"limit_burst", "50"}});
+  ASSERT_TRUE(r.errors.empty());
+  EXPECT_EQ(r.config.limits.max_payload, 4096);
+  EXPECT_EQ(r.config.limits.rate_per_s, 5);
+  EXPECT_EQ(r.config.limits.burst, 50);
+  EXPECT_FALSE(parse_config({{"limit_burst", "0"}}).errors.empty());
+}

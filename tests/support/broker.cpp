@@ -40,6 +40,9 @@ Broker::Broker(const TempDir& dir, BrokerOptions opts, std::map<std::string, std
     conf += "connection_messages true\n";
     conf += "listener " + std::to_string(port_) + " 127.0.0.1\n";
     conf += "max_queued_messages 10000\n";
+    // As in examples/mosquitto/mosquitto.conf: the largest legitimate packet is the core's credential
+    // snapshot on $CONTROL (about 250 bytes a device); chargers' own limit is the plugin's (8 KiB).
+    conf += "max_packet_size 16777216\n";
     conf += "set_tcp_nodelay true\n";
     conf += "plugin " + plugin.string() + "\n";
     auth_cache_ = opts.auth_cache_file.empty() ? dir / "chargehub-auth.cache" : opts.auth_cache_file;
@@ -47,6 +50,10 @@ Broker::Broker(const TempDir& dir, BrokerOptions opts, std::map<std::string, std
     if (!opts.services.empty()) conf += "plugin_opt_services " + opts.services.string() + "\n";
     conf += "plugin_opt_status_file " + status_.string() + "\n";
     conf += "plugin_opt_status_interval_s 1\n";
+    // Tests and benches compress time (simulated chargers, load generators at hundreds of messages a
+    // second per device): no per-device rate limit unless a test sets one in extra_conf (a later
+    // plugin_opt line wins). The size limit stays at the production default (8 KiB).
+    conf += "plugin_opt_limit_rate_per_s 0\n";
     conf += opts.extra_conf;
     if (!conf.empty() && conf.back() != '\n') conf += '\n';
     write_file(conf_, conf);

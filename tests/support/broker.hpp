@@ -9,7 +9,9 @@
 //
 // The broker listens on 127.0.0.1:<free port>, allow_anonymous false, per_listener_settings false,
 // persistence false, logs everything to broker.log(); the plugin's status file is status_file() and its
-// auth cache file auth_cache_file() (kept across restarts of a Broker in the same dir).
+// auth cache file auth_cache_file() (kept across restarts of a Broker in the same dir). Like the example
+// configuration it sets max_packet_size 16 MiB and keeps the plugin's 8 KiB payload limit per charger;
+// unlike it, no per-device rate limit (tests compress time): set plugin_opt_limit_rate_per_s in extra_conf.
 #pragma once
 #include <chrono>
 #include <filesystem>

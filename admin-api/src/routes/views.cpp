@@ -37,7 +37,9 @@ CommandView command_view(const core::CommandRow& c) {
                      c.query_for};
 }
 
-AlarmView alarm_view(const core::AlarmRow& a) { return AlarmView{a.id, a.code, a.port, a.value, a.created_at}; }
+AlarmView alarm_view(const core::AlarmRow& a) {
+  return AlarmView{a.id, a.code, a.port, a.value, a.created_at, a.occurrences, a.last_at};
+}
 
 json::object plan_json(const core::PlanRow& p) {
   json::object o = pricing::plan_to_json(p.plan);

@@ -102,8 +102,9 @@ CommandView command_view(const core::CommandRow& c);
 
 struct AlarmView {
   int64_t id, code, port, value, created_at;
+  int64_t occurrences, last_at;   // repeats of one condition collapse into one alarm (docs/core.md)
 };
-BOOST_DESCRIBE_STRUCT(AlarmView, (), (id, code, port, value, created_at))
+BOOST_DESCRIBE_STRUCT(AlarmView, (), (id, code, port, value, created_at, occurrences, last_at))
 AlarmView alarm_view(const core::AlarmRow& a);
 
 // Plans keep their flat shape: the plan's kind and prices (docs/pricing.md) beside id, name, version.

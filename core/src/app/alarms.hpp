@@ -1,4 +1,5 @@
-// Alarms from chargers: recorded once per msg; those that cut a port stop what charges there
+// Alarms from chargers: recorded once per msg, repeats of one condition (device, code, port within
+// rules::kAlarmDedupWindowS) counted into one row; those that cut a port stop what charges there
 // (rules/alarms.hpp).
 #pragma once
 #include "app/sessions.hpp"
