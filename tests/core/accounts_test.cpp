@@ -36,6 +36,7 @@ struct AccountsTest : ::testing::TestWithParam<sql::Dialect> {
   std::string url;
   std::unique_ptr<sql::Db> db;
   std::unique_ptr<App> app;
+  uint64_t reading_commits = sql::commits_while_reading();
 
   void SetUp() override {
     url = GetParam() == sql::Dialect::Sqlite ? "sqlite://" + (dir / "core.db").string() : chargehub::testing::fresh_database_url();
@@ -47,6 +48,8 @@ struct AccountsTest : ::testing::TestWithParam<sql::Dialect> {
     db = sql::open(url);
     app = std::make_unique<App>(*db, s);
   }
+  // No operation may commit while one of its lookups is still stepping (the WAL would stop checkpointing).
+  void TearDown() override { EXPECT_EQ(sql::commits_while_reading(), reading_commits); }
   Accounts& acc() { return app->accounts; }
 
   // The platform administrator, bootstrapped and logged in with the password changed.

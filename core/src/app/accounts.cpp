@@ -401,7 +401,7 @@ Result<AccountView> Accounts::reset_password(const Caller& by, int64_t id, const
     sql::Lock lock(r_.db);
     a = r_.accounts.get(id);
     if (!a || !visible(by, *a)) return R::no("account_not_found", "no account with this id");
-    if (a->kind != "person") return R::no("not_a_person", "a service account has no password");
+    if (a->kind != "person") return R::no("not_a_person", "a service key's account has no password");
     auto lacking = permissions::missing(by.permissions, r_.accounts.permissions(id));
     if (!lacking.empty()) return R::no("account_exceeds", "this account holds permissions you do not have: " + joined(lacking));
   }

@@ -127,7 +127,7 @@ class Accounts {
   // role_exceeds.
   Result<AccountView> update(const Caller& by, int64_t id, std::optional<std::string> display_name, std::optional<std::string> phone,
                              std::optional<std::vector<std::string>> roles, int64_t now);
-  // Freezing revokes its tokens (a service account's key stops working too). Refusals: account_not_found,
+  // Freezing revokes its tokens (a service key stops working too). Refusals: account_not_found,
   // cannot_freeze_self, account_exceeds.
   Result<AccountView> set_frozen(const Caller& by, int64_t id, bool frozen, int64_t now);
   // Revokes its tokens; the password must be changed at the next login. Refusals: account_not_found,
@@ -150,7 +150,7 @@ class Accounts {
   // Returns the role as it was. Refusals: role_not_found, role_builtin, role_in_use.
   Result<RoleView> delete_role(const Caller& by, int64_t id);
 
-  // A service account with a new key. Refusals: bad_name, name_taken, unknown_role, role_exceeds.
+  // An account of kind service with a new key. Refusals: bad_name, name_taken, unknown_role, role_exceeds.
   Result<NewKey> create_key(const Caller& by, const std::string& name, const std::vector<std::string>& roles, int64_t now);
   // Deletes the key's hash; the account stays, frozen, for the audit trail. Refusals: account_not_found,
   // not_a_service_key, account_exceeds.
