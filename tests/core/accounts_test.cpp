@@ -477,6 +477,9 @@ TEST_P(AccountsTest, AccountListFiltersSortsAndPages) {
   EXPECT_EQ(page2.items[1].name, "cs.two");
   EXPECT_EQ(acc().list(a, AccountFilter{std::string("CS."), {}, {}, {}}, PageRequest{}).total, 2);
   EXPECT_EQ(acc().list(a, AccountFilter{std::string("员工"), {}, {}, {}}, PageRequest{}).total, 4);
+  ASSERT_TRUE(acc().update(a, 4, std::string("Wang Wu"), std::nullopt, std::nullopt, T0));
+  EXPECT_EQ(acc().list(a, AccountFilter{std::string("wANG"), {}, {}, {}}, PageRequest{}).total, 1);
+  EXPECT_EQ(acc().list(a, AccountFilter{std::string("员工"), {}, {}, {}}, PageRequest{}).total, 3);
   EXPECT_EQ(acc().list(a, AccountFilter{std::string("%"), {}, {}, {}}, PageRequest{}).total, 0);
   EXPECT_EQ(acc().list(a, AccountFilter{std::string("_"), {}, {}, {}}, PageRequest{}).total, 1);   // inst_1
   EXPECT_EQ(acc().list(a, AccountFilter{{}, std::string("customer_service"), {}, {}}, PageRequest{}).total, 2);

@@ -424,7 +424,7 @@ std::optional<AccountView> Accounts::get(const Caller& by, int64_t id) {
 
 Page<AccountView> Accounts::list(const Caller& by, const AccountFilter& f, const PageRequest& p) {
   sql::Lock lock(r_.db);
-  auto rows = r_.accounts.list(AccountQuery{f.q ? std::optional(lower_ascii(*f.q)) : std::nullopt, f.role, f.frozen, f.kind, by.agent_id}, p);
+  auto rows = r_.accounts.list(AccountQuery{f.q, f.role, f.frozen, f.kind, by.agent_id}, p);
   Page<AccountView> out;
   out.total = rows.total;
   for (const auto& a : rows.items) out.items.push_back(view(a));
