@@ -224,6 +224,15 @@ TEST_P(AccountsTest, FreezingRevokesTokensAndRefusesLogins) {
   EXPECT_EQ(acc().set_frozen(a, 9999, true, T0).refusal.code, "account_not_found");
 }
 
+TEST_P(AccountsTest, NobodyDemotesOrResetsHimself) {
+  auto a = admin();
+  auto r = acc().update(a, a.account_id, std::nullopt, std::nullopt, std::vector<std::string>{"customer_service"}, T0);
+  EXPECT_EQ(r.refusal.code, "cannot_demote_self");
+  EXPECT_EQ(acc().get(a, a.account_id)->roles, std::vector<std::string>{"platform_admin"});   // rolled back
+  EXPECT_TRUE(acc().update(a, a.account_id, std::string("老板"), std::nullopt, std::vector<std::string>{"platform_admin", "finance"}, T0));
+  EXPECT_EQ(acc().reset_password(a, a.account_id, "another-pass-1", T0).refusal.code, "cannot_reset_self");
+}
+
 TEST_P(AccountsTest, ResetPasswordRevokesAndMustBeChangedAgain) {
   auto a = admin();
   auto u = person(a, "wangwu", {"finance"});
