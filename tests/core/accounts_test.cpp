@@ -246,6 +246,25 @@ TEST_P(AccountsTest, ResetPasswordRevokesAndMustBeChangedAgain) {
   EXPECT_TRUE(t2.caller.must_change_password);
 }
 
+TEST_P(AccountsTest, ConcurrentLoginsAndOneWinnerPerRefresh) {
+  admin();
+  const std::string pw = kAdminPw + "-new";
+  auto t = login("admin", pw, "10.0.0.1", T0);
+  std::atomic<int> logins{0}, refreshed{0}, refused{0};
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 4; ++i)
+    ts.emplace_back([&, i] {
+      for (int k = 0; k < 5; ++k)
+        if (acc().login("admin", pw, "10.0.1." + std::to_string(i), T0)) ++logins;
+      if (acc().refresh(t.refresh_token, "10.0.0.1", T0 + 1)) ++refreshed;
+      else ++refused;
+    });
+  for (auto& th : ts) th.join();
+  EXPECT_EQ(logins.load(), 20);
+  EXPECT_EQ(refreshed.load(), 1);
+  EXPECT_EQ(refused.load(), 3);
+}
+
 // --- Throttling -------------------------------------------------------------------------------------
 
 TEST_P(AccountsTest, FailuresSlowDownTheAccountFromThatSourceOnly) {
