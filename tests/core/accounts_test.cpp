@@ -36,6 +36,7 @@ struct AccountsTest : ::testing::TestWithParam<sql::Dialect> {
   std::string url;
   std::unique_ptr<sql::Db> db;
   std::unique_ptr<App> app;
+  uint64_t reading_commits = sql::commits_while_reading();
 
   void SetUp() override {
     url = GetParam() == sql::Dialect::Sqlite ? "sqlite://" + (dir / "core.db").string() : chargehub::testing::fresh_database_url();
@@ -47,6 +48,8 @@ struct AccountsTest : ::testing::TestWithParam<sql::Dialect> {
     db = sql::open(url);
     app = std::make_unique<App>(*db, s);
   }
+  // No operation may commit while one of its lookups is still stepping (the WAL would stop checkpointing).
+  void TearDown() override { EXPECT_EQ(sql::commits_while_reading(), reading_commits); }
   Accounts& acc() { return app->accounts; }
 
   // The platform administrator, bootstrapped and logged in with the password changed.
@@ -221,6 +224,15 @@ TEST_P(AccountsTest, FreezingRevokesTokensAndRefusesLogins) {
   EXPECT_EQ(acc().set_frozen(a, 9999, true, T0).refusal.code, "account_not_found");
 }
 
+TEST_P(AccountsTest, NobodyDemotesOrResetsHimself) {
+  auto a = admin();
+  auto r = acc().update(a, a.account_id, std::nullopt, std::nullopt, std::vector<std::string>{"customer_service"}, T0);
+  EXPECT_EQ(r.refusal.code, "cannot_demote_self");
+  EXPECT_EQ(acc().get(a, a.account_id)->roles, std::vector<std::string>{"platform_admin"});   // rolled back
+  EXPECT_TRUE(acc().update(a, a.account_id, std::string("老板"), std::nullopt, std::vector<std::string>{"platform_admin", "finance"}, T0));
+  EXPECT_EQ(acc().reset_password(a, a.account_id, "another-pass-1", T0).refusal.code, "cannot_reset_self");
+}
+
 TEST_P(AccountsTest, ResetPasswordRevokesAndMustBeChangedAgain) {
   auto a = admin();
   auto u = person(a, "wangwu", {"finance"});
@@ -232,6 +244,25 @@ TEST_P(AccountsTest, ResetPasswordRevokesAndMustBeChangedAgain) {
   EXPECT_EQ(acc().authenticate(t.access_token, "10.0.0.3", T0 + 2).refusal.code, "unauthorized");
   auto t2 = login("wangwu", "reset-pass-1", "10.0.0.3", T0 + 2);
   EXPECT_TRUE(t2.caller.must_change_password);
+}
+
+TEST_P(AccountsTest, ConcurrentLoginsAndOneWinnerPerRefresh) {
+  admin();
+  const std::string pw = kAdminPw + "-new";
+  auto t = login("admin", pw, "10.0.0.1", T0);
+  std::atomic<int> logins{0}, refreshed{0}, refused{0};
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 4; ++i)
+    ts.emplace_back([&, i] {
+      for (int k = 0; k < 5; ++k)
+        if (acc().login("admin", pw, "10.0.1." + std::to_string(i), T0)) ++logins;
+      if (acc().refresh(t.refresh_token, "10.0.0.1", T0 + 1)) ++refreshed;
+      else ++refused;
+    });
+  for (auto& th : ts) th.join();
+  EXPECT_EQ(logins.load(), 20);
+  EXPECT_EQ(refreshed.load(), 1);
+  EXPECT_EQ(refused.load(), 3);
 }
 
 // --- Throttling -------------------------------------------------------------------------------------
@@ -475,6 +506,9 @@ TEST_P(AccountsTest, AccountListFiltersSortsAndPages) {
   EXPECT_EQ(page2.items[1].name, "cs.two");
   EXPECT_EQ(acc().list(a, AccountFilter{std::string("CS."), {}, {}, {}}, PageRequest{}).total, 2);
   EXPECT_EQ(acc().list(a, AccountFilter{std::string("员工"), {}, {}, {}}, PageRequest{}).total, 4);
+  ASSERT_TRUE(acc().update(a, 4, std::string("Wang Wu"), std::nullopt, std::nullopt, T0));
+  EXPECT_EQ(acc().list(a, AccountFilter{std::string("wANG"), {}, {}, {}}, PageRequest{}).total, 1);
+  EXPECT_EQ(acc().list(a, AccountFilter{std::string("员工"), {}, {}, {}}, PageRequest{}).total, 3);
   EXPECT_EQ(acc().list(a, AccountFilter{std::string("%"), {}, {}, {}}, PageRequest{}).total, 0);
   EXPECT_EQ(acc().list(a, AccountFilter{std::string("_"), {}, {}, {}}, PageRequest{}).total, 1);   // inst_1
   EXPECT_EQ(acc().list(a, AccountFilter{{}, std::string("customer_service"), {}, {}}, PageRequest{}).total, 2);

@@ -369,7 +369,11 @@ Result<AccountView> Accounts::update(const Caller& by, int64_t id, std::optional
   if (roles) {
     auto ids = resolve_roles(by, *roles);
     if (!ids) return no<AccountView>(ids.refusal);
+    auto before = r_.accounts.permissions(id);
     r_.accounts.set_roles(id, *ids);
+    // Nobody takes his own permissions away (the last platform administrator would lock everyone out).
+    if (id == by.account_id && !permissions::missing(r_.accounts.permissions(id), before).empty())
+      return R::no("cannot_demote_self", "nobody takes permissions from their own account");
   }
   r_.accounts.update_profile(id, display_name, phone, now);
   auto v = view(*r_.accounts.get(id));
@@ -399,7 +403,9 @@ Result<AccountView> Accounts::reset_password(const Caller& by, int64_t id, const
     sql::Lock lock(r_.db);
     a = r_.accounts.get(id);
     if (!a || !visible(by, *a)) return R::no("account_not_found", "no account with this id");
-    if (a->kind != "person") return R::no("not_a_person", "a service account has no password");
+    if (a->kind != "person") return R::no("not_a_person", "a service key's account has no password");
+    // A stolen token must not set a new password without the old one: one's own goes through change_password.
+    if (id == by.account_id) return R::no("cannot_reset_self", "change your own password with the old one instead");
     auto lacking = permissions::missing(by.permissions, r_.accounts.permissions(id));
     if (!lacking.empty()) return R::no("account_exceeds", "this account holds permissions you do not have: " + joined(lacking));
   }
@@ -422,7 +428,7 @@ std::optional<AccountView> Accounts::get(const Caller& by, int64_t id) {
 
 Page<AccountView> Accounts::list(const Caller& by, const AccountFilter& f, const PageRequest& p) {
   sql::Lock lock(r_.db);
-  auto rows = r_.accounts.list(AccountQuery{f.q ? std::optional(lower_ascii(*f.q)) : std::nullopt, f.role, f.frozen, f.kind, by.agent_id}, p);
+  auto rows = r_.accounts.list(AccountQuery{f.q, f.role, f.frozen, f.kind, by.agent_id}, p);
   Page<AccountView> out;
   out.total = rows.total;
   for (const auto& a : rows.items) out.items.push_back(view(a));

@@ -124,14 +124,14 @@ class Accounts {
   // role_exceeds (a role holding a permission `by` lacks).
   Result<AccountView> create(const Caller& by, const NewAccount& a, int64_t now);
   // Refusals: account_not_found, account_exceeds (it holds a permission `by` lacks), unknown_role,
-  // role_exceeds.
+  // role_exceeds, cannot_demote_self (roles of one's own account that would hold fewer permissions).
   Result<AccountView> update(const Caller& by, int64_t id, std::optional<std::string> display_name, std::optional<std::string> phone,
                              std::optional<std::vector<std::string>> roles, int64_t now);
-  // Freezing revokes its tokens (a service account's key stops working too). Refusals: account_not_found,
+  // Freezing revokes its tokens (a service key stops working too). Refusals: account_not_found,
   // cannot_freeze_self, account_exceeds.
   Result<AccountView> set_frozen(const Caller& by, int64_t id, bool frozen, int64_t now);
   // Revokes its tokens; the password must be changed at the next login. Refusals: account_not_found,
-  // account_exceeds, not_a_person, weak_password.
+  // account_exceeds, not_a_person, cannot_reset_self (change_password needs the old one), weak_password.
   Result<AccountView> reset_password(const Caller& by, int64_t id, const std::string& initial_password, int64_t now);
   std::optional<AccountView> get(const Caller& by, int64_t id);   // nothing for unknown ids and other agents' accounts
   // Sort keys: id (default), name, created_at, last_login_at.
@@ -150,7 +150,7 @@ class Accounts {
   // Returns the role as it was. Refusals: role_not_found, role_builtin, role_in_use.
   Result<RoleView> delete_role(const Caller& by, int64_t id);
 
-  // A service account with a new key. Refusals: bad_name, name_taken, unknown_role, role_exceeds.
+  // An account of kind service with a new key. Refusals: bad_name, name_taken, unknown_role, role_exceeds.
   Result<NewKey> create_key(const Caller& by, const std::string& name, const std::vector<std::string>& roles, int64_t now);
   // Deletes the key's hash; the account stays, frozen, for the audit trail. Refusals: account_not_found,
   // not_a_service_key, account_exceeds.

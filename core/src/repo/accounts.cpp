@@ -89,11 +89,11 @@ std::optional<AccountRow> AccountRepo::by_key_hash(const std::string& key_hash) 
 Page<AccountRow> AccountRepo::list(const AccountQuery& q, const PageRequest& p) {
   // Each filter is a fixed fragment with its own placeholders: a handful of statement texts, all prepared.
   std::string where = " WHERE 1 = 1";
-  std::string pattern, lower_pattern;
+  // Case-insensitive for ASCII on both databases (SQLite's LIKE already is, PostgreSQL's is not).
+  std::string pattern;
   if (q.q) {
-    pattern = contains_pattern(*q.q);
-    lower_pattern = lower_ascii(pattern);
-    where += " AND (lower(a.name) LIKE ? ESCAPE '\\' OR a.display_name LIKE ? ESCAPE '\\' OR a.phone LIKE ? ESCAPE '\\')";
+    pattern = lower_ascii(contains_pattern(*q.q));
+    where += " AND (lower(a.name) LIKE ?1 ESCAPE '\\' OR lower(a.display_name) LIKE ?1 ESCAPE '\\' OR lower(a.phone) LIKE ?1 ESCAPE '\\')";
   }
   if (q.role)
     where += " AND EXISTS (SELECT 1 FROM account_role ar JOIN role r ON r.id = ar.role_id WHERE ar.account_id = a.id AND r.key = ?)";
@@ -102,11 +102,7 @@ Page<AccountRow> AccountRepo::list(const AccountQuery& q, const PageRequest& p) 
   if (q.agent_id) where += " AND a.agent_id = ?";
   auto bind_filters = [&](sql::Stmt& st) {
     int i = 0;
-    if (q.q) {
-      st.bind(++i, lower_pattern);
-      st.bind(++i, pattern);
-      st.bind(++i, pattern);
-    }
+    if (q.q) st.bind(++i, pattern);
     if (q.role) st.bind(++i, *q.role);
     if (q.frozen) st.bind(++i, *q.frozen);
     if (q.kind) st.bind(++i, *q.kind);
