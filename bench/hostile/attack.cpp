@@ -11,6 +11,7 @@ const char* kind_name(Kind k) {
     case Kind::SlowHeader: return "slow-header";
     case Kind::Idle: return "idle";
     case Kind::SlowBody: return "slow-body";
+    case Kind::BigBody: return "big-body";
     case Kind::HeaderFlood: return "header-flood";
     case Kind::ChunkedFlood: return "chunked-flood";
   }
@@ -127,6 +128,15 @@ struct Attack::Conn : std::enable_shared_from_this<Attack::Conn> {
         return write("POST " + c.slow_body_path + " HTTP/1.1\r\n" + host +
                          "Content-Type: application/octet-stream\r\nContent-Length: " +
                          std::to_string(c.slow_body_length) + "\r\n\r\n",
+                     [this] { trickle(); });
+      case Kind::BigBody:
+        // Nearly the most a server can be made to hold per connection: the route's whole body but its
+        // last KiB, which then trickles (and so never completes within any deadline).
+        ++counters().requests_sent;
+        return write("POST " + c.slow_body_path + " HTTP/1.1\r\n" + host +
+                         "Content-Type: application/octet-stream\r\nContent-Length: " +
+                         std::to_string(c.big_body_length) + "\r\n\r\n" +
+                         std::string(c.big_body_length > 1024 ? c.big_body_length - 1024 : 0, 'b'),
                      [this] { trickle(); });
       case Kind::HeaderFlood:
         return flood_headers();

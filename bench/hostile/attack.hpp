@@ -20,7 +20,7 @@ namespace chargehub::hostile {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-enum class Kind { SlowHeader, Idle, SlowBody, HeaderFlood, ChunkedFlood };
+enum class Kind { SlowHeader, Idle, SlowBody, BigBody, HeaderFlood, ChunkedFlood };
 const char* kind_name(Kind k);
 
 struct AttackConfig {
@@ -31,6 +31,7 @@ struct AttackConfig {
   std::string slow_header_path = "/api/v1/health";
   std::string slow_body_path = "/api/v1/firmware";
   size_t slow_body_length = 1024 * 1024;
+  size_t big_body_length = 6 * 1024 * 1024;   // big body: all but the last KiB at once, then a trickle
   std::string chunked_path = "/api/v1/stream";
   size_t flood_headers = 2000;                    // header flood: this many fields per request ...
   size_t flood_header_bytes = 1024 * 1024;        // ... alternating with one field this large

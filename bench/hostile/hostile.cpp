@@ -75,23 +75,25 @@ std::string statuses_text(const std::map<int, uint64_t>& m) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string target, phases_arg = "baseline,slow,header-flood,chunked-flood,after", json_path;
+  std::string target, phases_arg = "baseline,slow,big-bodies,header-flood,chunked-flood,after", json_path;
   AttackConfig attack_config;
   ProbeConfig probe;
   double phase_seconds = 5, settle_seconds = 3;
-  size_t slow_headers = 1000, idle = 1000, slow_bodies = 1000, flood_connections = 20;
+  size_t slow_headers = 1000, idle = 1000, slow_bodies = 1000, big_bodies = 100, flood_connections = 20;
   int interval_ms = 1000, pid = 0;
 
   CLI::App app("Hostile clients against an HTTP server, with latency probes (issue 19)");
   app.add_option("--target", target, "host:port (IPv4) of the server or of the proxy in front")->required();
   app.add_option("--phases", phases_arg,
                  "comma-separated, run in order: baseline, slow (slow headers + idle + slow bodies), "
-                 "header-flood, chunked-flood, after (the attack gone)");
+                 "big-bodies, header-flood, chunked-flood, after (the attack gone)");
   app.add_option("--phase-seconds", phase_seconds, "probing time per phase");
   app.add_option("--settle-seconds", settle_seconds, "longest wait for the attack's connections to open");
   app.add_option("--slow-headers", slow_headers, "connections sending their head one byte at a time");
   app.add_option("--idle", idle, "connections that send nothing");
   app.add_option("--slow-bodies", slow_bodies, "connections sending a large body one byte at a time");
+  app.add_option("--big-bodies", big_bodies, "connections sending all of a large body but its last KiB, then trickling");
+  app.add_option("--big-body-bytes", attack_config.big_body_length);
   app.add_option("--interval-ms", interval_ms, "trickle: one byte every this many ms per connection");
   app.add_option("--flood-connections", flood_connections, "connections of each flood");
   app.add_flag("--spread", attack_config.spread_sources, "attack from 127.0.0.2-127.0.0.254 in turn");
@@ -150,6 +152,8 @@ int main(int argc, char** argv) {
       attack.add(Kind::Idle, idle);
       attack.add(Kind::SlowBody, slow_bodies);
       expected_open = slow_headers + idle + slow_bodies;
+    } else if (name == "big-bodies") {
+      attack.add(Kind::BigBody, big_bodies);
     } else if (name == "header-flood") {
       attack.add(Kind::HeaderFlood, flood_connections);
     } else if (name == "chunked-flood") {

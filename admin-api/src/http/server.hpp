@@ -71,15 +71,15 @@ struct Settings {
   std::chrono::milliseconds idle_timeout{5000};     // keep-alive: waiting for the next request's first byte
   std::chrono::milliseconds write_deadline{30000};  // sending one response
   size_t max_requests_per_connection = 1000;
-  BodyPolicy default_body;
+  BodyPolicy default_body;                     // routes the policy callback does not name
   // Request bodies held at once over all connections (bytes received, until their answer is sent);
   // beyond: 503 + Retry-After: 1 and the connection is closed. Bounds memory under a body flood:
   // without it, a thousand connections each sending 8 MiB minus one byte to the firmware route would
   // hold 8 GB.
-  size_t max_body_bytes_in_flight = 64 * 1024 * 1024;                     // routes the policy callback does not name
+  size_t max_body_bytes_in_flight = 32 * 1024 * 1024;
 };
 
-// Counters since start (all monotonic except the two gauges).
+// Counters since start (all monotonic except the gauges).
 struct ServerStats {
   std::atomic<uint64_t> accepted{0}, requests{0}, refused_connections{0}, shed{0}, head_timeouts{0},
       body_timeouts{0}, idle_closed{0}, too_large{0}, bad_requests{0}, handler_errors{0};
