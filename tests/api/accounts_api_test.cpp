@@ -239,6 +239,9 @@ TEST_F(AccountsApi, EveryRouteChecksCredentialsPermissionsIdsAndBodies) {
   ASSERT_EQ(role.status, 201);
   auto k = call(stack, "POST", "/keys", stack.api_key(), json::object{{"name", "auditor"}, {"roles", json::array{"auditor"}}});
   std::string weak(k.obj().at("key").as_string());
+  // A token that was valid and is revoked (logged out).
+  std::string revoked = person("revoked", json::array{"platform_admin"});
+  ASSERT_EQ(call(stack, "POST", "/auth/logout", revoked).status, 200);
   int routes = 0;
   for (auto& [path, item] : doc.obj().at("paths").as_object()) {
     for (auto& [method, op_v] : item.as_object()) {
@@ -254,6 +257,7 @@ TEST_F(AccountsApi, EveryRouteChecksCredentialsPermissionsIdsAndBodies) {
       std::string stranger = "198.18." + std::to_string(routes / 250) + "." + std::to_string(routes % 250 + 1);
       EXPECT_EQ(call(stack, m, p, "", nullptr, stranger).status, 401) << what;
       EXPECT_EQ(call(stack, m, p, "cha_expired_or_never_issued", nullptr, stranger).status, 401) << what;
+      EXPECT_EQ(code(call(stack, m, p, revoked, nullptr, stranger)), "unauthorized") << what;
       bool needs = op.at("x-permission").is_string() && op.at("x-permission").as_string() != "audit.view";
       if (needs) EXPECT_EQ(code(call(stack, m, p, weak)), "forbidden") << what;
       bool has_ids = std::string(path).find('{') != std::string::npos;
@@ -296,4 +300,48 @@ TEST_F(AccountsApi, TheOpenApiDocumentInTheRepositoryMatchesTheRoutes) {
   for (auto& r : a) EXPECT_TRUE(b.count(r)) << "registered but not in docs/openapi.json: " << r;
   for (auto& r : b) EXPECT_TRUE(a.count(r)) << "in docs/openapi.json but not registered: " << r;
   EXPECT_EQ(served.body, kept) << "docs/openapi.json is stale: regenerate it with `chargehub-core openapi > docs/openapi.json`";
+}
+
+// The happy paths of the management routes the other tests do not walk.
+TEST_F(AccountsApi, AccountsAndRolesAreEditedListedAndDeleted) {
+  auto perms = call(stack, "GET", "/permissions", stack.api_key());
+  ASSERT_EQ(perms.status, 200);
+  EXPECT_GT(perms.obj().at("items").as_array().size(), 30u);
+  auto role = call(stack, "POST", "/roles", stack.api_key(),
+                   json::object{{"key", "night_shift"}, {"name", "夜班"}, {"permissions", json::array{"devices.view"}}});
+  ASSERT_EQ(role.status, 201);
+  std::string rid = std::to_string(role.obj().at("id").as_int64());
+  auto edited = call(stack, "PATCH", "/roles/" + rid, stack.api_key(),
+                     json::object{{"name", "夜班值守"}, {"permissions", json::array{"devices.view", "sessions.view"}}});
+  ASSERT_EQ(edited.status, 200) << json::serialize(edited.body);
+  EXPECT_EQ(edited.obj().at("permissions").as_array().size(), 2u);
+  auto roles = call(stack, "GET", "/roles?size=100", stack.api_key());
+  EXPECT_GE(roles.obj().at("total").as_int64(), 8);   // seven built in and this one
+  auto acc = call(stack, "POST", "/accounts", stack.api_key(),
+                  json::object{{"name", "chen"}, {"display_name", "陈"}, {"roles", json::array{"night_shift"}}, {"initial_password", "初始密码-0001"}});
+  ASSERT_EQ(acc.status, 201);
+  std::string aid = std::to_string(acc.obj().at("id").as_int64());
+  EXPECT_EQ(code(call(stack, "DELETE", "/roles/" + rid, stack.api_key())), "role_in_use");
+  auto patched = call(stack, "PATCH", "/accounts/" + aid, stack.api_key(), json::object{{"phone", "13900000001"}, {"roles", json::array{"finance"}}});
+  ASSERT_EQ(patched.status, 200) << json::serialize(patched.body);
+  EXPECT_EQ(patched.obj().at("phone").as_string(), "13900000001");
+  EXPECT_EQ(call(stack, "GET", "/accounts/" + aid, stack.api_key()).obj().at("roles").as_array()[0].as_string(), "finance");
+  EXPECT_EQ(call(stack, "DELETE", "/roles/" + rid, stack.api_key()).status, 200);
+  ASSERT_EQ(call(stack, "POST", "/accounts/" + aid + "/freeze", stack.api_key()).status, 200);
+  auto unfrozen = call(stack, "POST", "/accounts/" + aid + "/unfreeze", stack.api_key());
+  EXPECT_FALSE(unfrozen.obj().at("frozen").as_bool());
+  auto reset = call(stack, "POST", "/accounts/" + aid + "/password", stack.api_key(), json::object{{"initial_password", "重置密码-0002"}});
+  ASSERT_EQ(reset.status, 200);
+  EXPECT_TRUE(reset.obj().at("must_change_password").as_bool());
+  EXPECT_EQ(call(stack, "POST", "/auth/login", "", json::object{{"name", "chen"}, {"password", "重置密码-0002"}}).status, 200);
+  auto list = call(stack, "GET", "/accounts?kind=person&sort=-id&size=1", stack.api_key());
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(list.obj().at("items").as_array().size(), 1u);
+  EXPECT_EQ(list.obj().at("items").as_array()[0].as_object().at("name").as_string(), "chen");
+  EXPECT_EQ(code(call(stack, "GET", "/accounts?sort=password", stack.api_key())), "bad_field");
+  auto riders = call(stack, "GET", "/riders?q=%E5%BC%A0", stack.api_key());   // 张
+  EXPECT_EQ(riders.status, 200);
+  auto status = call(stack, "GET", "/status", stack.api_key());
+  EXPECT_TRUE(status.obj().at("mqtt_connected").as_bool());
+  EXPECT_EQ(call(stack, "GET", "/health", "").body, json::value(json::object{{"ok", true}}));   // nothing else to strangers
 }
