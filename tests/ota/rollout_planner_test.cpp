@@ -55,7 +55,7 @@ class RolloutPlanner : public ::testing::TestWithParam<sql::Dialect> {
   void SetUp() override {
     ASSERT_EQ(db->dialect(), GetParam());
     svc.set_ota(&ota);
-    auto f = ota.add_firmware(pkg, "api:test");
+    auto f = ota.add_firmware(pkg, "key:test");
     ASSERT_TRUE(f) << f.refusal.code;
     fw_id = f->id;
     for (int i = 0; i < 10; ++i) {
@@ -134,7 +134,7 @@ class RolloutPlanner : public ::testing::TestWithParam<sql::Dialect> {
     rq.stages = {10, 50, 100};
     rq.max_failure_pct = 10;
     rq.max_concurrent = max_concurrent;
-    rq.created_by = "api:test";
+    rq.created_by = "key:test";
     auto r = ota.create_rollout(rq);
     EXPECT_TRUE(r) << r.refusal.code;
     return r ? r->id : 0;
@@ -279,14 +279,14 @@ TEST_P(RolloutPlanner, TheGatePausesResumeAcceptsTheFailuresAndCancelLeavesDevic
   EXPECT_EQ(r->pause_reason, "health gate: 1 of 4 devices failed in stage 2 (more than 10 %)");
   tick();
   EXPECT_TRUE(offers().empty());   // nothing new while paused, though there is room
-  EXPECT_EQ(ota.pause(id, "api:test").refusal.code, "not_running");
+  EXPECT_EQ(ota.pause(id, "key:test").refusal.code, "not_running");
 
-  auto res = ota.resume(id, "api:test");
+  auto res = ota.resume(id, "key:test");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->state, RolloutState::Running);
   EXPECT_FALSE(res->pause_reason);
   EXPECT_EQ(res->failed_accepted, 1);
-  EXPECT_EQ(ota.resume(id, "api:test").refusal.code, "not_paused");
+  EXPECT_EQ(ota.resume(id, "key:test").refusal.code, "not_paused");
   tick();
   EXPECT_EQ(offered_to(offers()), std::vector<int>{3});   // device 2 still in flight: one place
   EXPECT_EQ(ota.rollout(id)->state, RolloutState::Running);   // the accepted failure does not trip it again
@@ -297,15 +297,15 @@ TEST_P(RolloutPlanner, TheGatePausesResumeAcceptsTheFailuresAndCancelLeavesDevic
   EXPECT_EQ(device(id, 2).error, "verify_failed");
   EXPECT_EQ(ota.rollout(id)->state, RolloutState::Paused);
 
-  auto c = ota.cancel(id, "api:test");
+  auto c = ota.cancel(id, "key:test");
   ASSERT_TRUE(c);
   EXPECT_EQ(c->state, RolloutState::Cancelled);
   EXPECT_EQ(c->pause_reason, "cancelled by api:test");
   EXPECT_TRUE(c->finished_at);
   EXPECT_EQ(c->count(S::Cancelled), 5);   // devices 4..8
   EXPECT_EQ(c->count(S::Offered), 1);     // device 3 keeps its offer
-  EXPECT_EQ(ota.cancel(id, "api:test").refusal.code, "finished");
-  EXPECT_EQ(ota.resume(id, "api:test").refusal.code, "not_paused");
+  EXPECT_EQ(ota.cancel(id, "key:test").refusal.code, "finished");
+  EXPECT_EQ(ota.resume(id, "key:test").refusal.code, "not_paused");
   auto cancelled = ota.rollout_devices(id, S::Cancelled, 100, "");
   ASSERT_EQ(cancelled.size(), 5u);
   EXPECT_EQ(cancelled[0].device_id, devs[4]);

@@ -4,7 +4,7 @@
 // transaction, never more than the wallet's available balance) or closes it with a reason. A record is
 // resolved once.
 //
-//   auto r = app.inbox.settle(id, rider_id, "api:ops", now);   // orphan_not_found, orphan_resolved, ...
+//   auto r = app.inbox.settle(id, rider_id, "account:zhangsan", now);   // orphan_not_found, orphan_resolved, ...
 #pragma once
 #include "app/repos.hpp"
 #include "chargehub/result.hpp"

@@ -12,7 +12,7 @@
 
 namespace chargehub::core {
 
-// Who made a command (an account or API key "api:<name>", a card "card:<uid>", or "system") and why
+// Who made a command (an account "account:<name>", a service key "key:<name>", a card "card:<uid>", or "system") and why
 // ("operator", "card_swipe", "funds_exhausted", "alarm", "reconcile", "power_band", "boot", ...).
 struct Origin {
   std::string actor, reason;
