@@ -28,6 +28,7 @@
 #include "http/server.hpp"
 #include "kernel/body.hpp"
 #include "repo/page.hpp"
+#include "repo/scope.hpp"
 #include "service.hpp"
 
 namespace chargehub::core {
@@ -90,6 +91,9 @@ class Ctx {
   core::PageRequest page(const std::vector<std::string>& sortable, int64_t max_size = 200) const;
 
   core::Origin origin(std::string reason) const { return core::Origin{caller.actor(), std::move(reason)}; }
+  // Whose business the caller may see (docs/agents.md): the platform's callers everything, an agent's
+  // its own and its sub-agents'.
+  core::Scope scope() const { return caller.agent_id ? core::Scope::agent(*caller.agent_id) : core::Scope::platform(); }
 };
 
 // Helpers for handlers.

@@ -1,6 +1,7 @@
 // Every repository on one connection: what the use cases are given.
 #pragma once
 #include "repo/accounts.hpp"
+#include "repo/agent_ledger.hpp"
 #include "repo/audit.hpp"
 #include "repo/cards.hpp"
 #include "repo/commands.hpp"
@@ -15,7 +16,7 @@ namespace chargehub::core {
 
 struct Repos {
   explicit Repos(sql::Db& db)
-      : db(db), devices(db), wallets(db), sessions(db), commands(db), cards(db), plans(db), reports(db), inbox(db), accounts(db), audit(db) {}
+      : db(db), devices(db), wallets(db), sessions(db), commands(db), cards(db), plans(db), reports(db), inbox(db), accounts(db), audit(db), agent_ledger(db) {}
   sql::Db& db;
   DeviceRepo devices;
   WalletRepo wallets;
@@ -27,6 +28,7 @@ struct Repos {
   InboxRepo inbox;
   AccountRepo accounts;
   AuditRepo audit;
+  AgentLedgerRepo agent_ledger;
 };
 
 // What a use case asks the fleet adapter to do after its transaction committed: commands to publish,
