@@ -36,6 +36,7 @@ const std::vector<Permission> kCatalogue = {
     {"cards.view", "cards", "查看充电卡"},
     {"cards.edit", "cards", "管理充电卡（添加、挂失、停用）"},
     {"finance.view", "finance", "查看财务"},
+    {"finance.withdrawals.request", "finance", "申请提现"},
     {"finance.withdrawals.approve", "finance", "审批提现"},
     {"reports.view", "reports", "查看报表"},
     {"agents.view", "agents", "查看运营商"},
@@ -47,6 +48,7 @@ const std::vector<Permission> kCatalogue = {
     {"keys.manage", "keys", "管理 API 密钥"},
     {"audit.view", "audit", "查看操作日志"},
     {"system.status", "system", "查看系统状态"},
+    {"system.config", "settings", "系统配置（提现限额、报表时区）"},
 };
 
 Menu leaf(std::string key, std::string title, std::string path, std::string permission) {
@@ -73,7 +75,8 @@ const std::vector<Menu> kMenus = {
     group("access_mgmt", "权限管理",
           {leaf("accounts", "管理员", "/accounts", "accounts.view"), leaf("roles", "角色管理", "/roles", "roles.view"),
            leaf("keys", "API 密钥", "/keys", "keys.manage"), leaf("audit", "操作日志", "/audit", "audit.view")}),
-    group("system_mgmt", "系统", {leaf("system", "系统状态", "/system", "system.status")}),
+    group("system_mgmt", "系统",
+          {leaf("system", "系统状态", "/system", "system.status"), leaf("settings", "系统配置", "/settings", "system.config")}),
 };
 
 std::vector<std::string> keys(std::initializer_list<const char*> ks) {
@@ -101,7 +104,8 @@ const std::vector<BuiltinRole>& roles() {
              "sessions.refund", "orphans.view", "orphans.resolve", "plans.view", "offers.view", "audit.view"})},
       {"agent_admin", "代理商管理员",
        keys({"devices.view", "devices.edit", "devices.control", "stations.view", "stations.manage", "sessions.view", "sessions.stop",
-             "riders.view", "cards.view", "plans.view", "offers.view", "finance.view", "reports.view", "agents.view", "agents.manage",
+             "riders.view", "cards.view", "plans.view", "offers.view", "finance.view", "finance.withdrawals.request", "reports.view",
+             "agents.view", "agents.manage",
              "accounts.view", "accounts.manage", "roles.view", "roles.manage", "audit.view"})},
       {"agent_staff", "代理商员工",
        keys({"devices.view", "stations.view", "sessions.view", "riders.view", "cards.view", "plans.view", "reports.view"})},

@@ -15,6 +15,8 @@
 // inbox     inbox.hpp      orphan stop records: kept, settled against a rider or closed
 // accounts  accounts.hpp   operator logins, tokens, roles and permissions, service keys
 // audit     audit.hpp      who changed what through the API
+// settings  settings.hpp   system configuration (系统配置): typed keys with defaults
+// withdrawals withdrawals.hpp  agents' withdrawals: request (held), approve, reject, pay
 // (OTA: ota.hpp, wired by the program.)
 #pragma once
 #include "app/accounts.hpp"
@@ -26,8 +28,10 @@
 #include "app/inbox.hpp"
 #include "app/plans.hpp"
 #include "app/sessions.hpp"
+#include "app/settings.hpp"
 #include "app/telemetry.hpp"
 #include "app/wallets.hpp"
+#include "app/withdrawals.hpp"
 
 namespace chargehub::core {
 
@@ -36,7 +40,7 @@ class App {
   explicit App(sql::Db& db, AccountSettings account_settings = {})
       : db(db), migrated_(sql::migrate(db)), repos(db), devices(repos), sessions(repos), wallets(repos), cards(repos, sessions),
         plans(repos), commands(repos, sessions), alarms(repos, sessions), telemetry(repos, sessions), inbox(repos),
-        accounts(repos, account_settings), audit(repos.audit, db) {
+        accounts(repos, account_settings), audit(repos.audit, db), settings(repos), withdrawals(repos, settings) {
     accounts.ensure_builtin_roles();
   }
   App(const App&) = delete;
@@ -59,6 +63,8 @@ class App {
   Inbox inbox;
   Accounts accounts;
   Audit audit;
+  Settings settings;
+  Withdrawals withdrawals;
 
   int schema_version() { return sql::schema_version(db); }
   // Runs fn inside one transaction (the use cases it calls nest as savepoints): the fleet adapter

@@ -10,13 +10,15 @@
 #include "repo/plans.hpp"
 #include "repo/reports.hpp"
 #include "repo/sessions.hpp"
+#include "repo/settings.hpp"
 #include "repo/wallets.hpp"
+#include "repo/withdrawals.hpp"
 
 namespace chargehub::core {
 
 struct Repos {
   explicit Repos(sql::Db& db)
-      : db(db), devices(db), wallets(db), sessions(db), commands(db), cards(db), plans(db), reports(db), inbox(db), accounts(db), audit(db), agent_ledger(db) {}
+      : db(db), devices(db), wallets(db), sessions(db), commands(db), cards(db), plans(db), reports(db), inbox(db), accounts(db), audit(db), agent_ledger(db), settings(db), withdrawals(db) {}
   sql::Db& db;
   DeviceRepo devices;
   WalletRepo wallets;
@@ -29,6 +31,8 @@ struct Repos {
   AccountRepo accounts;
   AuditRepo audit;
   AgentLedgerRepo agent_ledger;
+  SettingRepo settings;
+  WithdrawalRepo withdrawals;
 };
 
 // What a use case asks the fleet adapter to do after its transaction committed: commands to publish,
