@@ -61,13 +61,6 @@ const ParamType kParamTypes[] = {
        }
        return true;
      }},
-    {"key", "^[a-z0-9._]{1,64}$", "a setting key: 1-64 lower-case letters, digits, '.' or '_'",
-     [](std::string& v) {
-       if (v.empty() || v.size() > 64) return false;
-       for (char c : v)
-         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_')) return false;
-       return true;
-     }},
 };
 
 const ParamType* param_type(std::string_view name) {
