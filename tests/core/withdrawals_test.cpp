@@ -4,6 +4,9 @@
 // states, the data scope; an agent's balance always equals the sum of its ledger rows.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "app/app.hpp"
 #include "db/db.hpp"
 #include "pg.hpp"
@@ -318,6 +321,37 @@ TEST_P(WithdrawalsTest, BalancesEqualLedgerSumsThroughAMix) {
   EXPECT_EQ(balance(A).balance_fen, 85'000);
   EXPECT_EQ(balance(B).available_fen(), 5'000);
   EXPECT_EQ(balance(C).balance_fen, 0);
+}
+
+// Two connections (two core processes, say) asking for the same agent at once: the daily count and the
+// balance hold for the sum of both, and a withdrawal is paid once.
+TEST_P(WithdrawalsTest, ConcurrentRequestsAndPaymentsDoNotOverrun) {
+  give(A, 4'500);
+  std::atomic<int> made{0}, paid{0};
+  auto worker = [&](int n) {
+    auto conn = sql::open(url);
+    App other(*conn);
+    for (int i = 0; i < n; ++i)
+      if (other.withdrawals.request(Scope::agent(A), 1000, "", "account:a11", T0)) ++made;
+  };
+  std::thread t1(worker, 4), t2(worker, 4);
+  t1.join();
+  t2.join();
+  EXPECT_EQ(made.load(), 3);   // the daily count; 4,500 would have allowed four
+  EXPECT_EQ(balance(A).held_fen, 3000);
+  auto first = app->withdrawals.page(Scope::platform(), {}, {}).items.back();
+  ASSERT_TRUE(app->withdrawals.approve(Scope::platform(), first.id, fin, T0));
+  auto payer = [&] {
+    auto conn = sql::open(url);
+    App other(*conn);
+    if (other.withdrawals.pay(Scope::platform(), first.id, "REF", fin, T0)) ++paid;
+  };
+  std::thread p1(payer), p2(payer);
+  p1.join();
+  p2.join();
+  EXPECT_EQ(paid.load(), 1);
+  EXPECT_EQ(balance(A).balance_fen, 3'500);
+  EXPECT_EQ(balance(A).held_fen, 2000);
 }
 
 // ---- lists and scope ----
