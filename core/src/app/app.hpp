@@ -15,9 +15,12 @@
 // inbox     inbox.hpp      orphan stop records: kept, settled against a rider or closed
 // accounts  accounts.hpp   operator logins, tokens, roles and permissions, service keys
 // audit     audit.hpp      who changed what through the API
+// agents    agents.hpp     the agents' network: signing, terms, freezing
+// stations  stations.hpp   stations, moving them, assigning devices
 // (OTA: ota.hpp, wired by the program.)
 #pragma once
 #include "app/accounts.hpp"
+#include "app/agents.hpp"
 #include "app/alarms.hpp"
 #include "app/audit.hpp"
 #include "app/cards.hpp"
@@ -26,6 +29,7 @@
 #include "app/inbox.hpp"
 #include "app/plans.hpp"
 #include "app/sessions.hpp"
+#include "app/stations.hpp"
 #include "app/telemetry.hpp"
 #include "app/wallets.hpp"
 
@@ -36,7 +40,7 @@ class App {
   explicit App(sql::Db& db, AccountSettings account_settings = {})
       : db(db), migrated_(sql::migrate(db)), repos(db), devices(repos), sessions(repos), wallets(repos), cards(repos, sessions),
         plans(repos), commands(repos, sessions), alarms(repos, sessions), telemetry(repos, sessions), inbox(repos),
-        accounts(repos, account_settings), audit(repos.audit, db) {
+        accounts(repos, account_settings), audit(repos.audit, db), agents(repos, accounts), stations(repos) {
     accounts.ensure_builtin_roles();
   }
   App(const App&) = delete;
@@ -59,6 +63,8 @@ class App {
   Inbox inbox;
   Accounts accounts;
   Audit audit;
+  Agents agents;
+  Stations stations;
 
   int schema_version() { return sql::schema_version(db); }
   // Runs fn inside one transaction (the use cases it calls nest as savepoints): the fleet adapter

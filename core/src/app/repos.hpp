@@ -2,6 +2,7 @@
 #pragma once
 #include "repo/accounts.hpp"
 #include "repo/agent_ledger.hpp"
+#include "repo/agents.hpp"
 #include "repo/audit.hpp"
 #include "repo/cards.hpp"
 #include "repo/commands.hpp"
@@ -10,13 +11,14 @@
 #include "repo/plans.hpp"
 #include "repo/reports.hpp"
 #include "repo/sessions.hpp"
+#include "repo/stations.hpp"
 #include "repo/wallets.hpp"
 
 namespace chargehub::core {
 
 struct Repos {
   explicit Repos(sql::Db& db)
-      : db(db), devices(db), wallets(db), sessions(db), commands(db), cards(db), plans(db), reports(db), inbox(db), accounts(db), audit(db), agent_ledger(db) {}
+      : db(db), devices(db), wallets(db), sessions(db), commands(db), cards(db), plans(db), reports(db), inbox(db), accounts(db), audit(db), agent_ledger(db), agents(db), stations(db) {}
   sql::Db& db;
   DeviceRepo devices;
   WalletRepo wallets;
@@ -29,6 +31,8 @@ struct Repos {
   AccountRepo accounts;
   AuditRepo audit;
   AgentLedgerRepo agent_ledger;
+  AgentRepo agents;
+  StationRepo stations;
 };
 
 // What a use case asks the fleet adapter to do after its transaction committed: commands to publish,
