@@ -125,7 +125,7 @@ TEST_F(AgentsApi, AFirstLevelAgentSignsASubAgentAndPlacesDevicesWhichTheSubAgent
   EXPECT_EQ(denied.status, 403);
   EXPECT_EQ(code(denied), "account_frozen");
   EXPECT_EQ(code(anon("/auth/login", json::object{{"name", "xh-admin"}, {"password", "新密码-xh-admin"}})), "account_frozen");
-  EXPECT_EQ(code(stack.api("GET", "/stations", nullptr, ta)), "account_frozen");
+  EXPECT_EQ(code(stack.api("GET", "/stations", nullptr, ta)), "unauthorized");   // revoked by the freeze
   ASSERT_EQ(stack.api("POST", "/agents/" + std::to_string(id(a)) + "/unfreeze").status, 200);
   EXPECT_FALSE(login("hz-admin", "新密码-hz-admin").empty());
 }

@@ -176,13 +176,18 @@ TEST_P(AgentsTest, AFrozenAgentsAccountsAndItsSubAgentsCannotLogInButItsChargers
   ASSERT_TRUE(app->stations.assign(scope_of(a.admin), {dev}, Target{s.id, std::nullopt}, T0));
   auto token = app->accounts.login("xh-admin", "新密码-xh-admin", "10.0.0.1", T0);
   ASSERT_TRUE(token);
+  auto key = app->accounts.create_key(b.admin, "xh-script", {"agent_staff"}, T0);
+  ASSERT_TRUE(key) << key.refusal.code;
+  ASSERT_TRUE(app->accounts.authenticate(key->secret, "10.0.0.1", T0));
 
   EXPECT_EQ(app->agents.set_frozen(scope_of(a.admin), a.agent.id, true, T0).refusal.code, "agent_is_own");
   ASSERT_TRUE(app->agents.set_frozen(Scope::platform(), a.agent.id, true, T0));
   EXPECT_EQ(app->accounts.login("hz-admin", "新密码-hz-admin", "10.0.0.1", T0).refusal.code, "account_frozen");
   EXPECT_EQ(app->accounts.login("xh-admin", "新密码-xh-admin", "10.0.0.1", T0).refusal.code, "account_frozen");
-  EXPECT_EQ(app->accounts.authenticate(token->access_token, "10.0.0.1", T0).refusal.code, "account_frozen");
-  EXPECT_EQ(app->accounts.refresh(token->refresh_token, "10.0.0.1", T0).refusal.code, "account_frozen");
+  // Its tokens are revoked; a service key of the sub-agent's (not revocable that way) is refused too.
+  EXPECT_EQ(app->accounts.authenticate(token->access_token, "10.0.0.1", T0).refusal.code, "unauthorized");
+  EXPECT_EQ(app->accounts.refresh(token->refresh_token, "10.0.0.1", T0).refusal.code, "unauthorized");
+  EXPECT_EQ(app->accounts.authenticate(key->secret, "10.0.0.1", T0).refusal.code, "account_frozen");
   EXPECT_EQ(app->accounts.login("hz-admin", "错误的密码-000", "10.0.0.1", T0).refusal.code, "bad_credentials");   // only once the password is right
 
   // Riders keep charging at the frozen agent's chargers.
@@ -193,6 +198,8 @@ TEST_P(AgentsTest, AFrozenAgentsAccountsAndItsSubAgentsCannotLogInButItsChargers
 
   ASSERT_TRUE(app->agents.set_frozen(Scope::platform(), a.agent.id, false, T0));
   EXPECT_TRUE(app->accounts.login("hz-admin", "新密码-hz-admin", "10.0.0.1", T0));
+  EXPECT_EQ(app->accounts.authenticate(token->access_token, "10.0.0.1", T0).refusal.code, "unauthorized");   // revoked by the freeze
+  EXPECT_TRUE(app->accounts.authenticate(key->secret, "10.0.0.1", T0));
   // Freezing the sub-agent leaves its parent's accounts alone.
   ASSERT_TRUE(app->agents.set_frozen(scope_of(a.admin), b.agent.id, true, T0));
   EXPECT_EQ(app->accounts.login("xh-admin", "新密码-xh-admin", "10.0.0.1", T0).refusal.code, "account_frozen");

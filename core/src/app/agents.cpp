@@ -113,6 +113,8 @@ Result<AgentRow> Agents::set_frozen(const Scope& scope, int64_t id, bool frozen,
   auto cur = changeable(scope, id);
   if (!cur) return cur;
   r_.agents.set_frozen(id, frozen, now);
+  // As with a frozen account: its tokens end now, so unfreezing does not bring back sessions of the console.
+  if (frozen) r_.accounts.revoke_tokens_of_agent(id, now);
   auto out = *r_.agents.get(Scope::platform(), id);
   tx.commit();
   log::info("agent ", id, frozen ? " frozen" : " unfrozen");

@@ -53,7 +53,7 @@ class Agents {
   std::optional<AgentRow> get(const Scope& scope, int64_t id);
   Page<AgentRow> list(const Scope& scope, const AgentQuery& q, const PageRequest& p);
   Result<AgentRow> update(const Scope& scope, int64_t id, const AgentChange& c, int64_t now);
-  // A frozen agent's accounts and its sub-agents' cannot log in or use their tokens (Accounts checks);
+  // A frozen agent's accounts and its sub-agents' cannot log in (Accounts checks), their tokens are revoked;
   // its chargers keep charging riders (nothing on the device side looks at it).
   Result<AgentRow> set_frozen(const Scope& scope, int64_t id, bool frozen, int64_t now);
 
