@@ -27,6 +27,7 @@ std::vector<Route> ota_routes(core::Ota& ota);             // firmware and rollo
 std::vector<Route> account_routes();                       // login, tokens, accounts, roles, service keys, audit
 std::vector<Route> settings_routes();                      // system configuration (系统配置)
 std::vector<Route> withdrawal_routes();                    // agents' withdrawals
+std::vector<Route> agent_routes();                         // agents, stations, device assignment
 
 // Every table above on one kernel.
 void mount_all(Kernel& k, StatusSources sources, core::Ota& ota);

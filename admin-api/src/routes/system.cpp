@@ -49,6 +49,7 @@ void mount_all(Kernel& k, StatusSources sources, core::Ota& ota) {
   k.add(ota_routes(ota));
   k.add(settings_routes());
   k.add(withdrawal_routes());
+  k.add(agent_routes());
 }
 
 }  // namespace chargehub::api

@@ -118,6 +118,8 @@ Caller Accounts::caller_of(const AccountRow& a, int64_t token_id, const std::str
   return c;
 }
 
+bool Accounts::locked_out(const AccountRow& a) { return a.frozen || (a.agent_id && r_.agents.login_blocked(*a.agent_id)); }
+
 bool Accounts::visible(const Caller& by, const AccountRow& a) const { return !by.agent_id || a.agent_id == by.agent_id; }
 
 // ---------------------------------------------------------------------------------------------------
@@ -184,7 +186,7 @@ Result<Tokens> Accounts::login(const std::string& name_in, const std::string& pa
 
   sql::Tx tx(r_.db);
   auto cur = r_.accounts.get(a->id);   // frozen, or the password changed, since it was read?
-  if (!cur || cur->frozen) return Result<Tokens>::no("account_frozen", "this account is frozen");
+  if (!cur || locked_out(*cur)) return Result<Tokens>::no("account_frozen", "this account is frozen");
   if (cur->password_hash != a->password_hash) return Result<Tokens>::no("bad_credentials", "wrong name or password");
   if (rehash) r_.accounts.set_password(cur->id, *rehash, cur->must_change_password, now);
   r_.accounts.touch_login(cur->id, now);
@@ -220,12 +222,12 @@ Result<Caller> Accounts::authenticate(const std::string& bearer, const std::stri
     if (t->revoked_at) return Result<Caller>::no("unauthorized", "unknown or revoked credentials");
     if (now >= t->access_expires_at) return Result<Caller>::no("token_expired", "the access token expired; refresh it");
     auto a = r_.accounts.get(t->account_id);
-    if (!a || a->frozen) return Result<Caller>::no("account_frozen", "this account is frozen");
+    if (!a || locked_out(*a)) return Result<Caller>::no("account_frozen", "this account is frozen");
     return Result<Caller>::ok(caller_of(*a, t->id, source));
   }
   auto a = r_.accounts.by_key_hash(h);
   if (!a || a->kind != "service") return unknown();
-  if (a->frozen) return Result<Caller>::no("account_frozen", "this key's account is frozen");
+  if (locked_out(*a)) return Result<Caller>::no("account_frozen", "this key's account is frozen");
   return Result<Caller>::ok(caller_of(*a, 0, source));
 }
 
@@ -258,7 +260,7 @@ Result<Tokens> Accounts::refresh(const std::string& refresh_token, const std::st
   if (now >= t->refresh_expires_at) return Result<Tokens>::no("token_expired", "the refresh token expired; log in again");
   sql::Tx tx(r_.db);
   auto a = r_.accounts.get(t->account_id);
-  if (!a || a->frozen) return Result<Tokens>::no("account_frozen", "this account is frozen");
+  if (!a || locked_out(*a)) return Result<Tokens>::no("account_frozen", "this account is frozen");
   // Decided by the statement: of two refreshes with the same token, one wins.
   if (!r_.accounts.revoke_token(t->id, now)) return Result<Tokens>::no("unauthorized", "unknown or revoked refresh token");
   auto fresh = issue(*a, source, now);
@@ -320,7 +322,8 @@ Result<std::vector<int64_t>> Accounts::resolve_roles(const std::optional<Caller>
   return R::ok(std::move(ids));
 }
 
-Result<AccountView> Accounts::create_account(const std::optional<Caller>& by, const NewAccount& n, int64_t now) {
+Result<AccountView> Accounts::create_account(const std::optional<Caller>& by, const NewAccount& n, int64_t now,
+                                             std::optional<int64_t> for_agent) {
   using R = Result<AccountView>;
   if (!valid_name(n.name)) return R::no("bad_name", "a login name is 2 to 64 of a-z 0-9 . _ - @, starting with a letter or digit");
   if (chars(n.display_name) > 64) return R::no("bad_display_name", "a display name has at most 64 characters");
@@ -342,7 +345,7 @@ Result<AccountView> Accounts::create_account(const std::optional<Caller>& by, co
   a.phone = n.phone;
   a.kind = "person";
   a.password_hash = h;
-  a.agent_id = by ? by->agent_id : std::nullopt;
+  a.agent_id = for_agent ? for_agent : by ? by->agent_id : std::nullopt;
   a.must_change_password = true;
   a.created_at = a.updated_at = now;
   auto id = r_.accounts.insert(a);
@@ -354,6 +357,9 @@ Result<AccountView> Accounts::create_account(const std::optional<Caller>& by, co
 }
 
 Result<AccountView> Accounts::create(const Caller& by, const NewAccount& a, int64_t now) { return create_account(by, a, now); }
+Result<AccountView> Accounts::create_for_agent(const Caller& by, int64_t agent_id, const NewAccount& a, int64_t now) {
+  return create_account(by, a, now, agent_id);
+}
 Result<AccountView> Accounts::bootstrap_account(const NewAccount& a, int64_t now) { return create_account(std::nullopt, a, now); }
 
 Result<AccountView> Accounts::update(const Caller& by, int64_t id, std::optional<std::string> display_name, std::optional<std::string> phone,

@@ -104,7 +104,7 @@ class Accounts {
   // base64url characters of 32 random bytes after the prefix), stored as SHA-256 hex only.
 
   // Refusals: bad_credentials (unknown name and wrong password alike), throttled (retry_after_s > 0),
-  // account_frozen (only once the password was right).
+  // account_frozen (only once the password was right; also while its agent or the agent's parent is).
   Result<Tokens> login(const std::string& name, const std::string& password, const std::string& source, int64_t now);
   // An access token or a service key. Refusals: unauthorized (unknown, revoked), token_expired,
   // account_frozen, throttled (a source that presented too many unknown credentials).
@@ -123,6 +123,9 @@ class Accounts {
   // must_change_password = true. Refusals: bad_name, name_taken, weak_password, unknown_role,
   // role_exceeds (a role holding a permission `by` lacks).
   Result<AccountView> create(const Caller& by, const NewAccount& a, int64_t now);
+  // The same for an agent's account (Agents::create makes its admin so, in its transaction): the account
+  // gets agent_id = agent_id instead of by's; whether `by` may sign that agent is the caller's question.
+  Result<AccountView> create_for_agent(const Caller& by, int64_t agent_id, const NewAccount& a, int64_t now);
   // Refusals: account_not_found, account_exceeds (it holds a permission `by` lacks), unknown_role,
   // role_exceeds, cannot_demote_self (roles of one's own account that would hold fewer permissions).
   Result<AccountView> update(const Caller& by, int64_t id, std::optional<std::string> display_name, std::optional<std::string> phone,
@@ -173,7 +176,11 @@ class Accounts {
   const AccountSettings& settings() const { return settings_; }
 
  private:
-  Result<AccountView> create_account(const std::optional<Caller>& by, const NewAccount& a, int64_t now);
+  Result<AccountView> create_account(const std::optional<Caller>& by, const NewAccount& a, int64_t now,
+                                     std::optional<int64_t> for_agent = std::nullopt);
+  // Frozen itself, or its agent or that agent's parent is (docs/agents.md: a frozen agent's accounts and
+  // its sub-agents' cannot log in). Inside the connection's lock.
+  bool locked_out(const AccountRow& a);
   Result<NewKey> create_service(const std::optional<Caller>& by, const std::string& name, const std::vector<std::string>& roles, int64_t now);
   AccountView view(const AccountRow& a);
   RoleView role_view(const RoleRow& r);

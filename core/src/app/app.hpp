@@ -17,9 +17,12 @@
 // audit     audit.hpp      who changed what through the API
 // settings  settings.hpp   system configuration (系统配置): typed keys with defaults
 // withdrawals withdrawals.hpp  agents' withdrawals: request (held), approve, reject, pay
+// agents    agents.hpp     the agents' network: signing, terms, freezing
+// stations  stations.hpp   stations, moving them, assigning devices
 // (OTA: ota.hpp, wired by the program.)
 #pragma once
 #include "app/accounts.hpp"
+#include "app/agents.hpp"
 #include "app/alarms.hpp"
 #include "app/audit.hpp"
 #include "app/cards.hpp"
@@ -29,6 +32,7 @@
 #include "app/plans.hpp"
 #include "app/sessions.hpp"
 #include "app/settings.hpp"
+#include "app/stations.hpp"
 #include "app/telemetry.hpp"
 #include "app/wallets.hpp"
 #include "app/withdrawals.hpp"
@@ -40,7 +44,8 @@ class App {
   explicit App(sql::Db& db, AccountSettings account_settings = {})
       : db(db), migrated_(sql::migrate(db)), repos(db), devices(repos), sessions(repos), wallets(repos), cards(repos, sessions),
         plans(repos), commands(repos, sessions), alarms(repos, sessions), telemetry(repos, sessions), inbox(repos),
-        accounts(repos, account_settings), audit(repos.audit, db), settings(repos), withdrawals(repos, settings) {
+        accounts(repos, account_settings), audit(repos.audit, db), settings(repos), withdrawals(repos, settings), agents(repos, accounts),
+        stations(repos) {
     accounts.ensure_builtin_roles();
   }
   App(const App&) = delete;
@@ -65,6 +70,8 @@ class App {
   Audit audit;
   Settings settings;
   Withdrawals withdrawals;
+  Agents agents;
+  Stations stations;
 
   int schema_version() { return sql::schema_version(db); }
   // Runs fn inside one transaction (the use cases it calls nest as savepoints): the fleet adapter

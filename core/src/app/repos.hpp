@@ -2,6 +2,7 @@
 #pragma once
 #include "repo/accounts.hpp"
 #include "repo/agent_ledger.hpp"
+#include "repo/agents.hpp"
 #include "repo/audit.hpp"
 #include "repo/cards.hpp"
 #include "repo/commands.hpp"
@@ -11,6 +12,7 @@
 #include "repo/reports.hpp"
 #include "repo/sessions.hpp"
 #include "repo/settings.hpp"
+#include "repo/stations.hpp"
 #include "repo/wallets.hpp"
 #include "repo/withdrawals.hpp"
 
@@ -18,7 +20,8 @@ namespace chargehub::core {
 
 struct Repos {
   explicit Repos(sql::Db& db)
-      : db(db), devices(db), wallets(db), sessions(db), commands(db), cards(db), plans(db), reports(db), inbox(db), accounts(db), audit(db), agent_ledger(db), settings(db), withdrawals(db) {}
+      : db(db), devices(db), wallets(db), sessions(db), commands(db), cards(db), plans(db), reports(db), inbox(db), accounts(db), audit(db),
+        agent_ledger(db), settings(db), withdrawals(db), agents(db), stations(db) {}
   sql::Db& db;
   DeviceRepo devices;
   WalletRepo wallets;
@@ -33,6 +36,8 @@ struct Repos {
   AgentLedgerRepo agent_ledger;
   SettingRepo settings;
   WithdrawalRepo withdrawals;
+  AgentRepo agents;
+  StationRepo stations;
 };
 
 // What a use case asks the fleet adapter to do after its transaction committed: commands to publish,

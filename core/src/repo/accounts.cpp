@@ -298,6 +298,16 @@ bool AccountRepo::revoke_token(int64_t id, int64_t now) {
   return db_.changes() > 0;
 }
 
+int64_t AccountRepo::revoke_tokens_of_agent(int64_t agent_id, int64_t now) {
+  db_.prepare(
+         "UPDATE auth_token SET revoked_at = ?1 WHERE revoked_at IS NULL AND account_id IN "
+         "(SELECT a.id FROM account a JOIN agent g ON g.id = a.agent_id WHERE g.id = ?2 OR g.parent_id = ?2)")
+      .bind(1, now)
+      .bind(2, agent_id)
+      .run();
+  return db_.changes();
+}
+
 int64_t AccountRepo::revoke_tokens_of(int64_t account_id, int64_t now) {
   db_.prepare("UPDATE auth_token SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL").args(now, account_id).run();
   return db_.changes();

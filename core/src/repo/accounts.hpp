@@ -89,6 +89,8 @@ class AccountRepo {
   std::optional<TokenRow> token_by_refresh(const std::string& refresh_hash);
   bool revoke_token(int64_t id, int64_t now);   // false when already revoked (or unknown)
   int64_t revoke_tokens_of(int64_t account_id, int64_t now);
+  // Every token of the accounts of this agent and of its sub-agents (freezing an agent; docs/agents.md).
+  int64_t revoke_tokens_of_agent(int64_t agent_id, int64_t now);
   int64_t delete_tokens_expired_before(int64_t t);   // refresh expired before t
 
  private:
