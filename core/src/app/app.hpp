@@ -13,6 +13,7 @@
 // alarms    alarms.hpp     alarms and the stops they cause
 // telemetry telemetry.hpp  meter readings and their rules
 // inbox     inbox.hpp      orphan stop records: kept, settled against a rider or closed
+// income    income.hpp     the income split of settlements and refunds, agents' balances and ledgers
 // accounts  accounts.hpp   operator logins, tokens, roles and permissions, service keys
 // audit     audit.hpp      who changed what through the API
 // (OTA: ota.hpp, wired by the program.)
@@ -24,6 +25,7 @@
 #include "app/commands.hpp"
 #include "app/devices.hpp"
 #include "app/inbox.hpp"
+#include "app/income.hpp"
 #include "app/plans.hpp"
 #include "app/sessions.hpp"
 #include "app/telemetry.hpp"
@@ -35,7 +37,7 @@ class App {
  public:
   explicit App(sql::Db& db, AccountSettings account_settings = {})
       : db(db), migrated_(sql::migrate(db)), repos(db), devices(repos), sessions(repos), wallets(repos), cards(repos, sessions),
-        plans(repos), commands(repos, sessions), alarms(repos, sessions), telemetry(repos, sessions), inbox(repos),
+        plans(repos), commands(repos, sessions), alarms(repos, sessions), telemetry(repos, sessions), inbox(repos), income(repos),
         accounts(repos, account_settings), audit(repos.audit, db) {
     accounts.ensure_builtin_roles();
   }
@@ -57,6 +59,7 @@ class App {
   Alarms alarms;
   Telemetry telemetry;
   Inbox inbox;
+  Income income;
   Accounts accounts;
   Audit audit;
 
