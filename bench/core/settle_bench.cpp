@@ -1,12 +1,17 @@
 // Settlement throughput of the core's use cases on a real database: open N sessions, then settle them
 // from SESSION_END reports, one transaction each (as a lone report is) and in bursts (as the core
 // applies a burst of messages). Prints sessions settled per second.
-//   build/bin/core_settle_bench [sessions] [sqlite | postgresql | <database URL>]
+//   build/bin/core_settle_bench [sessions] [sqlite | postgresql | <database URL>] [platform | agents]
+// agents: every device under a second-level agent B (20 %) of a first-level agent A (30 %), so that each
+// settlement also splits its income three ways (docs/agents.md); platform (the default): the platform's
+// devices, one ledger row for the platform per settlement.
 // sqlite: a file in a temp dir (WAL, synchronous=NORMAL); postgresql: a throwaway PostgreSQL 15 cluster
 // with its default durability (fsync on, synchronous_commit on).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <string>
 
 #include "chargehub/payloads.hpp"
 #include "app/app.hpp"
@@ -23,13 +28,14 @@ struct Opened {
   proto::SessionEnd end;
 };
 
-std::vector<Opened> open_many(App& app, int n, int64_t rider, int64_t t0) {
+std::vector<Opened> open_many(App& app, int n, int64_t rider, int64_t t0, std::optional<int64_t> agent) {
   std::vector<Opened> out;
   int devices = (n + 19) / 20;
   for (int d = 0; d < devices; ++d) {
     std::string id = std::to_string(860000000000000LL + d);
     app.devices.create(NewDevice{id, "", 20, 5, std::string(64, 'a'), {}}, t0);   // exists in the second round
     app.devices.online(id, true, t0);
+    app.db.prepare("UPDATE device SET agent_id = ? WHERE id = ?").args(agent, id).run();
     for (int p = 1; p <= 20 && static_cast<int>(out.size()) < n; ++p) {
       auto t = app.sessions.open(OpenRequest{id, p, rider, 300, false, 0, Origin{"bench", "operator"}}, t0);
       if (!t) {
@@ -40,6 +46,8 @@ std::vector<Opened> open_many(App& app, int n, int64_t rider, int64_t t0) {
       out.push_back({id, proto::SessionEnd{static_cast<uint8_t>(p), static_cast<uint32_t>(t.value->session.id), 1,
                                            static_cast<uint32_t>(t0), 7200, 812, 230}});
     }
+    // Until sessions take their agent from the device at open (outside the timed part either way).
+    app.db.prepare("UPDATE session SET agent_id = ? WHERE device_id = ?").args(agent, id).run();
   }
   return out;
 }
@@ -54,9 +62,25 @@ int main(int argc, char** argv) {
   const int64_t t0 = 1795500000;
   auto rider = app.wallets.create_rider("bench", "", t0);
   app.wallets.topup(rider.id, 10'000'000, 0, "", t0);
+  const bool agents = argc > 3 && std::string(argv[3]) == "agents";
+  std::optional<int64_t> a, b;
+  if (agents) {
+    auto add = [&](std::optional<int64_t> parent, int64_t bp) {
+      auto st = app.db.prepare("INSERT INTO agent (parent_id, level, name, share_bp, created_at, updated_at) VALUES (?,?,?,?,?,?) RETURNING id");
+      st.args(parent, parent ? 2 : 1, "bench", bp, t0, t0);
+      st.step();
+      int64_t id = st.i64(0);
+      st.run();
+      app.db.prepare("INSERT INTO agent_balance (agent_id) VALUES (?)").args(id).run();
+      return id;
+    };
+    a = add(std::nullopt, 3000);
+    b = add(a, 2000);
+  }
+  std::printf("devices: %s\n", agents ? "under a two-level agent chain (A 30 %, B 20 %)" : "the platform's");
 
   for (bool burst : {false, true}) {
-    auto sessions = open_many(app, n, rider.id, t0);
+    auto sessions = open_many(app, n, rider.id, t0, b);
     auto start = Clock::now();
     if (burst) {
       for (size_t i = 0; i < sessions.size(); i += 500)
@@ -76,5 +100,17 @@ int main(int argc, char** argv) {
   auto r = app.wallets.rider(rider.id);
   std::printf("wallet balance %lld fen, ledger sum %lld fen, held %lld fen\n", static_cast<long long>(r->balance_fen),
               static_cast<long long>(app.wallets.ledger_sum(rider.id)), static_cast<long long>(r->held_fen));
-  return r->balance_fen == app.wallets.ledger_sum(rider.id) && r->held_fen == 0 ? 0 : 1;
+  // The split: every fen charged is in a party's ledger; the agents' balances are their ledgers' sums.
+  int64_t charged = -app.wallets.ledger_sum(rider.id) + 10'000'000;
+  int64_t parties = app.repos.agent_ledger.ledger_sum(std::nullopt);
+  bool agents_ok = true;
+  for (auto id : {a, b})
+    if (id) {
+      auto bal = app.repos.agent_ledger.balance(*id);
+      parties += bal->balance_fen;
+      agents_ok = agents_ok && bal->balance_fen == app.repos.agent_ledger.ledger_sum(*id);
+      std::printf("agent %lld balance %lld fen\n", static_cast<long long>(*id), static_cast<long long>(bal->balance_fen));
+    }
+  std::printf("charged %lld fen, the parties' ledgers %lld fen\n", static_cast<long long>(charged), static_cast<long long>(parties));
+  return r->balance_fen == app.wallets.ledger_sum(rider.id) && r->held_fen == 0 && charged == parties && agents_ok ? 0 : 1;
 }

@@ -25,6 +25,7 @@ std::vector<Route> money_routes();                         // plans, recharge of
 std::vector<Route> session_routes();                       // sessions and orphan stop records
 std::vector<Route> ota_routes(core::Ota& ota);             // firmware and rollouts
 std::vector<Route> account_routes();                       // login, tokens, accounts, roles, service keys, audit
+std::vector<Route> income_routes();                        // agents' balances and ledgers, sessions' income split
 
 // Every table above on one kernel.
 void mount_all(Kernel& k, StatusSources sources, core::Ota& ota);

@@ -47,6 +47,7 @@ void mount_all(Kernel& k, StatusSources sources, core::Ota& ota) {
   k.add(money_routes());
   k.add(session_routes());
   k.add(ota_routes(ota));
+  k.add(income_routes());
 }
 
 }  // namespace chargehub::api
