@@ -1,10 +1,13 @@
 // Settlement throughput of the core's use cases on a real database: open N sessions, then settle them
 // from SESSION_END reports, one transaction each (as a lone report is) and in bursts (as the core
 // applies a burst of messages). Prints sessions settled per second.
-//   build/bin/core_settle_bench [sessions] [sqlite | postgresql | <database URL>] [platform | agents]
-// agents: every device under a second-level agent B (20 %) of a first-level agent A (30 %), so that each
-// settlement also splits its income three ways (docs/agents.md); platform (the default): the platform's
-// devices, one ledger row for the platform per settlement.
+//   build/bin/core_settle_bench [sessions] [sqlite | postgresql | <database URL>] [platform | priced | agents]
+// platform (the default, as before issue 17): the platform's devices on the default (free) plan, the
+// records judged implausible (812 Wh claimed a second after the start), nothing charged.
+// priced: plausible records (812 Wh over 2 h at up to 500 W, reported after 2 h) on 1 yuan/kWh, so each
+// settlement charges 81 fen (a wallet row) and books the platform's part (one agent_ledger row).
+// agents: as priced, with every device under a second-level agent B (20 %) of a first-level agent A
+// (30 %): each settlement splits its income three ways (docs/agents.md, three agent_ledger rows).
 // sqlite: a file in a temp dir (WAL, synchronous=NORMAL); postgresql: a throwaway PostgreSQL 15 cluster
 // with its default durability (fsync on, synchronous_commit on).
 #include <chrono>
@@ -28,13 +31,15 @@ struct Opened {
   proto::SessionEnd end;
 };
 
-std::vector<Opened> open_many(App& app, int n, int64_t rider, int64_t t0, std::optional<int64_t> agent) {
+std::vector<Opened> open_many(App& app, int n, int64_t rider, int64_t t0, std::optional<int64_t> agent, std::optional<int64_t> plan,
+                              uint16_t peak_w) {
   std::vector<Opened> out;
   int devices = (n + 19) / 20;
   for (int d = 0; d < devices; ++d) {
     std::string id = std::to_string(860000000000000LL + d);
     app.devices.create(NewDevice{id, "", 20, 5, std::string(64, 'a'), {}}, t0);   // exists in the second round
     app.devices.online(id, true, t0);
+    if (plan) app.devices.assign_plan(id, *plan);
     app.db.prepare("UPDATE device SET agent_id = ? WHERE id = ?").args(agent, id).run();
     for (int p = 1; p <= 20 && static_cast<int>(out.size()) < n; ++p) {
       auto t = app.sessions.open(OpenRequest{id, p, rider, 300, false, 0, Origin{"bench", "operator"}}, t0);
@@ -44,7 +49,7 @@ std::vector<Opened> open_many(App& app, int n, int64_t rider, int64_t t0, std::o
       }
       app.commands.sent(t.value->command.id, t0);
       out.push_back({id, proto::SessionEnd{static_cast<uint8_t>(p), static_cast<uint32_t>(t.value->session.id), 1,
-                                           static_cast<uint32_t>(t0), 7200, 812, 230}});
+                                           static_cast<uint32_t>(t0), 7200, 812, peak_w}});
     }
     // Until sessions take their agent from the device at open (outside the timed part either way).
     app.db.prepare("UPDATE session SET agent_id = ? WHERE device_id = ?").args(agent, id).run();
@@ -62,7 +67,11 @@ int main(int argc, char** argv) {
   const int64_t t0 = 1795500000;
   auto rider = app.wallets.create_rider("bench", "", t0);
   app.wallets.topup(rider.id, 10'000'000, 0, "", t0);
-  const bool agents = argc > 3 && std::string(argv[3]) == "agents";
+  const std::string mode = argc > 3 ? argv[3] : "platform";
+  const bool agents = mode == "agents", priced = agents || mode == "priced";
+  std::optional<int64_t> plan;
+  if (priced) plan = app.plans.create("bench", pricing::Plan::energy(100), t0)->id;
+  const int64_t settle_at = priced ? t0 + 7300 : t0 + 1;
   std::optional<int64_t> a, b;
   if (agents) {
     auto add = [&](std::optional<int64_t> parent, int64_t bp) {
@@ -77,21 +86,22 @@ int main(int argc, char** argv) {
     a = add(std::nullopt, 3000);
     b = add(a, 2000);
   }
-  std::printf("devices: %s\n", agents ? "under a two-level agent chain (A 30 %, B 20 %)" : "the platform's");
+  std::printf("mode %s: %s devices, %s\n", mode.c_str(), agents ? "a two-level agent chain's (A 30 %, B 20 %)" : "the platform's",
+              priced ? "plausible records charged 81 fen each" : "the free plan, records implausible");
 
   for (bool burst : {false, true}) {
-    auto sessions = open_many(app, n, rider.id, t0, b);
+    auto sessions = open_many(app, n, rider.id, t0, b, plan, priced ? 500 : 230);
     auto start = Clock::now();
     if (burst) {
       for (size_t i = 0; i < sessions.size(); i += 500)
         app.batch([&] {
           for (size_t j = i; j < std::min(sessions.size(), i + 500); ++j) {
             auto& s = sessions[j];
-            app.sessions.end_reported(s.device, "b" + std::to_string(s.end.session), s.end, t0 + 1);
+            app.sessions.end_reported(s.device, "b" + std::to_string(s.end.session), s.end, settle_at);
           }
         });
     } else {
-      for (auto& s : sessions) app.sessions.end_reported(s.device, "s" + std::to_string(s.end.session), s.end, t0 + 1);
+      for (auto& s : sessions) app.sessions.end_reported(s.device, "s" + std::to_string(s.end.session), s.end, settle_at);
     }
     double secs = std::chrono::duration<double>(Clock::now() - start).count();
     std::printf("%-28s %6d sessions in %6.2f s: %8.0f sessions/s\n", burst ? "settled in bursts of 500" : "settled one per transaction",

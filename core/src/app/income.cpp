@@ -3,13 +3,14 @@
 namespace chargehub::core {
 
 void Income::post(const ShareChain& c, const rules::IncomeParts& parts, int64_t sign, const char* kind, int64_t session_id, int64_t now) {
+  std::vector<AgentLedgerEntry> rows;
   auto one = [&](std::optional<int64_t> agent, int64_t fen) {
-    if (fen == 0) return;
-    r_.agent_ledger.post(AgentLedgerEntry{0, agent, kind, sign * fen, session_id, std::nullopt, "", now});
+    if (fen != 0) rows.push_back(AgentLedgerEntry{0, agent, kind, sign * fen, session_id, std::nullopt, "", now});
   };
   one(std::nullopt, parts.platform);
   one(c.first_agent, parts.first);
   one(c.second_agent, parts.second);
+  r_.agent_ledger.post_all(rows);
 }
 
 void Income::on_settled(int64_t session_id, int64_t amount_fen, int64_t now) {

@@ -22,12 +22,17 @@ ShareChain IncomeRepo::chain_now(int64_t session_id) {
 }
 
 void IncomeRepo::record(int64_t session_id, const ShareChain& c) {
-  auto ins = [&](int64_t party, std::optional<int64_t> agent, int64_t bp) {
-    db_.prepare("INSERT INTO session_share (session_id, party, agent_id, share_bp) VALUES (?,?,?,?)").args(session_id, party, agent, bp).run();
-  };
-  ins(0, std::nullopt, 10000 - c.chain.first_bp.value_or(0));
-  if (c.first_agent) ins(1, c.first_agent, c.chain.first_bp.value_or(0));
-  if (c.second_agent) ins(2, c.second_agent, c.chain.second_bp.value_or(0));
+  // One statement for the session's rows (settlement is the hot path).
+  constexpr const char* kInsert = "INSERT INTO session_share (session_id, party, agent_id, share_bp) VALUES (?1, 0, NULL, ?2)";
+  int64_t platform_bp = 10000 - c.chain.first_bp.value_or(0);
+  if (c.second_agent)
+    db_.prepare(std::string(kInsert) + ", (?1, 1, ?3, ?4), (?1, 2, ?5, ?6)")
+        .args(session_id, platform_bp, c.first_agent, c.chain.first_bp.value_or(0), c.second_agent, c.chain.second_bp.value_or(0))
+        .run();
+  else if (c.first_agent)
+    db_.prepare(std::string(kInsert) + ", (?1, 1, ?3, ?4)").args(session_id, platform_bp, c.first_agent, c.chain.first_bp.value_or(0)).run();
+  else
+    db_.prepare(kInsert).args(session_id, platform_bp).run();
 }
 
 std::vector<SessionShareRow> IncomeRepo::rows(int64_t session_id) {
