@@ -48,6 +48,13 @@ TEST(IncomeSplit, RefundTakesBackTheDifference) {
   EXPECT_EQ(refund_deltas(500, 300, 200, Chain::two(3000, 2000)), (IncomeParts{140, 20, 40}));
 }
 
+TEST(IncomeSplit, TheContractsWorkedExample) {
+  // docs/agents.md: A 30 %, B 20 %, N = 999 → B 199, A 99, the platform 701; 500 back → 100, 50, 350.
+  EXPECT_EQ(split_income(999, Chain::two(3000, 2000)), (IncomeParts{701, 99, 199}));
+  EXPECT_EQ(refund_deltas(999, 0, 500, Chain::two(3000, 2000)), (IncomeParts{350, 50, 100}));
+  EXPECT_EQ(refund_deltas(999, 500, 499, Chain::two(3000, 2000)), (IncomeParts{351, 49, 99}));
+}
+
 TEST(IncomeSplit, PlatformMayGainARoundingFenOnARefund) {
   // 2 fen at A 100 %, B 50 %: B 1, A 1, platform 0; after 1 fen back: B 0, A 0, platform 1.
   EXPECT_EQ(refund_deltas(2, 0, 1, Chain::two(10000, 5000)), (IncomeParts{-1, 1, 1}));
