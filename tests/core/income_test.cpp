@@ -207,6 +207,19 @@ TEST_P(IncomeTest, ScopeShowsAnAgentItsOwnAndItsSubAgentsOnly) {
   EXPECT_EQ(page->total, 1);
 }
 
+TEST_P(IncomeTest, AnOrphanSettledAgainstARiderBooksItsIncomeToThePlatform) {
+  auto rec = app->sessions.end_reported(kDev, "orphan-1", proto::SessionEnd{3, 999999, 1, static_cast<uint32_t>(T0), 3600, 1500, 2000}, T0 + 3650,
+                                        "{}");
+  ASSERT_TRUE(rec.orphan_id);
+  auto o = app->inbox.settle(*rec.orphan_id, rider_id, "account:test", T0 + 4000);
+  ASSERT_TRUE(o) << o.refusal.code;
+  ASSERT_TRUE(o->session_id);
+  sessions.push_back(*o->session_id);
+  auto s = app->sessions.get(*o->session_id);
+  EXPECT_GT(s->amount_fen.value_or(0), 0);
+  EXPECT_EQ(part(s->id, std::nullopt, "income"), s->amount_fen.value_or(0));
+}
+
 // The property over the database: random trees, shares, amounts and refunds; the invariants (parts sum
 // to what each session kept, balances = ledger sums) are checked after every test.
 TEST_P(IncomeTest, RandomTreesSharesAndRefundsKeepTheBooks) {
