@@ -8,7 +8,7 @@ PKGS=(
   libpaho-mqttpp-dev libpaho-mqtt-dev
   libssl-dev libsqlite3-dev sqlite3 libpq-dev postgresql libsodium-dev
   libcpp-httplib-dev libboost-json1.81-dev libcli11-dev
-  libasio-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libasio-dev libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   curl python3 python3-paho-mqtt procps
   nginx-light
 )

@@ -28,6 +28,7 @@ std::vector<Route> account_routes();                       // login, tokens, acc
 std::vector<Route> settings_routes();                      // system configuration (系统配置)
 std::vector<Route> withdrawal_routes();                    // agents' withdrawals
 std::vector<Route> agent_routes();                         // agents, stations, device assignment
+std::vector<Route> income_routes();                        // agents' balances and ledgers, sessions' income split
 
 // Every table above on one kernel.
 void mount_all(Kernel& k, StatusSources sources, core::Ota& ota);

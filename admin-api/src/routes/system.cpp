@@ -50,6 +50,7 @@ void mount_all(Kernel& k, StatusSources sources, core::Ota& ota) {
   k.add(settings_routes());
   k.add(withdrawal_routes());
   k.add(agent_routes());
+  k.add(income_routes());
 }
 
 }  // namespace chargehub::api

@@ -21,12 +21,13 @@ CREATE TABLE agent (
 );
 CREATE INDEX agent_by_parent ON agent(parent_id);
 
--- An agent's money: balance = the sum of its ledger; held = pending withdrawals.
+-- An agent's money: balance = the sum of its ledger; held = pending withdrawals. A refund to a rider is
+-- never refused for an agent's sake: it may take the balance below what is held (available < 0) or
+-- below zero; a withdrawal is asked only from a positive available balance (app/withdrawals.cpp).
 CREATE TABLE agent_balance (
   agent_id    INTEGER PRIMARY KEY REFERENCES agent(id),
   balance_fen INTEGER NOT NULL DEFAULT 0,
-  held_fen    INTEGER NOT NULL DEFAULT 0 CHECK (held_fen >= 0),
-  CHECK (held_fen <= balance_fen)
+  held_fen    INTEGER NOT NULL DEFAULT 0 CHECK (held_fen >= 0)
 );
 
 -- A station: where chargers stand. Coordinates in GCJ-02 (what the mini-programs' location APIs give), as

@@ -13,6 +13,7 @@
 // alarms    alarms.hpp     alarms and the stops they cause
 // telemetry telemetry.hpp  meter readings and their rules
 // inbox     inbox.hpp      orphan stop records: kept, settled against a rider or closed
+// income    income.hpp     the income split of settlements and refunds, agents' balances and ledgers
 // accounts  accounts.hpp   operator logins, tokens, roles and permissions, service keys
 // audit     audit.hpp      who changed what through the API
 // settings  settings.hpp   system configuration (系统配置): typed keys with defaults
@@ -29,6 +30,7 @@
 #include "app/commands.hpp"
 #include "app/devices.hpp"
 #include "app/inbox.hpp"
+#include "app/income.hpp"
 #include "app/plans.hpp"
 #include "app/sessions.hpp"
 #include "app/settings.hpp"
@@ -43,7 +45,7 @@ class App {
  public:
   explicit App(sql::Db& db, AccountSettings account_settings = {})
       : db(db), migrated_(sql::migrate(db)), repos(db), devices(repos), sessions(repos), wallets(repos), cards(repos, sessions),
-        plans(repos), commands(repos, sessions), alarms(repos, sessions), telemetry(repos, sessions), inbox(repos),
+        plans(repos), commands(repos, sessions), alarms(repos, sessions), telemetry(repos, sessions), inbox(repos), income(repos),
         accounts(repos, account_settings), audit(repos.audit, db), settings(repos), withdrawals(repos, settings), agents(repos, accounts),
         stations(repos) {
     accounts.ensure_builtin_roles();
@@ -66,6 +68,7 @@ class App {
   Alarms alarms;
   Telemetry telemetry;
   Inbox inbox;
+  Income income;
   Accounts accounts;
   Audit audit;
   Settings settings;

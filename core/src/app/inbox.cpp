@@ -1,5 +1,7 @@
 #include "inbox.hpp"
 
+#include "app/income.hpp"
+
 #include "chargehub/rules/meter_check.hpp"
 
 namespace chargehub::core {
@@ -52,6 +54,7 @@ Result<OrphanRecord> Inbox::settle(int64_t id, int64_t rider_id, const std::stri
   ss.note = "settled from orphan stop record " + std::to_string(o->id);
   int64_t sid = r_.sessions.insert_settled(ss, now);
   if (q.amount_fen > 0) r_.wallets.post(rider_id, LedgerKind::Charge, -q.amount_fen, sid, ss.note, now);
+  Income(r_).on_settled(sid, q.amount_fen, now);   // the income split, in this transaction
   if (!r_.inbox.mark_settled(id, sid, actor, now)) return R::no("orphan_resolved", "the record was resolved meanwhile");
   auto out = r_.inbox.get(id);
   tx.commit();

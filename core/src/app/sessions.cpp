@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "app/income.hpp"
 #include "chargehub/rules/meter_check.hpp"
 #include "chargehub/rules/reconcile.hpp"
 #include "chargehub/rules/session_start.hpp"
@@ -111,6 +112,7 @@ std::optional<int64_t> Sessions::settle(const SessionRow& s, const pricing::Usag
   if (st->release_fen > 0) r_.wallets.release(*s.rider_id, st->release_fen);
   if (st->amount_fen > 0) r_.wallets.post(*s.rider_id, LedgerKind::Charge, -st->amount_fen, s.id, note, now);
   r_.sessions.settle(s.id, u, st->amount_fen, reason, note.empty() ? std::nullopt : std::optional<std::string>(note), now);
+  Income(r_).on_settled(s.id, st->amount_fen, now);   // the income split, in this transaction
   return st->amount_fen;
 }
 
@@ -253,6 +255,7 @@ Result<SessionRow> Sessions::refund(int64_t session_id, int64_t amount_fen, cons
   if (auto why = rules::check_refund(s->state == State::Settled && s->rider_id, amount_fen, s->amount_fen.value_or(0), s->refunded_fen))
     return R::no(*why);
   r_.wallets.post(*s->rider_id, LedgerKind::Refund, amount_fen, s->id, note, now);
+  Income(r_).on_refunded(*s, s->refunded_fen, amount_fen, now);   // the parts taken back
   r_.sessions.add_refund(s->id, amount_fen);
   auto out = r_.sessions.get(s->id);
   tx.commit();

@@ -14,6 +14,28 @@ void AgentLedgerRepo::post(const AgentLedgerEntry& e) {
   db_.prepare("UPDATE agent_balance SET balance_fen = balance_fen + ? WHERE agent_id = ?").args(e.amount_fen, *e.agent_id).run();
 }
 
+void AgentLedgerRepo::post_all(const std::vector<AgentLedgerEntry>& rows) {
+  if (rows.empty()) return;
+  std::string sql = "INSERT INTO agent_ledger (agent_id, kind, amount_fen, session_id, withdrawal_id, note, created_at) VALUES ";
+  for (size_t i = 0; i < rows.size(); ++i) sql += i ? ",(?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?)";
+  auto st = db_.prepare(sql);
+  int k = 0;
+  for (auto& e : rows) {
+    st.bind(++k, e.agent_id).bind(++k, e.kind).bind(++k, e.amount_fen).bind(++k, e.session_id).bind(++k, e.withdrawal_id);
+    st.bind(++k, e.note).bind(++k, e.created_at);
+  }
+  st.run();
+  for (auto& e : rows) {
+    if (!e.agent_id) continue;
+    // The balance row exists from the agent's creation (one statement); an agent made before it gets one.
+    auto up = db_.prepare("UPDATE agent_balance SET balance_fen = balance_fen + ? WHERE agent_id = ? RETURNING agent_id");
+    up.args(e.amount_fen, *e.agent_id);
+    bool found = up.step();
+    up.run();
+    if (!found) db_.prepare("INSERT INTO agent_balance (agent_id, balance_fen) VALUES (?, ?)").args(*e.agent_id, e.amount_fen).run();
+  }
+}
+
 void AgentLedgerRepo::hold(int64_t agent_id, int64_t fen) {
   db_.prepare("UPDATE agent_balance SET held_fen = held_fen + ? WHERE agent_id = ?").args(fen, agent_id).run();
 }
