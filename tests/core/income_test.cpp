@@ -163,6 +163,21 @@ TEST_P(IncomeTest, RefundsTakeThePartsBack) {
   EXPECT_EQ(booked(s.id), 0);
 }
 
+// A rider's refund is never refused for an agent's sake: with the agent's income held for a pending
+// withdrawal, the refund still takes the agent's part back (its available balance goes below zero).
+TEST_P(IncomeTest, ARefundIsNotRefusedBecauseTheAgentHoldsAWithdrawal) {
+  int64_t a = agent(std::nullopt, 5000);
+  auto s = settled(a, 2000);
+  ASSERT_EQ(balance(a), 1000);
+  app->repos.agent_ledger.hold(a, 1000);   // a withdrawal of everything, pending
+  ASSERT_TRUE(app->sessions.refund(s.id, 2000, "退款", T0 + 4000));
+  auto b = app->repos.agent_ledger.balance(a);
+  EXPECT_EQ(b->balance_fen, 0);
+  EXPECT_EQ(b->held_fen, 1000);
+  EXPECT_EQ(b->available_fen(), -1000);
+  app->repos.agent_ledger.release(a, 1000);
+}
+
 TEST_P(IncomeTest, AShareChangeAffectsOnlyLaterSettlements) {
   int64_t a = agent(std::nullopt, 3000), b = agent(a, 2000);
   auto before = settled(b, 1000);
