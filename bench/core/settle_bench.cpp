@@ -31,7 +31,7 @@ std::vector<Opened> open_many(App& app, int n, int64_t rider, int64_t t0) {
     app.devices.create(NewDevice{id, "", 20, 5, std::string(64, 'a'), {}}, t0);   // exists in the second round
     app.devices.online(id, true, t0);
     for (int p = 1; p <= 20 && static_cast<int>(out.size()) < n; ++p) {
-      auto t = app.sessions.open(OpenRequest{id, p, rider, 300, false, 0, Origin{"bench", "operator"}}, t0);
+      auto t = app.sessions.open(chargehub::core::Scope::platform(), OpenRequest{id, p, rider, 300, false, 0, Origin{"bench", "operator"}}, t0);
       if (!t) {
         std::fprintf(stderr, "open failed: %s\n", t.refusal.message.c_str());
         std::exit(1);
@@ -52,8 +52,8 @@ int main(int argc, char** argv) {
   App app(bdb.db());
   std::printf("database: %s\n", bdb.what().c_str());
   const int64_t t0 = 1795500000;
-  auto rider = app.wallets.create_rider("bench", "", t0);
-  app.wallets.topup(rider.id, 10'000'000, 0, "", t0);
+  auto rider = app.wallets.create_rider(chargehub::core::Scope::platform(), "bench", "", t0);
+  app.wallets.topup(chargehub::core::Scope::platform(), rider.id, 10'000'000, 0, "", t0);
 
   for (bool burst : {false, true}) {
     auto sessions = open_many(app, n, rider.id, t0);
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
     std::printf("%-28s %6d sessions in %6.2f s: %8.0f sessions/s\n", burst ? "settled in bursts of 500" : "settled one per transaction",
                 n, secs, n / secs);
   }
-  auto r = app.wallets.rider(rider.id);
+  auto r = app.wallets.rider(chargehub::core::Scope::platform(), rider.id);
   std::printf("wallet balance %lld fen, ledger sum %lld fen, held %lld fen\n", static_cast<long long>(r->balance_fen),
               static_cast<long long>(app.wallets.ledger_sum(rider.id)), static_cast<long long>(r->held_fen));
   return r->balance_fen == app.wallets.ledger_sum(rider.id) && r->held_fen == 0 ? 0 : 1;
