@@ -85,8 +85,8 @@ class SessionRepo {
  public:
   explicit SessionRepo(sql::Db& db);
 
-  int64_t insert(const NewSession& s, int64_t now);   // state requested
-  // agent_id: the device's agent at this moment (the session's owner for the data scope).
+  // State requested; agent_id: the device's agent at this moment (the session's owner for the data scope).
+  int64_t insert(const NewSession& s, int64_t now);
   // get(id): the fleet's own reads (the session state machine, settlement); everything the API reads
   // goes through the scoped get, list and page.
   std::optional<SessionRow> get(int64_t id);
