@@ -38,14 +38,14 @@ int main(int argc, char** argv) {
   std::printf("database: %s\n", bdb.what().c_str());
   Null pub;
   Service svc(app, pub);
-  auto rider = app.wallets.create_rider("bench", "", svc.now());
-  app.wallets.topup(rider.id, 10'000'000, 0, "", svc.now());
+  auto rider = app.wallets.create_rider(chargehub::core::Scope::platform(), "bench", "", svc.now());
+  app.wallets.topup(chargehub::core::Scope::platform(), rider.id, 10'000'000, 0, "", svc.now());
   std::vector<std::pair<std::string, int64_t>> devs;
   for (int d = 0; d < devices; ++d) {
     std::string id = std::to_string(862000000000000LL + d);
     app.devices.create(NewDevice{id, "", 20, 5, std::string(64, 'a'), {}}, svc.now());
     app.devices.online(id, true, svc.now());
-    auto t = svc.start_session(OpenRequest{id, 1, rider.id, 500, false, 0, Origin{"bench", "operator"}});
+    auto t = svc.start_session(chargehub::core::Scope::platform(), OpenRequest{id, 1, rider.id, 500, false, 0, Origin{"bench", "operator"}});
     devs.emplace_back(id, t->session.id);
   }
   auto wal_mib = [&] {

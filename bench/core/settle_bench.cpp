@@ -42,7 +42,7 @@ std::vector<Opened> open_many(App& app, int n, int64_t rider, int64_t t0, std::o
     if (plan) app.devices.assign_plan(id, *plan);
     app.db.prepare("UPDATE device SET agent_id = ? WHERE id = ?").args(agent, id).run();
     for (int p = 1; p <= 20 && static_cast<int>(out.size()) < n; ++p) {
-      auto t = app.sessions.open(OpenRequest{id, p, rider, 300, false, 0, Origin{"bench", "operator"}}, t0);
+      auto t = app.sessions.open(chargehub::core::Scope::platform(), OpenRequest{id, p, rider, 300, false, 0, Origin{"bench", "operator"}}, t0);
       if (!t) {
         std::fprintf(stderr, "open failed: %s\n", t.refusal.message.c_str());
         std::exit(1);
@@ -65,8 +65,8 @@ int main(int argc, char** argv) {
   App app(bdb.db());
   std::printf("database: %s\n", bdb.what().c_str());
   const int64_t t0 = 1795500000;
-  auto rider = app.wallets.create_rider("bench", "", t0);
-  app.wallets.topup(rider.id, 10'000'000, 0, "", t0);
+  auto rider = app.wallets.create_rider(chargehub::core::Scope::platform(), "bench", "", t0);
+  app.wallets.topup(chargehub::core::Scope::platform(), rider.id, 10'000'000, 0, "", t0);
   const std::string mode = argc > 3 ? argv[3] : "platform";
   const bool agents = mode == "agents", priced = agents || mode == "priced";
   std::optional<int64_t> plan;
@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
     std::printf("%-28s %6d sessions in %6.2f s: %8.0f sessions/s\n", burst ? "settled in bursts of 500" : "settled one per transaction",
                 n, secs, n / secs);
   }
-  auto r = app.wallets.rider(rider.id);
+  auto r = app.wallets.rider(chargehub::core::Scope::platform(), rider.id);
   std::printf("wallet balance %lld fen, ledger sum %lld fen, held %lld fen\n", static_cast<long long>(r->balance_fen),
               static_cast<long long>(app.wallets.ledger_sum(rider.id)), static_cast<long long>(r->held_fen));
   // The split: every fen charged is in a party's ledger; the agents' balances are their ledgers' sums.

@@ -272,28 +272,28 @@ void Service::tick() {
 // ---------------------------------------------------------------------------------------------------
 // use cases that publish
 
-Result<StartTicket> Service::start_session(const OpenRequest& r) {
+Result<StartTicket> Service::start_session(const Scope& scope, const OpenRequest& r) {
   OpenRequest req = r;
   req.command_ttl_s = cfg_.command_ttl_s;
-  auto t = app_.sessions.open(req, now());
+  auto t = app_.sessions.open(scope, req, now());
   if (t) {
     log::info("session ", t->session.id, " requested on ", r.device_id, " port ", r.port, " for rider ", r.rider_id, ", ",
               t->session.prepaid_fen, " fen held");
     publish_command(t->command);
-    if (auto s = app_.sessions.get(t->session.id)) t->session = *s;
+    if (auto s = app_.sessions.get(Scope::platform(), t->session.id)) t->session = *s;
   }
   return t;
 }
 
-Result<CommandRow> Service::stop_session(int64_t session_id, const Origin& origin) {
-  auto c = app_.sessions.request_stop(session_id, origin, now(), cfg_.command_ttl_s);
+Result<CommandRow> Service::stop_session(const Scope& scope, int64_t session_id, const Origin& origin) {
+  auto c = app_.sessions.request_stop(scope, session_id, origin, now(), cfg_.command_ttl_s);
   if (c) publish_command(*c);
   return c;
 }
 
-Result<CommandRow> Service::send_command(const std::string& device_id, const std::string& op, const json::object& args,
-                                         const Origin& origin) {
-  auto c = app_.commands.queue(device_id, op, args, origin, now(), cfg_.command_ttl_s);
+Result<CommandRow> Service::send_command(const Scope& scope, const std::string& device_id, const std::string& op,
+                                         const json::object& args, const Origin& origin) {
+  auto c = app_.commands.queue(scope, device_id, op, args, origin, now(), cfg_.command_ttl_s);
   if (!c) return c;
   publish_command(*c);
   return Result<CommandRow>::ok(*app_.commands.get(c->id));
@@ -342,8 +342,8 @@ Result<Device> Service::create_device(const NewDevice& d) {
   return r;
 }
 
-Result<Device> Service::set_enabled(const std::string& device_id, bool enabled) {
-  auto d = app_.devices.set_enabled(device_id, enabled);
+Result<Device> Service::set_enabled(const Scope& scope, const std::string& device_id, bool enabled) {
+  auto d = app_.devices.set_enabled(scope, device_id, enabled);
   if (d) {
     push_device(device_id);   // a disabled device's sessions are kicked by the plugin at once
     log::info("device ", device_id, enabled ? " enabled" : " disabled");
@@ -351,8 +351,8 @@ Result<Device> Service::set_enabled(const std::string& device_id, bool enabled) 
   return d;
 }
 
-Result<Device> Service::delete_device(const std::string& device_id) {
-  auto d = app_.devices.remove(device_id, now());
+Result<Device> Service::delete_device(const Scope& scope, const std::string& device_id) {
+  auto d = app_.devices.remove(scope, device_id, now());
   if (d) {
     push_device(device_id);
     log::info("device ", device_id, " deleted");
@@ -360,8 +360,9 @@ Result<Device> Service::delete_device(const std::string& device_id) {
   return d;
 }
 
-Result<Device> Service::rotate_token(const std::string& device_id, const std::string& token_hash, int64_t grace_s) {
-  auto d = app_.devices.rotate_token(device_id, token_hash, grace_s, now());
+Result<Device> Service::rotate_token(const Scope& scope, const std::string& device_id, const std::string& token_hash,
+                                     int64_t grace_s) {
+  auto d = app_.devices.rotate_token(scope, device_id, token_hash, grace_s, now());
   if (d) {
     push_device(device_id);
     log::info("device ", device_id, " has a new token; the old one is valid for ", grace_s, " s");

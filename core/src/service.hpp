@@ -67,18 +67,19 @@ class Service {
   void flush_commands();
 
   // Use cases that publish: the command goes out at once.
-  Result<StartTicket> start_session(const OpenRequest& r);
-  Result<CommandRow> stop_session(int64_t session_id, const Origin& origin);
-  Result<CommandRow> send_command(const std::string& device_id, const std::string& op, const boost::json::object& args,
+  Result<StartTicket> start_session(const Scope& scope, const OpenRequest& r);
+  // From the API: the target is loaded within the caller's scope first (outside it: *_not_found).
+  Result<CommandRow> stop_session(const Scope& scope, int64_t session_id, const Origin& origin);
+  Result<CommandRow> send_command(const Scope& scope, const std::string& device_id, const std::string& op, const boost::json::object& args,
                                   const Origin& origin);
 
   // Device credentials and enablement: stored, then pushed to the broker plugin at once
   // ($CONTROL/chargehub-auth/v1), which admits a new device and kicks a disabled or deleted one within a
   // second.
   Result<Device> create_device(const NewDevice& d);
-  Result<Device> set_enabled(const std::string& device_id, bool enabled);
-  Result<Device> delete_device(const std::string& device_id);
-  Result<Device> rotate_token(const std::string& device_id, const std::string& token_hash, int64_t grace_s);
+  Result<Device> set_enabled(const Scope& scope, const std::string& device_id, bool enabled);
+  Result<Device> delete_device(const Scope& scope, const std::string& device_id);
+  Result<Device> rotate_token(const Scope& scope, const std::string& device_id, const std::string& token_hash, int64_t grace_s);
 
   void set_ota(OtaHooks* ota) { ota_ = ota; }
 

@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "db/db.hpp"
 #include "stack.hpp"
 
 using namespace chargehub::testing;
@@ -344,4 +345,45 @@ TEST_F(AccountsApi, AccountsAndRolesAreEditedListedAndDeleted) {
   auto status = call(stack, "GET", "/status", stack.api_key());
   EXPECT_TRUE(status.obj().at("mqtt_connected").as_bool());
   EXPECT_EQ(call(stack, "GET", "/health", "").body, json::value(json::object{{"ok", true}}));   // nothing else to strangers
+}
+
+// Data scope through the API (docs/agents.md): an agent's caller lists only its own devices, another
+// agent's device answers 404 to reads and changes alike, and firmware is the platform's. The agents and
+// the account's agent are set by SQL (their use cases are elsewhere).
+TEST_F(AccountsApi, AnAgentsCallerSeesItsOwnAndAForeignIdIsNotFound) {
+  for (const char* id : {"861234567890001", "861234567890002"})
+    ASSERT_EQ(call(stack, "POST", "/devices", stack.api_key(), json::object{{"id", id}, {"name", "桩"}}).status, 201);
+  auto role = call(stack, "POST", "/roles", stack.api_key(),
+                   json::object{{"key", "agent_ops"}, {"name", "代理运维"},
+                                {"permissions", json::array{"devices.view", "devices.control", "firmware.view"}}});
+  ASSERT_EQ(role.status, 201) << json::serialize(role.body);
+  {
+    auto db = chargehub::core::sql::open(stack.db_url());
+    db->exec("INSERT INTO agent (id, parent_id, level, name, created_at, updated_at) VALUES (1, NULL, 1, 'A', 0, 0), "
+             "(2, NULL, 1, 'C', 0, 0)");
+    db->exec("UPDATE device SET agent_id = 1 WHERE id = '861234567890001'");
+    db->exec("UPDATE device SET agent_id = 2 WHERE id = '861234567890002'");
+  }
+  std::string t = person("agent-a", json::array{"agent_ops"});
+  {
+    auto db = chargehub::core::sql::open(stack.db_url());
+    db->exec("UPDATE account SET agent_id = 1 WHERE name = 'agent-a'");
+  }
+  auto list = call(stack, "GET", "/devices", t);
+  ASSERT_EQ(list.status, 200) << json::serialize(list.body);
+  EXPECT_EQ(list.obj().at("total").as_int64(), 1) << json::serialize(list.body);
+  auto own = call(stack, "GET", "/devices/861234567890001", t);
+  ASSERT_EQ(own.status, 200);
+  EXPECT_EQ(own.obj().at("agent_id").as_int64(), 1);
+  EXPECT_EQ(code(call(stack, "GET", "/devices/861234567890002", t)), "device_not_found");
+  auto off = call(stack, "POST", "/devices/861234567890002/disable", t);
+  EXPECT_EQ(off.status, 404);
+  EXPECT_EQ(code(off), "device_not_found");
+  EXPECT_EQ(call(stack, "GET", "/devices/861234567890002/commands", t).status, 404);
+  // The platform still sees both; the agent's caller sees no firmware.
+  EXPECT_EQ(call(stack, "GET", "/devices", stack.api_key()).obj().at("total").as_int64(), 2);
+  auto fw = call(stack, "GET", "/firmware", t);
+  ASSERT_EQ(fw.status, 200);
+  EXPECT_EQ(fw.obj().at("total").as_int64(), 0);
+  EXPECT_EQ(call(stack, "GET", "/firmware/1", t).status, 404);
 }

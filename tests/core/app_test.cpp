@@ -48,12 +48,12 @@ struct AppTest : ::testing::TestWithParam<sql::Dialect> {
     return id;
   }
   int64_t rider(int64_t fen) {
-    auto r = app->wallets.create_rider("张三", "13800000000", T0);
-    if (fen) EXPECT_TRUE(app->wallets.topup(r.id, fen, 0, "", T0));
+    auto r = app->wallets.create_rider(chargehub::core::Scope::platform(), "张三", "13800000000", T0);
+    if (fen) EXPECT_TRUE(app->wallets.topup(chargehub::core::Scope::platform(), r.id, fen, 0, "", T0));
     return r.id;
   }
   StartTicket open(const std::string& dev, int64_t port, int64_t rider_id, int64_t fen) {
-    auto t = app->sessions.open(OpenRequest{dev, port, rider_id, fen, false, 0, Origin{"test", "operator"}}, T0);
+    auto t = app->sessions.open(chargehub::core::Scope::platform(), OpenRequest{dev, port, rider_id, fen, false, 0, Origin{"test", "operator"}}, T0);
     EXPECT_TRUE(t) << t.refusal.code;
     return *t.value;
   }
@@ -95,7 +95,7 @@ TEST_P(AppTest, MigratesOnceAndReopens) {
 
 TEST_P(AppTest, DeviceCreationBumpsTheAuthRevisionAndKeepsChineseNames) {
   auto id = device();
-  auto d = app->devices.get(id);
+  auto d = app->devices.get(chargehub::core::Scope::platform(), id);
   ASSERT_TRUE(d);
   EXPECT_EQ(d->name, "东门充电站 1号桩");
   EXPECT_EQ(d->port_states.size(), 10u);
@@ -105,14 +105,14 @@ TEST_P(AppTest, DeviceCreationBumpsTheAuthRevisionAndKeepsChineseNames) {
 
 TEST_P(AppTest, TopupWritesTheLedger) {
   int64_t r = rider(0);
-  auto after = app->wallets.topup(r, 1000, 100, "充值套餐", T0);
+  auto after = app->wallets.topup(chargehub::core::Scope::platform(), r, 1000, 100, "充值套餐", T0);
   ASSERT_TRUE(after);
   EXPECT_EQ(after.value->balance_fen, 1100);
   EXPECT_EQ(app->wallets.ledger_sum(r), 1100);
-  EXPECT_EQ(app->wallets.ledger(r, 10).size(), 2u);
-  EXPECT_FALSE(app->wallets.topup(r, 0, 0, "", T0));
-  EXPECT_FALSE(app->wallets.topup(r, -5, 0, "", T0));
-  EXPECT_EQ(app->wallets.topup(999, 10, 0, "", T0).refusal.code, "rider_not_found");
+  EXPECT_EQ(app->wallets.ledger(chargehub::core::Scope::platform(), r, 10).size(), 2u);
+  EXPECT_FALSE(app->wallets.topup(chargehub::core::Scope::platform(), r, 0, 0, "", T0));
+  EXPECT_FALSE(app->wallets.topup(chargehub::core::Scope::platform(), r, -5, 0, "", T0));
+  EXPECT_EQ(app->wallets.topup(chargehub::core::Scope::platform(), 999, 10, 0, "", T0).refusal.code, "rider_not_found");
 }
 
 TEST_P(AppTest, OpeningASessionHoldsFundsAndQueuesStart) {
@@ -125,11 +125,11 @@ TEST_P(AppTest, OpeningASessionHoldsFundsAndQueuesStart) {
   EXPECT_EQ(t.session.limit_value, 5000);       // 500 fen at 100 fen/kWh
   EXPECT_EQ(t.command.op, "start");
   EXPECT_EQ(t.command.args.at("session").to_number<int64_t>(), t.session.id);
-  auto rd = app->wallets.rider(r);
+  auto rd = app->wallets.rider(chargehub::core::Scope::platform(), r);
   EXPECT_EQ(rd->held_fen, 500);
   EXPECT_EQ(rd->available_fen(), 500);
   app->commands.sent(t.command.id, T0);
-  EXPECT_EQ(app->sessions.get(t.session.id)->state, session::State::Starting);
+  EXPECT_EQ(app->sessions.get(chargehub::core::Scope::platform(), t.session.id)->state, session::State::Starting);
 }
 
 TEST_P(AppTest, RefusalsNameTheReason) {
@@ -137,7 +137,7 @@ TEST_P(AppTest, RefusalsNameTheReason) {
   auto off = device("861234567890124", false);
   int64_t r = rider(300);
   auto try_open = [&](std::string d, int64_t port, int64_t rid, int64_t fen) {
-    return app->sessions.open(OpenRequest{d, port, rid, fen, false, 0, Origin{"test", "operator"}}, T0).refusal.code;
+    return app->sessions.open(chargehub::core::Scope::platform(), OpenRequest{d, port, rid, fen, false, 0, Origin{"test", "operator"}}, T0).refusal.code;
   };
   EXPECT_EQ(try_open(dev, 1, r, 500), "insufficient_funds");
   EXPECT_EQ(try_open(off, 1, r, 100), "device_offline");
@@ -156,7 +156,7 @@ TEST_P(AppTest, SettlementHappensExactlyOncePerMsg) {
   auto t = open(dev, 3, r, 500);
   app->commands.sent(t.command.id, T0);
   reply(dev, boost::json::object{{"id", t.command.id}, {"result", 0}}, T0 + 1);
-  EXPECT_EQ(app->sessions.get(t.session.id)->state, session::State::Charging);
+  EXPECT_EQ(app->sessions.get(chargehub::core::Scope::platform(), t.session.id)->state, session::State::Charging);
   auto e = end_of(t.session, 812);
   std::string msg = payloads::make_msg(861234567890123ULL, proto::Cmd::SessionEnd, t.session.id);
   for (int copy = 0; copy < 3; ++copy) {
@@ -165,11 +165,11 @@ TEST_P(AppTest, SettlementHappensExactlyOncePerMsg) {
     EXPECT_EQ(out.ack.result, 0);
     EXPECT_EQ(out.duplicate, copy > 0);
   }
-  auto s = app->sessions.get(t.session.id);
+  auto s = app->sessions.get(chargehub::core::Scope::platform(), t.session.id);
   EXPECT_EQ(s->state, session::State::Settled);
   EXPECT_EQ(s->energy_wh, 812);
   EXPECT_EQ(s->amount_fen, 81);   // 812 Wh at 1.00 yuan/kWh, rounded down
-  auto rd = app->wallets.rider(r);
+  auto rd = app->wallets.rider(chargehub::core::Scope::platform(), r);
   EXPECT_EQ(rd->balance_fen, 1000 - 81);
   EXPECT_EQ(rd->held_fen, 0);
   EXPECT_EQ(app->wallets.ledger_sum(r), rd->balance_fen);
@@ -183,7 +183,7 @@ TEST_P(AppTest, DeduplicationSurvivesARestart) {
   end(dev, "m-1", e, TLate);
   reopen();   // the core "crashes" after committing, before acking
   EXPECT_TRUE(end(dev, "m-1", e, TLate + 5).duplicate);
-  EXPECT_EQ(app->wallets.rider(r)->balance_fen, 1000 - 30);
+  EXPECT_EQ(app->wallets.rider(chargehub::core::Scope::platform(), r)->balance_fen, 1000 - 30);
 }
 
 TEST_P(AppTest, RefusedStartReleasesTheHold) {
@@ -194,7 +194,7 @@ TEST_P(AppTest, RefusedStartReleasesTheHold) {
   auto eff = reply(dev, boost::json::object{{"id", t.command.id}, {"result", 2}}, T0 + 1);
   ASSERT_TRUE(eff.session);
   EXPECT_EQ(eff.session->state, session::State::Rejected);
-  EXPECT_EQ(app->wallets.rider(r)->held_fen, 0);
+  EXPECT_EQ(app->wallets.rider(chargehub::core::Scope::platform(), r)->held_fen, 0);
   EXPECT_TRUE(reply(dev, boost::json::object{{"id", t.command.id}, {"result", 0}}, T0 + 2).duplicate);
   EXPECT_EQ(app->commands.get(t.command.id)->state, CommandState::Replied);
   open(dev, 2, r, 400);   // the port is free again
@@ -207,13 +207,13 @@ TEST_P(AppTest, UnansweredStartTimesOutAndALateEndStillBills) {
   app->commands.sent(t.command.id, T0);
   auto expired = app->sessions.expire_starts(T0 + 1, T0 + 100);
   ASSERT_EQ(expired.size(), 1u);
-  EXPECT_EQ(app->wallets.rider(r)->held_fen, 0);
-  EXPECT_EQ(app->sessions.get(t.session.id)->state, session::State::StartTimedOut);
+  EXPECT_EQ(app->wallets.rider(chargehub::core::Scope::platform(), r)->held_fen, 0);
+  EXPECT_EQ(app->sessions.get(chargehub::core::Scope::platform(), t.session.id)->state, session::State::StartTimedOut);
   end(dev, "late", end_of(t.session, 2000), TLate);
-  auto s = app->sessions.get(t.session.id);
+  auto s = app->sessions.get(chargehub::core::Scope::platform(), t.session.id);
   EXPECT_EQ(s->state, session::State::Settled);
   EXPECT_EQ(s->amount_fen, 200);
-  EXPECT_EQ(app->wallets.rider(r)->balance_fen, 800);
+  EXPECT_EQ(app->wallets.rider(chargehub::core::Scope::platform(), r)->balance_fen, 800);
 }
 
 TEST_P(AppTest, MeterReadingsConfirmTheStartAndFollowEnergy) {
@@ -224,14 +224,14 @@ TEST_P(AppTest, MeterReadingsConfirmTheStartAndFollowEnergy) {
   proto::Meter m{{proto::MeterPort{3, static_cast<uint32_t>(t.session.id), 180, 120, 600, 540, 3300},
                   proto::MeterPort{5, 424242, 100, 10, 60, 540, 1000}}};
   meter(dev, m, T0 + 600);
-  auto s = app->sessions.get(t.session.id);
+  auto s = app->sessions.get(chargehub::core::Scope::platform(), t.session.id);
   EXPECT_EQ(s->state, session::State::Charging);
   EXPECT_EQ(s->energy_wh, 120);
   EXPECT_EQ(s->power_w, 180);
-  EXPECT_EQ(app->sessions.samples(t.session.id, 10).size(), 1u);
+  EXPECT_EQ(app->sessions.samples(chargehub::core::Scope::platform(), t.session.id, 10).size(), 1u);
   // An older reading arriving late never moves energy backwards.
   meter(dev, proto::Meter{{proto::MeterPort{3, static_cast<uint32_t>(t.session.id), 150, 100, 500, 540, 3000}}}, T0 + 601);
-  EXPECT_EQ(app->sessions.get(t.session.id)->energy_wh, 120);
+  EXPECT_EQ(app->sessions.get(chargehub::core::Scope::platform(), t.session.id)->energy_wh, 120);
 }
 
 TEST_P(AppTest, UnknownSessionEndIsAckedAndRecordedOnce) {
@@ -261,9 +261,9 @@ TEST_P(AppTest, WalletInvariantsHoldUnderRandomOperations) {
     int op = rng() % 5;
     int64_t r = riders[rng() % riders.size()];
     if (op == 0) {
-      app->wallets.topup(r, 1 + rng() % 500, rng() % 2 ? 0 : 10, "", T0);
+      app->wallets.topup(chargehub::core::Scope::platform(), r, 1 + rng() % 500, rng() % 2 ? 0 : 10, "", T0);
     } else if (op == 1) {
-      auto t = app->sessions.open(OpenRequest{dev, int64_t(1 + rng() % 10), r, int64_t(1 + rng() % 600), false, 0, Origin{"test", "operator"}}, T0);
+      auto t = app->sessions.open(chargehub::core::Scope::platform(), OpenRequest{dev, int64_t(1 + rng() % 10), r, int64_t(1 + rng() % 600), false, 0, Origin{"test", "operator"}}, T0);
       if (t) {
         app->commands.sent(t.value->command.id, T0);
         open_sessions.push_back(*t.value);
@@ -280,12 +280,12 @@ TEST_P(AppTest, WalletInvariantsHoldUnderRandomOperations) {
       app->sessions.expire_starts(T0 - (rng() % 2), T0);
     }
     for (int64_t id : riders) {
-      auto rd = app->wallets.rider(id);
+      auto rd = app->wallets.rider(chargehub::core::Scope::platform(), id);
       ASSERT_EQ(rd->balance_fen, app->wallets.ledger_sum(id)) << "step " << step;
       ASSERT_GE(rd->balance_fen, 0);
       ASSERT_GE(rd->available_fen(), 0);
       int64_t held = 0;
-      for (auto& s : app->sessions.list(SessionFilter{id, std::nullopt, std::nullopt, 500, std::nullopt}))
+      for (auto& s : app->sessions.list(chargehub::core::Scope::platform(), SessionFilter{id, std::nullopt, std::nullopt, 500, std::nullopt}))
         if (session::holds_port(s.state)) held += s.prepaid_fen;
       ASSERT_EQ(rd->held_fen, held) << "step " << step;
     }
@@ -310,12 +310,12 @@ TEST_P(AppTest, ReconcileStopsUnknownPortsAndSettlesLostSessions) {
   ASSERT_EQ(f.commands.size(), 1u);
   EXPECT_EQ(f.commands[0].op, "stop");
   EXPECT_EQ(f.commands[0].args.at("port").to_number<int>(), 7);
-  auto rd = app->wallets.rider(r);
+  auto rd = app->wallets.rider(chargehub::core::Scope::platform(), r);
   EXPECT_EQ(rd->balance_fen, 975);
   EXPECT_EQ(rd->held_fen, 0);
   // A late SESSION_END for the lost session changes nothing.
   EXPECT_FALSE(end(dev, "late", end_of(t.session, 400), T0 + 4130).settled);
-  EXPECT_EQ(app->wallets.rider(r)->balance_fen, 975);
+  EXPECT_EQ(app->wallets.rider(chargehub::core::Scope::platform(), r)->balance_fen, 975);
 }
 
 TEST_P(AppTest, ReconcileLeavesSessionsTheChargerRunsAndYoungStarts) {
@@ -328,15 +328,15 @@ TEST_P(AppTest, ReconcileLeavesSessionsTheChargerRunsAndYoungStarts) {
   auto f = reconcile(dev, ports, T0 + 10);
   EXPECT_TRUE(f.settled.empty());
   EXPECT_TRUE(f.commands.empty());
-  EXPECT_EQ(app->sessions.get(young.session.id)->state, session::State::Requested);
+  EXPECT_EQ(app->sessions.get(chargehub::core::Scope::platform(), young.session.id)->state, session::State::Requested);
 }
 
 TEST_P(AppTest, CardSwipesStartStopAndRefuse) {
   auto dev = device();
-  auto own = app->cards.create("04A1B2C3", std::nullopt, T0);
+  auto own = app->cards.create(chargehub::core::Scope::platform(), "04A1B2C3", std::nullopt, T0);
   ASSERT_TRUE(own);
-  EXPECT_FALSE(app->cards.create("04A1B2C3", std::nullopt, T0));
-  EXPECT_FALSE(app->cards.create("zz", std::nullopt, T0));
+  EXPECT_FALSE(app->cards.create(chargehub::core::Scope::platform(), "04A1B2C3", std::nullopt, T0));
+  EXPECT_FALSE(app->cards.create(chargehub::core::Scope::platform(), "zz", std::nullopt, T0));
   rules::CardRules rules{300, 50};
   auto swipe = [&](std::string msg, std::string uid, uint8_t port, FollowUp* f) {
     proto::Card c{proto::from_hex(uid), port};
@@ -346,7 +346,7 @@ TEST_P(AppTest, CardSwipesStartStopAndRefuse) {
   };
   FollowUp f;
   EXPECT_EQ(swipe("m1", "04A1B2C3", 2, &f).at("result").to_number<int>(), 1);   // no money on it yet
-  app->wallets.topup(own.value->rider_id, 1000, 0, "", T0);
+  app->wallets.topup(chargehub::core::Scope::platform(), own.value->rider_id, 1000, 0, "", T0);
   auto a = swipe("m2", "04A1B2C3", 2, &f);
   EXPECT_EQ(a.at("result").to_number<int>(), 0);
   EXPECT_EQ(a.at("balance_fen").to_number<int>(), 700);
@@ -357,9 +357,9 @@ TEST_P(AppTest, CardSwipesStartStopAndRefuse) {
   EXPECT_EQ(swipe("m2", "04A1B2C3", 2, &again), a);
   EXPECT_TRUE(again.commands.empty());
   EXPECT_EQ(swipe("m3", "DEADBEEF", 3, &f).at("result").to_number<int>(), 2);    // unknown card
-  auto other = app->cards.create("11223344", rider(500), T0);
+  auto other = app->cards.create(chargehub::core::Scope::platform(), "11223344", rider(500), T0);
   EXPECT_EQ(swipe("m4", "11223344", 2, &f).at("result").to_number<int>(), 4);    // port busy
-  app->cards.set_state("11223344", "lost");
+  app->cards.set_state(chargehub::core::Scope::platform(), "11223344", "lost");
   EXPECT_EQ(swipe("m5", "11223344", 3, &f).at("result").to_number<int>(), 3);    // reported lost
   FollowUp stop;
   EXPECT_EQ(swipe("m6", "04A1B2C3", 2, &stop).at("result").to_number<int>(), 0); // swipe again to stop
@@ -370,7 +370,7 @@ TEST_P(AppTest, CardSwipesStartStopAndRefuse) {
 TEST_P(AppTest, TimePlanStopsWhenPrepaidFundsRunOut) {
   auto dev = device();
   int64_t plan = app->plans.create("按时", pricing::Plan::time(100, 60), T0)->id;
-  ASSERT_TRUE(app->devices.assign_plan(dev, plan));
+  ASSERT_TRUE(app->devices.assign_plan(chargehub::core::Scope::platform(), dev, plan));
   int64_t r = rider(1000);
   auto t = open(dev, 1, r, 200);
   EXPECT_EQ(t.session.mode, 1);
@@ -381,13 +381,13 @@ TEST_P(AppTest, TimePlanStopsWhenPrepaidFundsRunOut) {
   f = app->telemetry.meter(dev, proto::Meter{{proto::MeterPort{1, static_cast<uint32_t>(t.session.id), 200, 300, 3700, 540, 3700}}}, T0 + 3700, {});
   ASSERT_EQ(f.commands.size(), 1u);
   EXPECT_EQ(f.commands[0].op, "stop");
-  EXPECT_EQ(app->sessions.get(t.session.id)->state, session::State::Stopping);
+  EXPECT_EQ(app->sessions.get(chargehub::core::Scope::platform(), t.session.id)->state, session::State::Stopping);
 }
 
 TEST_P(AppTest, PowerTierShortensTheLimitWhenTheBandRises) {
   auto dev = device();
   int64_t plan = app->plans.create("功率段", pricing::Plan::power_tier({{200, 100}, {400, 200}, {600, 300}}), T0)->id;
-  app->devices.assign_plan(dev, plan);
+  app->devices.assign_plan(chargehub::core::Scope::platform(), dev, plan);
   int64_t r = rider(1000);
   auto t = open(dev, 1, r, 600);
   EXPECT_EQ(t.session.limit_value, 6 * 3600);
@@ -396,7 +396,7 @@ TEST_P(AppTest, PowerTierShortensTheLimitWhenTheBandRises) {
   ASSERT_EQ(f.commands.size(), 1u);
   EXPECT_EQ(f.commands[0].op, "adjust");
   EXPECT_EQ(f.commands[0].args.at("limit").to_number<int64_t>(), 3 * 3600);
-  EXPECT_EQ(app->sessions.get(t.session.id)->limit_value, 3 * 3600);
+  EXPECT_EQ(app->sessions.get(chargehub::core::Scope::platform(), t.session.id)->limit_value, 3 * 3600);
 }
 
 TEST_P(AppTest, DangerousCurvesAreFlagged) {
@@ -406,9 +406,9 @@ TEST_P(AppTest, DangerousCurvesAreFlagged) {
   app->commands.sent(t.command.id, T0);
   auto id = static_cast<uint32_t>(t.session.id);
   app->telemetry.meter(dev, proto::Meter{{proto::MeterPort{1, id, 240, 1000, 4 * 3600, 540, 4400}}}, T0 + 4 * 3600, {});
-  EXPECT_FALSE(app->sessions.get(t.session.id)->flag);
+  EXPECT_FALSE(app->sessions.get(chargehub::core::Scope::platform(), t.session.id)->flag);
   app->telemetry.meter(dev, proto::Meter{{proto::MeterPort{1, id, 235, 1300, 6 * 3600, 540, 4300}}}, T0 + 6 * 3600, {});
-  EXPECT_EQ(app->sessions.get(t.session.id)->flag, "power_not_tapering");
+  EXPECT_EQ(app->sessions.get(chargehub::core::Scope::platform(), t.session.id)->flag, "power_not_tapering");
 }
 
 TEST_P(AppTest, OverloadAlarmStopsThatPort) {
@@ -431,7 +431,7 @@ TEST_P(AppTest, IdenticalAlarmsCollapseIntoOneRowWithACount) {
   EXPECT_EQ(copy.ack.result, 0);
   alarm(dev, proto::Alarm{3, 2, 720}, T0 + 40);                                               // another code: its own row
   alarm(dev, proto::Alarm{1, 0, 660}, T0 + 29 + rules::kAlarmDedupWindowS);                  // after a quiet window: new row
-  auto rows = app->alarms.list(dev, 100);
+  auto rows = app->alarms.list(chargehub::core::Scope::platform(), dev, 100);
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[2].code, 1);
   EXPECT_EQ(rows[2].occurrences, 3000);
@@ -454,7 +454,7 @@ TEST_P(AppTest, ARepeatedOverloadAlarmMergedIntoItsRowStillStopsASessionStartedS
   auto f = alarm(dev, proto::Alarm{4, 0, 6600}, T0 + 5);  // the same condition again: merged, and stops port 3
   ASSERT_EQ(f.commands.size(), 1u);
   EXPECT_EQ(f.commands[0].args.at("port").to_number<int>(), 3);
-  auto rows = app->alarms.list(dev, 10);
+  auto rows = app->alarms.list(chargehub::core::Scope::platform(), dev, 10);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].occurrences, 2);
 }
@@ -465,9 +465,9 @@ TEST_P(AppTest, OldMeterSamplesAreDownsampled) {
   auto t = open(dev, 1, r, 500);
   for (int i = 0; i < 60; ++i)
     meter(dev, proto::Meter{{proto::MeterPort{1, static_cast<uint32_t>(t.session.id), 200, uint32_t(i), uint32_t(i * 60), 540, 3700}}}, T0 + i * 60);
-  EXPECT_EQ(app->sessions.samples(t.session.id, 1000).size(), 60u);
+  EXPECT_EQ(app->sessions.samples(chargehub::core::Scope::platform(), t.session.id, 1000).size(), 60u);
   app->telemetry.downsample(T0 + 30 * 60, 600);   // the first half thinned to one per 10 minutes
-  EXPECT_EQ(app->sessions.samples(t.session.id, 1000).size(), 30u + 3u);
+  EXPECT_EQ(app->sessions.samples(chargehub::core::Scope::platform(), t.session.id, 1000).size(), 30u + 3u);
 }
 
 TEST_P(AppTest, RefundsGoBackToTheWalletOnce) {
@@ -475,22 +475,22 @@ TEST_P(AppTest, RefundsGoBackToTheWalletOnce) {
   int64_t r = rider(1000);
   auto t = open(dev, 1, r, 500);
   end(dev, "e", end_of(t.session, 3000), TLate);
-  EXPECT_EQ(app->wallets.rider(r)->balance_fen, 700);
-  EXPECT_FALSE(app->sessions.refund(t.session.id, 301, "", T0));
-  ASSERT_TRUE(app->sessions.refund(t.session.id, 200, "充电异常退款", T0));
-  EXPECT_EQ(app->sessions.refund(t.session.id, 101, "", T0).refusal.code, "bad_amount");
-  EXPECT_TRUE(app->sessions.refund(t.session.id, 100, "", T0));
-  EXPECT_EQ(app->wallets.rider(r)->balance_fen, 1000);
+  EXPECT_EQ(app->wallets.rider(chargehub::core::Scope::platform(), r)->balance_fen, 700);
+  EXPECT_FALSE(app->sessions.refund(chargehub::core::Scope::platform(), t.session.id, 301, "", T0));
+  ASSERT_TRUE(app->sessions.refund(chargehub::core::Scope::platform(), t.session.id, 200, "充电异常退款", T0));
+  EXPECT_EQ(app->sessions.refund(chargehub::core::Scope::platform(), t.session.id, 101, "", T0).refusal.code, "bad_amount");
+  EXPECT_TRUE(app->sessions.refund(chargehub::core::Scope::platform(), t.session.id, 100, "", T0));
+  EXPECT_EQ(app->wallets.rider(chargehub::core::Scope::platform(), r)->balance_fen, 1000);
   EXPECT_EQ(app->wallets.ledger_sum(r), 1000);
 }
 
 TEST_P(AppTest, ARiderCanBuyADurationOnTimePlans) {
   auto dev = device();
   int64_t r = rider(1000);
-  auto refused = app->sessions.open(OpenRequest{dev, 1, r, 0, false, 3600, Origin{"test", "operator"}}, T0);
+  auto refused = app->sessions.open(chargehub::core::Scope::platform(), OpenRequest{dev, 1, r, 0, false, 3600, Origin{"test", "operator"}}, T0);
   EXPECT_EQ(refused.refusal.code, "duration_not_offered");   // the default plan sells energy
-  app->devices.assign_plan(dev, app->plans.create("按时", pricing::Plan::time(50, 30), T0)->id);
-  auto t = app->sessions.open(OpenRequest{dev, 1, r, 0, false, 5400, Origin{"test", "operator"}}, T0);
+  app->devices.assign_plan(chargehub::core::Scope::platform(), dev, app->plans.create("按时", pricing::Plan::time(50, 30), T0)->id);
+  auto t = app->sessions.open(chargehub::core::Scope::platform(), OpenRequest{dev, 1, r, 0, false, 5400, Origin{"test", "operator"}}, T0);
   ASSERT_TRUE(t) << t.refusal.code;
   EXPECT_EQ(t.value->session.prepaid_fen, 150);   // three half-hour blocks
   EXPECT_EQ(t.value->session.mode, 1);
@@ -513,7 +513,7 @@ TEST(SqliteWal, StaysBoundedUnderAStreamOfTransactions) {
     for (int b = 0; b < 300; ++b) {
       app.batch([&] {
         for (int i = 0; i < 500; ++i)
-          app.wallets.create_rider("骑手 " + std::to_string(b) + "-" + std::to_string(i) + " " + filler, "", 1);
+          app.wallets.create_rider(chargehub::core::Scope::platform(), "骑手 " + std::to_string(b) + "-" + std::to_string(i) + " " + filler, "", 1);
       });
       largest = std::max<uint64_t>(largest, fs::file_size(db.string() + "-wal"));
     }
@@ -523,5 +523,5 @@ TEST(SqliteWal, StaysBoundedUnderAStreamOfTransactions) {
   EXPECT_LT(largest, 40u << 20) << largest;
   auto conn = sql::open(db.string());
   App again(*conn);
-  EXPECT_EQ(again.wallets.rider(150'000)->name, "骑手 299-499 " + filler);
+  EXPECT_EQ(again.wallets.rider(chargehub::core::Scope::platform(), 150'000)->name, "骑手 299-499 " + filler);
 }

@@ -319,7 +319,7 @@ TEST_P(Sql, MigrateAppliesEveryMigrationThenIsANoOp) {
   EXPECT_EQ(sql::migrate(*db_), v);
   EXPECT_EQ(count("schema_migration"), static_cast<int64_t>(all.size()));
   // The tables and columns of the last migrations exist.
-  db_->prepare("SELECT station, agent FROM device").run();
+  db_->prepare("SELECT station_id, agent_id FROM device").run();
   db_->prepare("SELECT rollout_id, device_id FROM rollout_device").run();
   EXPECT_EQ(count("auth_state WHERE rev = 1"), 1);
   // A second connection sees the same version.

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <thread>
 
+#include "db/db.hpp"
 #include "fixture.hpp"
 
 using namespace chargehub;
@@ -84,21 +85,30 @@ TEST(OtaRegistry, RolloutsCheckTheirTargetStagesAndFirmware) {
   bad({{"firmware_id", fw}, {"target", {{"model", 1}}}, {"stages", {10, 50}}}, 400, "bad_stages");
   bad({{"firmware_id", fw}, {"target", {{"devices", {"999"}}}}}, 404, "device_not_found");
   bad({{"firmware_id", fw}, {"target", {{"planet", "mars"}}}}, 400, "bad_target");
-  // Station and agent targets take the devices placed there.
-  auto placed = site.stack->api("PUT", "/devices/" + site.devices[1] + "/placement",
-                                json::object{{"station", "东门车棚"}, {"agent", "agent-7"}});
-  ASSERT_EQ(placed.status, 200);
-  EXPECT_EQ(placed.obj().at("station").as_string(), "东门车棚");
-  auto st = site.create_rollout({{"firmware_id", fw}, {"target", {{"station", "东门车棚"}}}});
+  // Station and agent targets take the devices placed there; an agent's include its sub-agents'. The
+  // agents and the station are inserted by SQL (their use cases are elsewhere): agent 7 (first level)
+  // with agent 8 under it; device 1 at station 5, run by agent 8.
+  {
+    auto db = core::sql::open(site.stack->db_url());
+    db->exec("INSERT INTO agent (id, parent_id, level, name, created_at, updated_at) VALUES (7, NULL, 1, 'A', 0, 0), "
+             "(8, 7, 2, 'B', 0, 0), (9, NULL, 1, 'C', 0, 0)");
+    db->exec("INSERT INTO station (id, agent_id, name, created_at, updated_at) VALUES (5, 8, '东门车棚', 0, 0)");
+    db->prepare("UPDATE device SET station_id = 5, agent_id = 8 WHERE id = ?").args(site.devices[1]).run();
+  }
+  auto shown = site.stack->api("GET", "/devices/" + site.devices[1]);
+  ASSERT_EQ(shown.status, 200);
+  EXPECT_EQ(shown.obj().at("station_id").as_int64(), 5) << json::serialize(shown.body);
+  bad({{"firmware_id", fw}, {"target", {{"station", "东门车棚"}}}}, 400, "bad_target");
+  auto st = site.create_rollout({{"firmware_id", fw}, {"target", {{"station", 5}}}});
   ASSERT_EQ(st.status, 201) << json::serialize(st.body);
   EXPECT_EQ(st.obj().at("state").as_string(), "running");
   EXPECT_EQ(st.obj().at("total").as_int64(), 1);
   auto devs = site.stack->api("GET", "/rollouts/" + std::to_string(st.obj().at("id").as_int64()) + "/devices");
   EXPECT_NE(json::serialize(devs.body).find(site.devices[1]), std::string::npos) << json::serialize(devs.body);
-  auto ag = site.create_rollout({{"firmware_id", fw}, {"target", {{"agent", "agent-7"}}}});
+  auto ag = site.create_rollout({{"firmware_id", fw}, {"target", {{"agent", 7}}}});
   ASSERT_EQ(ag.status, 201) << json::serialize(ag.body);
   EXPECT_EQ(ag.obj().at("total").as_int64(), 1);
-  auto none = site.create_rollout({{"firmware_id", fw}, {"target", {{"agent", "nobody"}}}});
+  auto none = site.create_rollout({{"firmware_id", fw}, {"target", {{"agent", 9}}}});
   ASSERT_EQ(none.status, 201) << json::serialize(none.body);
   EXPECT_EQ(none.obj().at("total").as_int64(), 0);
 }

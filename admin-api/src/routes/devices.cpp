@@ -1,4 +1,4 @@
-// Devices: registering, credentials, enabling, lifecycle, placement, plans, commands and alarms.
+// Devices: registering, credentials, enabling, lifecycle, plans, commands and alarms, within the caller's scope.
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -31,11 +31,6 @@ struct LifecycleBody {
 };
 BOOST_DESCRIBE_STRUCT(LifecycleBody, (), (lifecycle))
 
-struct PlacementBody {
-  optional<std::string> station, agent;   // "" or null clears
-};
-BOOST_DESCRIBE_STRUCT(PlacementBody, (), (station, agent))
-
 struct TokenBody {
   optional<int64_t> grace_s;   // how long the old token keeps working (0..30 days)
 };
@@ -67,7 +62,7 @@ IssuedToken issue_token() {
 
 // The audit's picture of a device.
 std::optional<json::value> device_snapshot(Ctx& c, const std::string& id) {
-  auto d = c.app.devices.get(id);
+  auto d = c.app.devices.get(c.scope(), id);
   if (!d) return std::nullopt;
   return json::value_from(device_view(*d));
 }
@@ -119,16 +114,16 @@ std::vector<Route> device_routes() {
                       f.online = c.query_bool("online");
                       f.enabled = c.query_bool("enabled");
                       f.lifecycle = c.query("lifecycle");
-                      f.station = c.query("station");
-                      f.agent = c.query("agent");
+                      f.station_id = c.query_int("station_id", 1, INT64_MAX);
+                      f.agent_id = c.query_int("agent_id", 1, INT64_MAX);
                       auto p = c.page({"id", "created_at", "last_seen_at", "name"});
-                      return ok(page_json(c.app.devices.page(f, p), p, device_view));
+                      return ok(page_json(c.app.devices.page(c.scope(), f, p), p, device_view));
                     }}
                   .with_page<DeviceView>()
-                  .with_query({"q", "online", "enabled", "lifecycle", "station", "agent"}));
+                  .with_query({"q", "online", "enabled", "lifecycle", "station_id", "agent_id"}));
   r.push_back(Route{"GET", "/api/v1/devices/{device}", "devices.view", Scope::Platform, "A device, with its billing counts",
                     [](Ctx& c) {
-                      auto d = c.app.devices.get(c.param("device"));
+                      auto d = c.app.devices.get(c.scope(), c.param("device"));
                       if (!d) return fail(404, "device_not_found", "no device with this id");
                       auto counts = c.app.inbox.counts(d->id);
                       DeviceDetailView v{device_view(*d), BillingCountsView{counts.meter.implausible_ends, counts.meter.implausible_readings,
@@ -142,7 +137,7 @@ std::vector<Route> device_routes() {
                     [](Ctx& c) {
                       auto b = c.body<PlanBody>();
                       need(b.plan_id > 0, "bad_field", "plan_id", "plan_id must be a positive integer");
-                      return result(c.app.devices.assign_plan(c.param("device"), b.plan_id), 200, device_view);
+                      return result(c.app.devices.assign_plan(c.scope(), c.param("device"), b.plan_id), 200, device_view);
                     }}
                   .with_request<PlanBody>()
                   .with_response<DeviceView>()
@@ -151,14 +146,14 @@ std::vector<Route> device_routes() {
   for (bool enable : {true, false}) {
     r.push_back(Route{"POST", enable ? "/api/v1/devices/{device}/enable" : "/api/v1/devices/{device}/disable", "devices.control",
                       Scope::Platform, enable ? "Enable a device (its charger may log in)" : "Disable a device (kicked within a second)",
-                      [enable](Ctx& c) { return result(c.svc.set_enabled(c.param("device"), enable), 200, device_view); }}
+                      [enable](Ctx& c) { return result(c.svc.set_enabled(c.scope(), c.param("device"), enable), 200, device_view); }}
                     .with_response<DeviceView>()
                     .may_refuse({"device_not_found"})
                     .audited(enable ? "device.enable" : "device.disable", "device", "device", device_snapshot));
   }
   r.push_back(Route{"DELETE", "/api/v1/devices/{device}", "devices.delete", Scope::Platform, "Delete a device (credentials cleared)",
                     [](Ctx& c) {
-                      auto res = c.svc.delete_device(c.param("device"));
+                      auto res = c.svc.delete_device(c.scope(), c.param("device"));
                       if (!res) return refuse(res.refusal);
                       return ok(json::value_from(DeletedView{res.value->id, true}));
                     }}
@@ -168,22 +163,12 @@ std::vector<Route> device_routes() {
   r.push_back(Route{"PUT", "/api/v1/devices/{device}/lifecycle", "devices.edit", Scope::Platform, "Move a device through its lifecycle",
                     [](Ctx& c) {
                       auto b = c.body<LifecycleBody>();
-                      return result(c.app.devices.set_lifecycle(c.param("device"), b.lifecycle), 200, device_view);
+                      return result(c.app.devices.set_lifecycle(c.scope(), c.param("device"), b.lifecycle), 200, device_view);
                     }}
                   .with_request<LifecycleBody>()
                   .with_response<DeviceView>()
                   .may_refuse({"device_not_found", "bad_lifecycle"})
                   .audited("device.lifecycle", "device", "device", device_snapshot));
-  r.push_back(Route{"PUT", "/api/v1/devices/{device}/placement", "devices.edit", Scope::Platform, "Set a device's station and agent tags",
-                    [](Ctx& c) {
-                      auto b = c.body<PlacementBody>();
-                      auto station = short_text(b.station, "station", 200), agent = short_text(b.agent, "agent", 200);
-                      return result(c.app.devices.set_placement(c.param("device"), station, agent), 200, device_view);
-                    }}
-                  .with_request<PlacementBody>()
-                  .with_response<DeviceView>()
-                  .may_refuse({"device_not_found"})
-                  .audited("device.placement", "device", "device", device_snapshot));
   r.push_back(Route{"POST", "/api/v1/devices/{device}/token", "devices.credentials", Scope::Platform,
                     "Issue a new device token (the old one works for grace_s)",
                     [](Ctx& c) {
@@ -191,7 +176,7 @@ std::vector<Route> device_routes() {
                       int64_t grace = b.grace_s.value_or(0);
                       need(grace >= 0 && grace <= 30 * 86400, "bad_field", "grace_s", "grace_s must be 0..2592000");
                       auto t = issue_token();
-                      auto res = c.svc.rotate_token(c.param("device"), t.hash, grace);
+                      auto res = c.svc.rotate_token(c.scope(), c.param("device"), t.hash, grace);
                       if (!res) return refuse(res.refusal);
                       IssuedDeviceView v{device_view(*res.value), t.hex, t.mqtt_password, grace};
                       return ok(json::value_from(v));
@@ -203,15 +188,15 @@ std::vector<Route> device_routes() {
   r.push_back(Route{"GET", "/api/v1/devices/{device}/commands", "devices.view", Scope::Platform, "A device's commands, newest first",
                     [](Ctx& c) {
                       auto p = c.page({"created_at"});
-                      if (!c.app.devices.get(c.param("device"))) return fail(404, "device_not_found", "no device with this id");
-                      return ok(page_json(c.app.commands.page_for_device(c.param("device"), p), p, command_view));
+                      if (!c.app.devices.get(c.scope(), c.param("device"))) return fail(404, "device_not_found", "no device with this id");
+                      return ok(page_json(c.app.commands.page_for_device(c.scope(), c.param("device"), p), p, command_view));
                     }}
                   .with_page<CommandView>());
   r.push_back(Route{"POST", "/api/v1/devices/{device}/commands", "devices.control", Scope::Platform, "Send a command to a device",
                     [](Ctx& c) {
                       auto b = c.body<CommandBody>();
                       need(!b.op.empty() && b.op.size() <= 32, "bad_field", "op", "op is required (at most 32 bytes)");
-                      auto res = c.svc.send_command(c.param("device"), b.op, b.args.value_or(json::object{}), c.origin("operator"));
+                      auto res = c.svc.send_command(c.scope(), c.param("device"), b.op, b.args.value_or(json::object{}), c.origin("operator"));
                       if (!res) return refuse(res.refusal);
                       c.audit_target = c.param("device");
                       return ok(json::value_from(command_view(*res.value)), 202);
@@ -224,8 +209,8 @@ std::vector<Route> device_routes() {
   r.push_back(Route{"GET", "/api/v1/devices/{device}/alarms", "devices.view", Scope::Platform, "A device's alarms, newest first",
                     [](Ctx& c) {
                       auto p = c.page({});
-                      if (!c.app.devices.get(c.param("device"))) return fail(404, "device_not_found", "no device with this id");
-                      return ok(page_json(page_of(c.app.alarms.list(c.param("device"), 1000), p), p, alarm_view));
+                      if (!c.app.devices.get(c.scope(), c.param("device"))) return fail(404, "device_not_found", "no device with this id");
+                      return ok(page_json(page_of(c.app.alarms.list(c.scope(), c.param("device"), 1000), p), p, alarm_view));
                     }}
                   .with_page<AlarmView>());
   return r;

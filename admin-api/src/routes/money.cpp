@@ -60,17 +60,17 @@ std::string text(const optional<std::string>& v, std::string_view field, size_t 
 }
 
 CardView card_view(core::App& app, const core::CardRow& c) {
-  auto r = app.wallets.rider(c.rider_id);
+  auto r = app.wallets.rider(core::Scope::platform(), c.rider_id);   // the card is in scope: its wallet shows
   return CardView{c.uid, c.rider_id, std::string(name(c.state)), c.created_at, r ? r->balance_fen : 0, r ? r->available_fen() : 0};
 }
 
 std::optional<json::value> rider_snapshot(Ctx& c, const std::string& id) {
-  auto r = c.app.wallets.rider(std::stoll(id));
+  auto r = c.app.wallets.rider(c.scope(), std::stoll(id));
   if (!r) return std::nullopt;
   return json::value_from(rider_view(*r));
 }
 std::optional<json::value> card_snapshot(Ctx& c, const std::string& uid) {
-  auto card = c.app.cards.get(uid);
+  auto card = c.app.cards.get(c.scope(), uid);
   if (!card) return std::nullopt;
   return json::value_from(card_view(c.app, *card));
 }
@@ -131,7 +131,7 @@ std::vector<Route> money_routes() {
                       auto b = c.body<NewRiderBody>();
                       auto name = text(b.name, "name", 200, true);
                       auto phone = text(b.phone, "phone", 32);
-                      return ok(json::value_from(rider_view(c.app.wallets.create_rider(name, phone, c.now))), 201);
+                      return ok(json::value_from(rider_view(c.app.wallets.create_rider(c.scope(), name, phone, c.now))), 201);
                     }}
                   .with_request<NewRiderBody>()
                   .with_response<RiderView>()
@@ -140,13 +140,13 @@ std::vector<Route> money_routes() {
   r.push_back(Route{"GET", "/api/v1/riders", "riders.view", Scope::Platform, "List riders (q: part of the name or phone)",
                     [](Ctx& c) {
                       auto p = c.page({"id", "created_at", "balance_fen"});
-                      return ok(page_json(c.app.wallets.riders(c.query("q"), p), p, rider_view));
+                      return ok(page_json(c.app.wallets.riders(c.scope(), c.query("q"), p), p, rider_view));
                     }}
                   .with_page<RiderView>()
                   .with_query({"q"}));
   r.push_back(Route{"GET", "/api/v1/riders/{id}", "riders.view", Scope::Platform, "A rider and the wallet's balance",
                     [](Ctx& c) {
-                      auto rd = c.app.wallets.rider(c.id("id"));
+                      auto rd = c.app.wallets.rider(c.scope(), c.id("id"));
                       if (!rd) return fail(404, "rider_not_found", "no rider with this id");
                       return ok(json::value_from(rider_view(*rd)));
                     }}
@@ -170,7 +170,7 @@ std::vector<Route> money_routes() {
                       }
                       need(amount >= 1 && amount <= 10'000'000, "bad_amount", "amount_fen", "amount_fen must be an integer 1..10000000 (fen)");
                       need(bonus >= 0 && bonus <= 10'000'000, "bad_amount", "bonus_fen", "bonus_fen must be an integer 0..10000000 (fen)");
-                      return result(c.app.wallets.topup(c.id("id"), amount, bonus, note, c.now), 200, rider_view);
+                      return result(c.app.wallets.topup(c.scope(), c.id("id"), amount, bonus, note, c.now), 200, rider_view);
                     }}
                   .with_request<TopupBody>()
                   .with_response<RiderView>()
@@ -179,8 +179,8 @@ std::vector<Route> money_routes() {
   r.push_back(Route{"GET", "/api/v1/riders/{id}/ledger", "riders.view", Scope::Platform, "A wallet's ledger, newest first",
                     [](Ctx& c) {
                       auto p = c.page({"id"});
-                      if (!c.app.wallets.rider(c.id("id"))) return fail(404, "rider_not_found", "no rider with this id");
-                      return ok(page_json(c.app.wallets.ledger_page(c.id("id"), p), p, ledger_view));
+                      if (!c.app.wallets.rider(c.scope(), c.id("id"))) return fail(404, "rider_not_found", "no rider with this id");
+                      return ok(page_json(c.app.wallets.ledger_page(c.scope(), c.id("id"), p), p, ledger_view));
                     }}
                   .with_page<LedgerView>());
 
@@ -192,7 +192,7 @@ std::vector<Route> money_routes() {
                       for (auto& ch : uid) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
                       need(b.uid.size() >= 8 && b.uid.size() <= 20, "bad_uid", "uid", "uid must be 8-20 hex digits");
                       need(!b.rider_id || *b.rider_id > 0, "bad_field", "rider_id", "rider_id must be a positive integer");
-                      auto res = c.app.cards.create(uid, b.rider_id, c.now);
+                      auto res = c.app.cards.create(c.scope(), uid, b.rider_id, c.now);
                       if (!res) return refuse(res.refusal);
                       c.audit_target = res.value->uid;
                       return ok(json::value_from(card_view(c.app, *res.value)), 201);
@@ -204,7 +204,7 @@ std::vector<Route> money_routes() {
                   .audited("card.create", "card"));
   r.push_back(Route{"GET", "/api/v1/cards/{uid}", "cards.view", Scope::Platform, "An IC card and its wallet's balance",
                     [](Ctx& c) {
-                      auto card = c.app.cards.get(c.param("uid"));
+                      auto card = c.app.cards.get(c.scope(), c.param("uid"));
                       if (!card) return fail(404, "card_not_found", "no card with this uid");
                       return ok(json::value_from(card_view(c.app, *card)));
                     }}
@@ -213,7 +213,7 @@ std::vector<Route> money_routes() {
   r.push_back(Route{"PUT", "/api/v1/cards/{uid}/state", "cards.edit", Scope::Platform, "Block, report lost or reactivate an IC card",
                     [](Ctx& c) {
                       auto b = c.body<CardStateBody>();
-                      auto res = c.app.cards.set_state(c.param("uid"), b.state);
+                      auto res = c.app.cards.set_state(c.scope(), c.param("uid"), b.state);
                       if (!res) return refuse(res.refusal);
                       return ok(json::value_from(card_view(c.app, *res.value)));
                     }}

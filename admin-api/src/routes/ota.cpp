@@ -205,6 +205,18 @@ std::vector<Route> ota_routes(core::Ota& ota) {
               }};
   stats.response_schema = object_schema("OTA counters");
   r.push_back(std::move(stats));
+  // Firmware and rollouts are the platform's (docs/agents.md, "Data scope"): an agent's caller sees an
+  // empty list and no firmware, rollout or statistics (404), and cannot upload or roll out.
+  for (auto& route : r) {
+    route.handler = [h = std::move(route.handler), paged = route.paged](Ctx& c) {
+      if (c.scope().is_platform()) return h(c);
+      if (paged) {
+        auto p = c.page({});
+        return ok(page_json(page_of(std::vector<int64_t>{}, p), p, [](int64_t v) { return v; }));
+      }
+      return fail(404, "not_found", "firmware and rollouts are the platform's");
+    };
+  }
   return r;
 }
 

@@ -33,12 +33,12 @@ struct CloseOrphanBody {
 BOOST_DESCRIBE_STRUCT(CloseOrphanBody, (), (reason))
 
 std::optional<json::value> session_snapshot(Ctx& c, const std::string& id) {
-  auto s = c.app.sessions.get(std::stoll(id));
+  auto s = c.app.sessions.get(c.scope(), std::stoll(id));
   if (!s) return std::nullopt;
   return json::value_from(session_view(*s));
 }
 std::optional<json::value> orphan_snapshot(Ctx& c, const std::string& id) {
-  auto o = c.app.inbox.get(std::stoll(id));
+  auto o = c.app.inbox.get(c.scope(), std::stoll(id));
   if (!o) return std::nullopt;
   return json::value_from(orphan_view(*o));
 }
@@ -59,7 +59,7 @@ std::vector<Route> session_routes() {
                       need(duration >= 0 && duration <= 72 * 3600, "bad_duration", "duration_s", "duration_s must be an integer 0..259200");
                       need(amount > 0 || duration > 0 || until_full, "bad_amount", "amount_fen", "give amount_fen, duration_s, or until_full: true");
                       core::OpenRequest req{b.device_id, b.port, b.rider_id, amount, until_full, duration, c.origin("operator")};
-                      auto t = c.svc.start_session(req);
+                      auto t = c.svc.start_session(c.scope(), req);
                       if (!t) return refuse(t.refusal);
                       return ok(json::value_from(session_view(t->session)), 201);
                     }}
@@ -75,13 +75,13 @@ std::vector<Route> session_routes() {
                       f.device_id = c.query("device_id");
                       f.state = c.query("state");
                       auto p = c.page({"id", "created_at", "amount_fen", "energy_wh"});
-                      return ok(page_json(c.app.sessions.page(f, p), p, session_view));
+                      return ok(page_json(c.app.sessions.page(c.scope(), f, p), p, session_view));
                     }}
                   .with_page<SessionView>()
                   .with_query({"rider_id", "device_id", "state"}));
   r.push_back(Route{"GET", "/api/v1/sessions/{id}", "sessions.view", Scope::Platform, "A session",
                     [](Ctx& c) {
-                      auto s = c.app.sessions.get(c.id("id"));
+                      auto s = c.app.sessions.get(c.scope(), c.id("id"));
                       if (!s) return fail(404, "session_not_found", "no session with this id");
                       return ok(json::value_from(session_view(*s)));
                     }}
@@ -90,18 +90,18 @@ std::vector<Route> session_routes() {
   r.push_back(Route{"GET", "/api/v1/sessions/{id}/meter", "sessions.view", Scope::Platform, "A session's meter samples, oldest first",
                     [](Ctx& c) {
                       auto p = c.page({}, 5000);
-                      if (!c.app.sessions.get(c.id("id"))) return fail(404, "session_not_found", "no session with this id");
+                      if (!c.app.sessions.get(c.scope(), c.id("id"))) return fail(404, "session_not_found", "no session with this id");
                       std::vector<SampleView> all;
-                      for (auto& m : c.app.sessions.samples(c.id("id"), 20000))
+                      for (auto& m : c.app.sessions.samples(c.scope(), c.id("id"), 20000))
                         all.push_back(SampleView{m.ts, m.power_w, m.energy_wh, m.elapsed_s, m.voltage_dv, m.current_ma});
                       return ok(page_json(page_of(std::move(all), p), p, [](const SampleView& s) { return s; }));
                     }}
                   .with_page<SampleView>());
   r.push_back(Route{"POST", "/api/v1/sessions/{id}/stop", "sessions.stop", Scope::Platform, "Stop a running session",
                     [](Ctx& c) {
-                      auto cmd = c.svc.stop_session(c.id("id"), c.origin("operator"));
+                      auto cmd = c.svc.stop_session(c.scope(), c.id("id"), c.origin("operator"));
                       if (!cmd) return refuse(cmd.refusal);
-                      return ok(json::value_from(session_view(*c.app.sessions.get(c.id("id")))), 202);
+                      return ok(json::value_from(session_view(*c.app.sessions.get(c.scope(), c.id("id")))), 202);
                     }}
                   .with_response<SessionView>()
                   .answers(202)
@@ -113,7 +113,7 @@ std::vector<Route> session_routes() {
                       need(b.amount_fen >= 1 && b.amount_fen <= 10'000'000, "bad_amount", "amount_fen", "amount_fen must be a positive integer (fen)");
                       std::string note = b.note.value_or("");
                       need(note.size() <= 200, "bad_field", "note", "note must be at most 200 bytes");
-                      return result(c.app.sessions.refund(c.id("id"), b.amount_fen, note, c.now), 200, session_view);
+                      return result(c.app.sessions.refund(c.scope(), c.id("id"), b.amount_fen, note, c.now), 200, session_view);
                     }}
                   .with_request<RefundBody>()
                   .with_response<SessionView>()
@@ -130,13 +130,13 @@ std::vector<Route> session_routes() {
                         need(f.state.has_value(), "bad_state", "state", "state must be open, settled or closed");
                       }
                       auto p = c.page({"id", "last_seen_at", "energy_wh"});
-                      return ok(page_json(c.app.inbox.page(f, p), p, orphan_view));
+                      return ok(page_json(c.app.inbox.page(c.scope(), f, p), p, orphan_view));
                     }}
                   .with_page<OrphanView>()
                   .with_query({"device_id", "state"}));
   r.push_back(Route{"GET", "/api/v1/orphans/{id}", "orphans.view", Scope::Platform, "An orphan stop record",
                     [](Ctx& c) {
-                      auto o = c.app.inbox.get(c.id("id"));
+                      auto o = c.app.inbox.get(c.scope(), c.id("id"));
                       if (!o) return fail(404, "orphan_not_found", "no orphan stop record with this id");
                       return ok(json::value_from(orphan_view(*o)));
                     }}
@@ -146,10 +146,10 @@ std::vector<Route> session_routes() {
                     [](Ctx& c) {
                       auto b = c.body<SettleOrphanBody>();
                       need(b.rider_id > 0, "bad_field", "rider_id", "rider_id must be a positive integer");
-                      auto res = c.app.inbox.settle(c.id("id"), b.rider_id, c.caller.actor(), c.now);
+                      auto res = c.app.inbox.settle(c.scope(), c.id("id"), b.rider_id, c.caller.actor(), c.now);
                       if (!res) return refuse(res.refusal);
                       auto v = orphan_view(*res.value);
-                      if (auto s = c.app.sessions.get(res.value->session_id.value_or(0))) v.settled_session = session_view(*s);
+                      if (auto s = c.app.sessions.get(c.scope(), res.value->session_id.value_or(0))) v.settled_session = session_view(*s);
                       return ok(json::value_from(v));
                     }}
                   .with_request<SettleOrphanBody>()
@@ -160,7 +160,7 @@ std::vector<Route> session_routes() {
                     [](Ctx& c) {
                       auto b = c.body<CloseOrphanBody>();
                       need(!b.reason.empty() && b.reason.size() <= 500, "bad_reason", "reason", "reason is required (UTF-8, at most 500 bytes)");
-                      return result(c.app.inbox.close(c.id("id"), b.reason, c.caller.actor(), c.now), 200, orphan_view);
+                      return result(c.app.inbox.close(c.scope(), c.id("id"), b.reason, c.caller.actor(), c.now), 200, orphan_view);
                     }}
                   .with_request<CloseOrphanBody>()
                   .with_response<OrphanView>()

@@ -25,8 +25,8 @@ DeviceView device_view(const core::Device& d) {
   v.auth = d.has_pubkey ? "ed25519" : (d.has_token ? "token" : "none");
   for (size_t i = 0; i < d.port_states.size(); ++i) v.port_states.push_back(PortView{static_cast<int64_t>(i + 1), d.port_states[i]});
   v.created_at = d.created_at;
-  v.station = d.station;
-  v.agent = d.agent;
+  v.station_id = d.station_id;
+  v.agent_id = d.agent_id;
   return v;
 }
 

@@ -46,10 +46,10 @@ struct DeviceView {
   string auth;   // ed25519 | token | none
   std::vector<PortView> port_states;
   int64_t created_at;
-  optional<string> station, agent;
+  optional<int64_t> station_id, agent_id;   // where it stands, which agent runs it (null: the platform)
 };
 BOOST_DESCRIBE_STRUCT(DeviceView, (), (id, name, model, ports, hw, fw, iccid, enabled, lifecycle, plan_id, online, last_seen_at, csq,
-                                       temp_dc, mains_dv, power_w, auth, port_states, created_at, station, agent))
+                                       temp_dc, mains_dv, power_w, auth, port_states, created_at, station_id, agent_id))
 DeviceView device_view(const core::Device& d);
 
 // GET /devices/{device}: with what its misbehaviour adds up to.

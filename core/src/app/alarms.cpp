@@ -24,8 +24,9 @@ AlarmOutcome Alarms::raised(const std::string& device_id, const std::string& msg
   return out;
 }
 
-std::vector<AlarmRow> Alarms::list(const std::string& device_id, int64_t limit) {
+std::vector<AlarmRow> Alarms::list(const Scope& scope, const std::string& device_id, int64_t limit) {
   sql::Lock lock(r_.db);
+  if (!r_.devices.get(scope, device_id)) return {};
   return r_.reports.alarms(device_id, limit);
 }
 

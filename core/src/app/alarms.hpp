@@ -15,7 +15,8 @@ class Alarms {
  public:
   Alarms(Repos& r, Sessions& sessions) : r_(r), sessions_(sessions) {}
   AlarmOutcome raised(const std::string& device_id, const std::string& msg, const proto::Alarm& a, int64_t now);
-  std::vector<AlarmRow> list(const std::string& device_id, int64_t limit);
+  // A device's alarms, within the caller's scope (a device outside it has none).
+  std::vector<AlarmRow> list(const Scope& scope, const std::string& device_id, int64_t limit);
 
  private:
   Repos& r_;

@@ -13,33 +13,34 @@ bool valid_uid(const std::string& uid) { return fields::card_uid_from_text(uid).
 int32_t shown(int64_t fen) { return static_cast<int32_t>(std::clamp<int64_t>(fen, INT32_MIN, INT32_MAX)); }
 }  // namespace
 
-std::optional<CardRow> Cards::get(const std::string& uid) {
+std::optional<CardRow> Cards::get(const Scope& scope, const std::string& uid) {
   sql::Lock lock(r_.db);
-  return r_.cards.get(uid);
+  return r_.cards.get(scope, uid);
 }
 
-Result<CardRow> Cards::create(const std::string& uid, std::optional<int64_t> rider_id, int64_t now) {
+Result<CardRow> Cards::create(const Scope& scope, const std::string& uid, std::optional<int64_t> rider_id, int64_t now) {
   using R = Result<CardRow>;
   if (!valid_uid(uid)) return R::no("bad_uid", "uid must be 4 to 10 bytes as upper-case hex");
   sql::Tx tx(r_.db);
   if (r_.cards.get(uid)) return R::no("card_exists", "this card is registered already");
   int64_t rid;
   if (rider_id) {
-    if (!r_.wallets.get(*rider_id)) return R::no("rider_not_found", "no rider with this id");
+    if (!r_.wallets.get(scope, *rider_id)) return R::no("rider_not_found", "no rider with this id");
     rid = *rider_id;
   } else {
-    rid = r_.wallets.insert_rider("IC卡 " + uid, "", now);
+    rid = r_.wallets.insert_rider("IC卡 " + uid, "", scope.agent_id(), now);
   }
-  CardRow c{uid, rid, CardState::Active, now};
+  CardRow c{uid, rid, CardState::Active, now, scope.agent_id()};
   r_.cards.insert(c);
   tx.commit();
   return R::ok(c);
 }
 
-Result<CardRow> Cards::set_state(const std::string& uid, const std::string& state) {
+Result<CardRow> Cards::set_state(const Scope& scope, const std::string& uid, const std::string& state) {
   auto s = parse_card_state(state);
   if (!s) return Result<CardRow>::no("bad_state", "state must be active, lost or blocked");
   sql::Tx tx(r_.db);
+  if (!r_.cards.get(scope, uid)) return Result<CardRow>::no("card_not_found", "no card with this uid");
   if (!r_.cards.set_state(uid, *s)) return Result<CardRow>::no("card_not_found", "no card with this uid");
   auto c = r_.cards.get(uid);
   tx.commit();

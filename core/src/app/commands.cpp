@@ -57,13 +57,13 @@ proto::QueryPortsResp query_ports_answer(const json::object& reply) {
 }
 }  // namespace
 
-Result<CommandRow> Commands::queue(const std::string& device_id, const std::string& op, const json::object& args, const Origin& origin,
+Result<CommandRow> Commands::queue(const Scope& scope, const std::string& device_id, const std::string& op, const json::object& args, const Origin& origin,
                                    int64_t now, int64_t ttl_s) {
   using R = Result<CommandRow>;
   if (!pl::command_to_frame(pl::Command{"check", op, args, 0})) return R::no("bad_command", "unknown op or invalid args for " + op);
   if (op == "start" || op == "stop" || op == "adjust") return R::no("use_sessions", "start, stop and adjust go through the sessions API");
   sql::Tx tx(r_.db);
-  if (!r_.devices.get(device_id)) return R::no("device_not_found", "no device with this id");
+  if (!r_.devices.get(scope, device_id)) return R::no("device_not_found", "no device with this id");
   auto c = make_command(device_id, op, args, origin, std::nullopt, now, ttl_s);
   r_.commands.insert(c);
   tx.commit();
@@ -212,13 +212,15 @@ std::optional<CommandRow> Commands::get(const std::string& id) {
   return r_.commands.get(id);
 }
 
-Page<CommandRow> Commands::page_for_device(const std::string& device_id, const PageRequest& p) {
+Page<CommandRow> Commands::page_for_device(const Scope& scope, const std::string& device_id, const PageRequest& p) {
   sql::Lock lock(r_.db);
+  if (!r_.devices.get(scope, device_id)) return {};
   return r_.commands.page_for_device(device_id, p);
 }
 
-std::vector<CommandRow> Commands::for_device(const std::string& device_id, int64_t limit) {
+std::vector<CommandRow> Commands::for_device(const Scope& scope, const std::string& device_id, int64_t limit) {
   sql::Lock lock(r_.db);
+  if (!r_.devices.get(scope, device_id)) return {};
   return r_.commands.for_device(device_id, limit);
 }
 

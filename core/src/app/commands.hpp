@@ -20,7 +20,7 @@ class Commands {
 
   // An operator's or the system's command (query_ports, locate, set_params, ...). start, stop and adjust
   // go through sessions (use_sessions); args are checked against the frame mapping (bad_command).
-  Result<CommandRow> queue(const std::string& device_id, const std::string& op, const boost::json::object& args, const Origin& origin,
+  Result<CommandRow> queue(const Scope& scope, const std::string& device_id, const std::string& op, const boost::json::object& args, const Origin& origin,
                            int64_t now, int64_t ttl_s);
   // A system command, no checks (the fleet adapter's QUERY_PORTS after a boot).
   CommandRow queue_system(const std::string& device_id, const std::string& op, const std::string& reason, int64_t now, int64_t ttl_s);
@@ -34,8 +34,9 @@ class Commands {
   FollowUp chase_starts(int64_t now, const rules::RetryPolicy& policy = {});
 
   std::optional<CommandRow> get(const std::string& id);
-  std::vector<CommandRow> for_device(const std::string& device_id, int64_t limit);
-  Page<CommandRow> page_for_device(const std::string& device_id, const PageRequest& p);
+  // A device's commands, within the caller's scope (a device outside it has none).
+  std::vector<CommandRow> for_device(const Scope& scope, const std::string& device_id, int64_t limit);
+  Page<CommandRow> page_for_device(const Scope& scope, const std::string& device_id, const PageRequest& p);
 
  private:
   // A QUERY_PORTS the retry policy sent for an unanswered START was answered: settle the START from it.

@@ -7,7 +7,7 @@ Result<Device> not_found() { return Result<Device>::no("device_not_found", "no d
 }  // namespace
 
 Result<Device> Devices::reload(const std::string& id) {
-  auto d = r_.devices.get(id);
+  auto d = r_.devices.get(Scope::platform(), id);   // after a scoped check
   return d ? Result<Device>::ok(*d) : not_found();
 }
 
@@ -21,23 +21,24 @@ Result<Device> Devices::create(const NewDevice& d, int64_t now) {
   return out;
 }
 
-std::optional<Device> Devices::get(const std::string& id) {
+std::optional<Device> Devices::get(const Scope& scope, const std::string& id) {
   sql::Lock lock(r_.db);
-  return r_.devices.get(id);
+  return r_.devices.get(scope, id);
 }
 
-Page<Device> Devices::page(const DeviceFilter& f, const PageRequest& p) {
+Page<Device> Devices::page(const Scope& scope, const DeviceFilter& f, const PageRequest& p) {
   sql::Lock lock(r_.db);
-  return r_.devices.page(f, p);
+  return r_.devices.page(scope, f, p);
 }
 
-std::vector<Device> Devices::list(int64_t limit, const std::string& after_id) {
+std::vector<Device> Devices::list(const Scope& scope, int64_t limit, const std::string& after_id) {
   sql::Lock lock(r_.db);
-  return r_.devices.list(limit, after_id);
+  return r_.devices.list(scope, limit, after_id);
 }
 
-Result<Device> Devices::assign_plan(const std::string& id, int64_t plan_id) {
+Result<Device> Devices::assign_plan(const Scope& scope, const std::string& id, int64_t plan_id) {
   sql::Tx tx(r_.db);
+  if (!r_.devices.get(scope, id)) return not_found();
   if (!r_.plans.exists(plan_id)) return Result<Device>::no("plan_not_found", "no price plan with this id");
   if (!r_.devices.set_plan(id, plan_id)) return not_found();
   auto out = reload(id);
@@ -45,8 +46,9 @@ Result<Device> Devices::assign_plan(const std::string& id, int64_t plan_id) {
   return out;
 }
 
-Result<Device> Devices::set_enabled(const std::string& id, bool enabled) {
+Result<Device> Devices::set_enabled(const Scope& scope, const std::string& id, bool enabled) {
   sql::Tx tx(r_.db);
+  if (!r_.devices.get(scope, id)) return not_found();
   if (!r_.devices.set_enabled(id, enabled)) return not_found();
   r_.devices.bump_credentials_rev();
   auto out = reload(id);
@@ -54,36 +56,30 @@ Result<Device> Devices::set_enabled(const std::string& id, bool enabled) {
   return out;
 }
 
-Result<Device> Devices::set_lifecycle(const std::string& id, const std::string& lifecycle) {
+Result<Device> Devices::set_lifecycle(const Scope& scope, const std::string& id, const std::string& lifecycle) {
   auto l = parse_lifecycle(lifecycle);
   if (!l) return Result<Device>::no("bad_lifecycle", "lifecycle must be not_produced, in_stock, not_installed or installed");
   sql::Tx tx(r_.db);
+  if (!r_.devices.get(scope, id)) return not_found();
   if (!r_.devices.set_lifecycle(id, *l)) return not_found();
   auto out = reload(id);
   tx.commit();
   return out;
 }
 
-Result<Device> Devices::set_placement(const std::string& id, const std::string& station, const std::string& agent) {
-  auto opt = [](const std::string& v) { return v.empty() ? std::optional<std::string>() : std::optional<std::string>(v); };
+Result<Device> Devices::remove(const Scope& scope, const std::string& id, int64_t now) {
   sql::Tx tx(r_.db);
-  if (!r_.devices.set_placement(id, opt(station), opt(agent))) return not_found();
-  auto out = reload(id);
-  tx.commit();
-  return out;
-}
-
-Result<Device> Devices::remove(const std::string& id, int64_t now) {
-  sql::Tx tx(r_.db);
-  auto d = r_.devices.get(id);
+  auto d = r_.devices.get(scope, id);
   if (!d || !r_.devices.mark_deleted(id, now)) return not_found();
   r_.devices.bump_credentials_rev();
   tx.commit();
   return Result<Device>::ok(*d);
 }
 
-Result<Device> Devices::rotate_token(const std::string& id, const std::string& token_hash, int64_t grace_s, int64_t now) {
+Result<Device> Devices::rotate_token(const Scope& scope, const std::string& id, const std::string& token_hash, int64_t grace_s,
+                                     int64_t now) {
   sql::Tx tx(r_.db);
+  if (!r_.devices.get(scope, id)) return not_found();
   if (!r_.devices.set_token(id, token_hash, grace_s, now)) return not_found();
   r_.devices.bump_credentials_rev();
   auto out = reload(id);

@@ -1,4 +1,4 @@
-// Devices through their life: registering one with its credentials, plan and placement, enabling,
+// Devices through their life: registering one with its credentials and plan, enabling,
 // deleting, new tokens; what boots, heartbeats and online changes record. Credential changes bump the
 // credentials revision in the same transaction (the fleet adapter pushes them to the broker plugin).
 #pragma once
@@ -12,18 +12,17 @@ class Devices {
   explicit Devices(Repos& r) : r_(r) {}
 
   Result<Device> create(const NewDevice& d, int64_t now);
-  std::optional<Device> get(const std::string& id);
-  std::vector<Device> list(int64_t limit, const std::string& after_id);
-  Page<Device> page(const DeviceFilter& f, const PageRequest& p);
-  Result<Device> assign_plan(const std::string& id, int64_t plan_id);
-  Result<Device> set_enabled(const std::string& id, bool enabled);
-  Result<Device> set_lifecycle(const std::string& id, const std::string& lifecycle);
-  // Where the device stands and which agent runs it (text ids; empty clears).
-  Result<Device> set_placement(const std::string& id, const std::string& station, const std::string& agent);
+  // Reads and changes for the API take the caller's scope; a device outside it is device_not_found.
+  std::optional<Device> get(const Scope& scope, const std::string& id);
+  std::vector<Device> list(const Scope& scope, int64_t limit, const std::string& after_id);
+  Page<Device> page(const Scope& scope, const DeviceFilter& f, const PageRequest& p);
+  Result<Device> assign_plan(const Scope& scope, const std::string& id, int64_t plan_id);
+  Result<Device> set_enabled(const Scope& scope, const std::string& id, bool enabled);
+  Result<Device> set_lifecycle(const Scope& scope, const std::string& id, const std::string& lifecycle);
   // Marked deleted (kept for history); its credentials stop working.
-  Result<Device> remove(const std::string& id, int64_t now);
+  Result<Device> remove(const Scope& scope, const std::string& id, int64_t now);
   // A new token hash; the old one stays valid until now + grace_s (0: refused at once).
-  Result<Device> rotate_token(const std::string& id, const std::string& token_hash, int64_t grace_s, int64_t now);
+  Result<Device> rotate_token(const Scope& scope, const std::string& id, const std::string& token_hash, int64_t grace_s, int64_t now);
 
   // From the fleet.
   bool booted(const std::string& id, const proto::Login& boot, int64_t now);

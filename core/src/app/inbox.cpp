@@ -6,30 +6,30 @@
 
 namespace chargehub::core {
 
-Page<OrphanRecord> Inbox::page(const OrphanFilter& f, const PageRequest& p) {
+Page<OrphanRecord> Inbox::page(const Scope& scope, const OrphanFilter& f, const PageRequest& p) {
   sql::Lock lock(r_.db);
-  return r_.inbox.page(f, p);
+  return r_.inbox.page(scope, f, p);
 }
 
-std::vector<OrphanRecord> Inbox::list(const OrphanFilter& f) {
+std::vector<OrphanRecord> Inbox::list(const Scope& scope, const OrphanFilter& f) {
   sql::Lock lock(r_.db);
-  return r_.inbox.list(f);
+  return r_.inbox.list(scope, f);
 }
 
-std::optional<OrphanRecord> Inbox::get(int64_t id) {
+std::optional<OrphanRecord> Inbox::get(const Scope& scope, int64_t id) {
   sql::Lock lock(r_.db);
-  return r_.inbox.get(id);
+  return r_.inbox.get(scope, id);
 }
 
-Result<OrphanRecord> Inbox::settle(int64_t id, int64_t rider_id, const std::string& actor, int64_t now) {
+Result<OrphanRecord> Inbox::settle(const Scope& scope, int64_t id, int64_t rider_id, const std::string& actor, int64_t now) {
   using R = Result<OrphanRecord>;
   sql::Tx tx(r_.db);
-  auto o = r_.inbox.get(id);
+  auto o = r_.inbox.get(scope, id);
   if (!o) return R::no("orphan_not_found", "no orphan stop record with this id");
   if (o->state != OrphanState::Open) return R::no("orphan_resolved", "the record is " + std::string(orphan_state_name(o->state)));
-  auto w = r_.wallets.get(rider_id);
+  auto w = r_.wallets.get(scope, rider_id);
   if (!w) return R::no("rider_not_found", "no rider with this id");
-  auto d = r_.devices.get(o->device_id);
+  auto d = r_.devices.get(scope, o->device_id);
   if (!d) return R::no("device_not_found", "the record's device no longer exists");
   auto plan = r_.plans.get(d->plan_id.value_or(1));
   if (!plan) return R::no("plan_missing", "the device's price plan is missing");
@@ -56,20 +56,20 @@ Result<OrphanRecord> Inbox::settle(int64_t id, int64_t rider_id, const std::stri
   if (q.amount_fen > 0) r_.wallets.post(rider_id, LedgerKind::Charge, -q.amount_fen, sid, ss.note, now);
   Income(r_).on_settled(sid, q.amount_fen, now);   // the income split, in this transaction
   if (!r_.inbox.mark_settled(id, sid, actor, now)) return R::no("orphan_resolved", "the record was resolved meanwhile");
-  auto out = r_.inbox.get(id);
+  auto out = r_.inbox.get(scope, id);
   tx.commit();
   return R::ok(*out);
 }
 
-Result<OrphanRecord> Inbox::close(int64_t id, const std::string& reason, const std::string& actor, int64_t now) {
+Result<OrphanRecord> Inbox::close(const Scope& scope, int64_t id, const std::string& reason, const std::string& actor, int64_t now) {
   using R = Result<OrphanRecord>;
   if (reason.empty()) return R::no("bad_reason", "a reason is required");
   sql::Tx tx(r_.db);
-  auto o = r_.inbox.get(id);
+  auto o = r_.inbox.get(scope, id);
   if (!o) return R::no("orphan_not_found", "no orphan stop record with this id");
   if (!r_.inbox.mark_closed(id, reason, actor, now))
     return R::no("orphan_resolved", "the record is " + std::string(orphan_state_name(o->state)));
-  auto out = r_.inbox.get(id);
+  auto out = r_.inbox.get(scope, id);
   tx.commit();
   return R::ok(*out);
 }

@@ -21,13 +21,14 @@ class Inbox {
  public:
   explicit Inbox(Repos& r) : r_(r) {}
 
-  std::vector<OrphanRecord> list(const OrphanFilter& f);
-  Page<OrphanRecord> page(const OrphanFilter& f, const PageRequest& p);
-  std::optional<OrphanRecord> get(int64_t id);
+  // Within the caller's scope, through the record's device's agent; outside it: orphan_not_found.
+  std::vector<OrphanRecord> list(const Scope& scope, const OrphanFilter& f);
+  Page<OrphanRecord> page(const Scope& scope, const OrphanFilter& f, const PageRequest& p);
+  std::optional<OrphanRecord> get(const Scope& scope, int64_t id);
   // Refusals: orphan_not_found, orphan_resolved, rider_not_found, device_not_found, plan_missing, plan_invalid.
-  Result<OrphanRecord> settle(int64_t id, int64_t rider_id, const std::string& actor, int64_t now);
+  Result<OrphanRecord> settle(const Scope& scope, int64_t id, int64_t rider_id, const std::string& actor, int64_t now);
   // Refusals: orphan_not_found, orphan_resolved, bad_reason (empty).
-  Result<OrphanRecord> close(int64_t id, const std::string& reason, const std::string& actor, int64_t now);
+  Result<OrphanRecord> close(const Scope& scope, int64_t id, const std::string& reason, const std::string& actor, int64_t now);
   DeviceBillingCounts counts(const std::string& device_id);
 
  private:

@@ -310,7 +310,7 @@ Result<RolloutRow> Ota::create_rollout(const RolloutRequest& rq) {
       if (!x.is_string()) return R::no("bad_target", "target.devices must be device id strings");
       std::string id(x.get_string());
       if (!seen.insert(id).second) continue;
-      if (auto d = devices_.get(id)) rows.emplace(id, std::move(*d));
+      if (auto d = devices_.get(Scope::platform(), id)) rows.emplace(id, std::move(*d));
       else unknown.push_back(id);
       ids.push_back(id);   // in the operator's order: canaries first
     }
@@ -320,20 +320,20 @@ Result<RolloutRow> Ota::create_rollout(const RolloutRequest& rq) {
       return R::no("device_not_found", std::to_string(unknown.size()) + " unknown device(s): " + list);
     }
   } else if (rq.target_kind == "station" || rq.target_kind == "agent") {
-    // The devices placed at that station or run by that agent (PUT /devices/<id>/placement), of the
-    // package's model, in id order.
+    // The devices at that station (device.station_id) or run by that agent or one of its sub-agents
+    // (device.agent_id), of the package's model, in id order.
     auto* s = rq.target.is_object() ? rq.target.get_object().if_contains(rq.target_kind) : nullptr;
-    if (!s || !s->is_string() || s->get_string().empty() || s->get_string().size() > 200)
-      return R::no("bad_target", "target." + rq.target_kind + " must be its id (text)");
-    std::string where(s->get_string());
+    if (!s || !s->is_int64() || s->get_int64() < 1)
+      return R::no("bad_target", "target." + rq.target_kind + " must be its id (a positive integer)");
+    int64_t where = s->get_int64();
     for (auto& id : rq.target_kind == "station" ? devices_.ids_at_station(where) : devices_.ids_of_agent(where)) {
-      auto d = devices_.get(id);
+      auto d = devices_.get(Scope::platform(), id);
       if (!d || d->model != model) continue;
       rows.emplace(id, std::move(*d));
       ids.push_back(id);
     }
   } else {
-    return R::no("bad_target", "target must be {\"model\":N}, {\"devices\":[...]}, {\"station\":\"…\"} or {\"agent\":\"…\"}");
+    return R::no("bad_target", "target must be {\"model\":N}, {\"devices\":[...]}, {\"station\":id} or {\"agent\":id}");
   }
 
   int64_t t = now();
@@ -348,7 +348,7 @@ Result<RolloutRow> Ota::create_rollout(const RolloutRequest& rq) {
     std::optional<std::string> dfw;
     auto it = rows.find(dev);
     if (it == rows.end()) {
-      if (auto d = devices_.get(dev)) it = rows.emplace(dev, std::move(*d)).first;
+      if (auto d = devices_.get(Scope::platform(), dev)) it = rows.emplace(dev, std::move(*d)).first;
     }
     if (it != rows.end()) {
       dmodel = it->second.model;
@@ -717,7 +717,7 @@ void Ota::step_rollout(int64_t id) {
                       {"chunk", 1000}};
     std::vector<std::pair<std::string, Result<CommandRow>>> sent;
     for (auto& c : offers)
-      sent.emplace_back(c.device_id, svc_.send_command(c.device_id, "ota_offer", args, Origin::system("rollout:" + std::to_string(id))));
+      sent.emplace_back(c.device_id, svc_.send_command(Scope::platform(), c.device_id, "ota_offer", args, Origin::system("rollout:" + std::to_string(id))));
     std::lock_guard lock(mu_);
     sql::Tx tx(db_);
     for (auto& [dev, cmd] : sent) {

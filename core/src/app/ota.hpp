@@ -98,7 +98,7 @@ struct OtaConfig {
 struct RolloutRequest {
   int64_t firmware_id = 0;
   std::string target_kind;
-  boost::json::value target;            // {"model":1} | {"devices":[...]} | {"station":"…"} | {"agent":"…"}
+  boost::json::value target;            // {"model":1} | {"devices":[...]} | {"station":<id>} | {"agent":<id>} (its sub-agents' too)
   std::vector<int> stages{1, 10, 100};
   int max_failure_pct = 10;
   int max_concurrent = 10;

@@ -15,8 +15,11 @@ using session::Event;
 using session::State;
 namespace json = boost::json;
 
-Result<StartTicket> Sessions::open(const OpenRequest& req, int64_t now) {
+Result<StartTicket> Sessions::open(const Scope& scope, const OpenRequest& req, int64_t now) {
   sql::Tx tx(r_.db);
+  // The device and the rider must be in the caller's scope; session.agent_id is set from the device.
+  if (!r_.devices.get(scope, req.device_id)) return Result<StartTicket>::no("device_not_found", "no device with this id");
+  if (!r_.wallets.get(scope, req.rider_id)) return Result<StartTicket>::no("rider_not_found", "no rider with this id");
   auto t = open_in_tx(req, now);
   if (t) tx.commit();
   return t;
@@ -28,7 +31,7 @@ Result<StartTicket> Sessions::open_in_tx(const OpenRequest& req, int64_t now) {
   // makes SQLite skip the WAL checkpoint), decide, then write.
   rules::StartFacts f;
   std::optional<PlanRepo::Loaded> plan;
-  if (auto d = r_.devices.get(req.device_id)) {
+  if (auto d = r_.devices.get(Scope::platform(), req.device_id)) {
     f.device_found = true;
     f.device_enabled = d->enabled;
     f.device_online = d->online;
@@ -58,8 +61,9 @@ Result<StartTicket> Sessions::open_in_tx(const OpenRequest& req, int64_t now) {
   return R::ok(StartTicket{*r_.sessions.get(sid), cmd});
 }
 
-Result<CommandRow> Sessions::request_stop(int64_t session_id, const Origin& origin, int64_t now, int64_t ttl_s) {
+Result<CommandRow> Sessions::request_stop(const Scope& scope, int64_t session_id, const Origin& origin, int64_t now, int64_t ttl_s) {
   sql::Tx tx(r_.db);
+  if (!r_.sessions.get(scope, session_id)) return Result<CommandRow>::no("session_not_found", "no session with this id");
   auto c = stop_in_tx(session_id, origin, now, ttl_s);
   if (c) tx.commit();
   return c;
@@ -161,7 +165,7 @@ EndOutcome Sessions::end_reported(const std::string& device_id, const std::strin
   } else {
     // Kept whole for an operator (docs/billing-rules.md, orphans), judged as the platform can: against the
     // port's physics over the charger's own window.
-    auto d = r_.devices.get(device_id);
+    auto d = r_.devices.get(Scope::platform(), device_id);
     uint32_t limit = rules::port_limit_w(static_cast<uint8_t>(d && d->model ? *d->model : 0), e.port);
     auto q = rules::quote_orphan(pricing::Plan::free(), rules::Reported{e.energy_wh, e.duration_s, e.max_power_w}, limit,
                                  int64_t{e.started_at}, now, 0);
@@ -247,10 +251,10 @@ FollowUp Sessions::reconcile(const std::string& device_id, const std::map<int64_
   return out;
 }
 
-Result<SessionRow> Sessions::refund(int64_t session_id, int64_t amount_fen, const std::string& note, int64_t now) {
+Result<SessionRow> Sessions::refund(const Scope& scope, int64_t session_id, int64_t amount_fen, const std::string& note, int64_t now) {
   using R = Result<SessionRow>;
   sql::Tx tx(r_.db);
-  auto s = r_.sessions.get(session_id);
+  auto s = r_.sessions.get(scope, session_id);
   if (!s) return R::no("session_not_found", "no session with this id");
   if (auto why = rules::check_refund(s->state == State::Settled && s->rider_id, amount_fen, s->amount_fen.value_or(0), s->refunded_fen))
     return R::no(*why);
@@ -262,23 +266,24 @@ Result<SessionRow> Sessions::refund(int64_t session_id, int64_t amount_fen, cons
   return R::ok(*out);
 }
 
-std::optional<SessionRow> Sessions::get(int64_t id) {
+std::optional<SessionRow> Sessions::get(const Scope& scope, int64_t id) {
   sql::Lock lock(r_.db);
-  return r_.sessions.get(id);
+  return r_.sessions.get(scope, id);
 }
 
-Page<SessionRow> Sessions::page(const SessionFilter& f, const PageRequest& p) {
+Page<SessionRow> Sessions::page(const Scope& scope, const SessionFilter& f, const PageRequest& p) {
   sql::Lock lock(r_.db);
-  return r_.sessions.page(f, p);
+  return r_.sessions.page(scope, f, p);
 }
 
-std::vector<SessionRow> Sessions::list(const SessionFilter& f) {
+std::vector<SessionRow> Sessions::list(const Scope& scope, const SessionFilter& f) {
   sql::Lock lock(r_.db);
-  return r_.sessions.list(f);
+  return r_.sessions.list(scope, f);
 }
 
-std::vector<MeterSample> Sessions::samples(int64_t session_id, int64_t limit) {
+std::vector<MeterSample> Sessions::samples(const Scope& scope, int64_t session_id, int64_t limit) {
   sql::Lock lock(r_.db);
+  if (!r_.sessions.get(scope, session_id)) return {};
   return r_.sessions.samples(session_id, limit);
 }
 

@@ -45,8 +45,8 @@ class Sessions {
  public:
   explicit Sessions(Repos& r) : r_(r) {}
 
-  Result<StartTicket> open(const OpenRequest& req, int64_t now);
-  Result<CommandRow> request_stop(int64_t session_id, const Origin& origin, int64_t now, int64_t ttl_s = 60);
+  Result<StartTicket> open(const Scope& scope, const OpenRequest& req, int64_t now);
+  Result<CommandRow> request_stop(const Scope& scope, int64_t session_id, const Origin& origin, int64_t now, int64_t ttl_s = 60);
   // START was handed to the broker.
   void start_sent(int64_t session_id);
   // The charger answered START (or said it failed); the session after it.
@@ -60,16 +60,17 @@ class Sessions {
   std::vector<SessionRow> expire_starts(int64_t created_before, int64_t now);
   // A charger's QUERY_PORTS answer: port -> session number for every port it reports charging.
   FollowUp reconcile(const std::string& device_id, const std::map<int64_t, int64_t>& charging, int64_t now);
-  Result<SessionRow> refund(int64_t session_id, int64_t amount_fen, const std::string& note, int64_t now);
+  Result<SessionRow> refund(const Scope& scope, int64_t session_id, int64_t amount_fen, const std::string& note, int64_t now);
 
   // Chargers whose seconds run `k` times faster than the server's (a simulated fleet at --time-scale k):
   // the meter check sees a session's window k times longer. 1 for real chargers.
   void set_charger_time_scale(int64_t k) { time_scale_ = k < 1 ? 1 : k; }
 
-  std::optional<SessionRow> get(int64_t id);
-  std::vector<SessionRow> list(const SessionFilter& f);
-  Page<SessionRow> page(const SessionFilter& f, const PageRequest& p);
-  std::vector<MeterSample> samples(int64_t session_id, int64_t limit);
+  // Within the caller's scope (session.agent_id); outside it a session does not exist.
+  std::optional<SessionRow> get(const Scope& scope, int64_t id);
+  std::vector<SessionRow> list(const Scope& scope, const SessionFilter& f);
+  Page<SessionRow> page(const Scope& scope, const SessionFilter& f, const PageRequest& p);
+  std::vector<MeterSample> samples(const Scope& scope, int64_t session_id, int64_t limit);
 
  private:
   friend class Cards;

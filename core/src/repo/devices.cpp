@@ -7,7 +7,7 @@ namespace chargehub::core {
 namespace {
 constexpr const char* kCols =
     "id, name, model, ports, hw, fw, iccid, enabled, lifecycle, plan_id, online, last_seen_at, csq, temp_dc, "
-    "mains_dv, power_w, token_hash IS NOT NULL, pubkey IS NOT NULL, created_at, station, agent";
+    "mains_dv, power_w, token_hash IS NOT NULL, pubkey IS NOT NULL, created_at, station_id, agent_id";
 
 Device read(sql::Stmt& st) {
   Device d;
@@ -30,8 +30,8 @@ Device read(sql::Stmt& st) {
   d.has_token = st.boolean(16);
   d.has_pubkey = st.boolean(17);
   d.created_at = st.i64(18);
-  d.station = st.opt_text(19);
-  d.agent = st.opt_text(20);
+  d.station_id = st.opt_i64(19);
+  d.agent_id = st.opt_i64(20);
   return d;
 }
 
@@ -58,11 +58,12 @@ void DeviceRepo::insert(const NewDevice& d, int64_t now) {
   }
 }
 
-std::optional<Device> DeviceRepo::get(const std::string& id) {
+std::optional<Device> DeviceRepo::get(const Scope& scope, const std::string& id) {
   std::optional<Device> d;
   {
-    auto st = db_.prepare(std::string("SELECT ") + kCols + " FROM device WHERE id = ? AND deleted_at IS NULL");
-    st.args(id);
+    auto st = db_.prepare(std::string("SELECT ") + kCols + " FROM device WHERE id = ?2 AND deleted_at IS NULL AND " +
+                          scope_sql("agent_id", 1));
+    st.bind(1, scope.bind()).bind(2, id);
     if (!st.step()) return std::nullopt;
     d = read(st);
   }
@@ -72,26 +73,27 @@ std::optional<Device> DeviceRepo::get(const std::string& id) {
   return d;
 }
 
-std::vector<Device> DeviceRepo::list(int64_t limit, const std::string& after_id) {
-  auto st = db_.prepare(std::string("SELECT ") + kCols + " FROM device WHERE deleted_at IS NULL AND id > ? ORDER BY id LIMIT ?");
-  st.args(after_id, limit);
+std::vector<Device> DeviceRepo::list(const Scope& scope, int64_t limit, const std::string& after_id) {
+  auto st = db_.prepare(std::string("SELECT ") + kCols + " FROM device WHERE deleted_at IS NULL AND id > ?2 AND " +
+                        scope_sql("agent_id", 1) + " ORDER BY id LIMIT ?3");
+  st.bind(1, scope.bind()).bind(2, after_id).bind(3, limit);
   std::vector<Device> out;
   while (st.step()) out.push_back(read(st));
   return out;
 }
 
-Page<Device> DeviceRepo::page(const DeviceFilter& f, const PageRequest& p) {
-  static const char* kWhere =
+Page<Device> DeviceRepo::page(const Scope& scope, const DeviceFilter& f, const PageRequest& p) {
+  static const std::string kWhere =
       " FROM device WHERE deleted_at IS NULL AND (CAST(?1 AS TEXT) IS NULL OR id LIKE ?1 ESCAPE '\\' OR name LIKE ?1 ESCAPE '\\') "
       "AND (CAST(?2 AS BIGINT) IS NULL OR online = ?2) AND (CAST(?3 AS BIGINT) IS NULL OR enabled = ?3) "
-      "AND (CAST(?4 AS TEXT) IS NULL OR lifecycle = ?4) AND (CAST(?5 AS TEXT) IS NULL OR station = ?5) "
-      "AND (CAST(?6 AS TEXT) IS NULL OR agent = ?6)";
+      "AND (CAST(?4 AS TEXT) IS NULL OR lifecycle = ?4) AND (CAST(?5 AS BIGINT) IS NULL OR station_id = ?5) "
+      "AND (CAST(?6 AS BIGINT) IS NULL OR agent_id = ?6) AND " + scope_sql("agent_id", 7);
   std::optional<std::string> like;
   if (f.q) like = "%" + like_escape(*f.q) + "%";
   auto bind = [&](sql::Stmt& st) {
     st.bind(1, like).bind(2, f.online ? std::optional<int64_t>(*f.online) : std::nullopt)
         .bind(3, f.enabled ? std::optional<int64_t>(*f.enabled) : std::nullopt)
-        .bind(4, f.lifecycle).bind(5, f.station).bind(6, f.agent);
+        .bind(4, f.lifecycle).bind(5, f.station_id).bind(6, f.agent_id).bind(7, scope.bind());
   };
   Page<Device> out;
   {
@@ -101,9 +103,9 @@ Page<Device> DeviceRepo::page(const DeviceFilter& f, const PageRequest& p) {
   }
   std::string key = p.sort.empty() ? "id" : p.sort;   // the route checked it against its whitelist
   if (key != "id" && key != "created_at" && key != "last_seen_at" && key != "name") key = "id";
-  auto st = db_.prepare(std::string("SELECT ") + kCols + kWhere + " ORDER BY " + key + (p.desc ? " DESC" : "") + ", id LIMIT ?7 OFFSET ?8");
+  auto st = db_.prepare(std::string("SELECT ") + kCols + kWhere + " ORDER BY " + key + (p.desc ? " DESC" : "") + ", id LIMIT ?8 OFFSET ?9");
   bind(st);
-  st.bind(7, p.size).bind(8, p.offset());
+  st.bind(8, p.size).bind(9, p.offset());
   while (st.step()) out.items.push_back(read(st));
   return out;
 }
@@ -129,11 +131,15 @@ std::vector<std::string> ids(sql::Db& db, const char* sql, const V& v) {
 std::vector<std::string> DeviceRepo::ids_with_model(int64_t model) {
   return ids(db_, "SELECT id FROM device WHERE model = ? AND deleted_at IS NULL ORDER BY id", model);
 }
-std::vector<std::string> DeviceRepo::ids_at_station(const std::string& station) {
-  return ids(db_, "SELECT id FROM device WHERE station = ? AND deleted_at IS NULL ORDER BY id", station);
+std::vector<std::string> DeviceRepo::ids_at_station(int64_t station_id) {
+  return ids(db_, "SELECT id FROM device WHERE station_id = ? AND deleted_at IS NULL ORDER BY id", station_id);
 }
-std::vector<std::string> DeviceRepo::ids_of_agent(const std::string& agent) {
-  return ids(db_, "SELECT id FROM device WHERE agent = ? AND deleted_at IS NULL ORDER BY id", agent);
+std::vector<std::string> DeviceRepo::ids_of_agent(int64_t agent_id) {
+  auto st = db_.prepare("SELECT id FROM device WHERE deleted_at IS NULL AND " + scope_sql("agent_id", 1) + " ORDER BY id");
+  st.bind(1, std::optional<int64_t>(agent_id));
+  std::vector<std::string> out;
+  while (st.step()) out.push_back(st.text(0));
+  return out;
 }
 
 std::optional<int64_t> DeviceRepo::model(const std::string& id) {
@@ -209,11 +215,6 @@ bool DeviceRepo::set_enabled(const std::string& id, bool enabled) {
 
 bool DeviceRepo::set_lifecycle(const std::string& id, Lifecycle l) {
   db_.prepare("UPDATE device SET lifecycle = ? WHERE id = ? AND deleted_at IS NULL").args(std::string(name(l)), id).run();
-  return db_.changes() > 0;
-}
-
-bool DeviceRepo::set_placement(const std::string& id, const std::optional<std::string>& station, const std::optional<std::string>& agent) {
-  db_.prepare("UPDATE device SET station = ?, agent = ? WHERE id = ? AND deleted_at IS NULL").args(station, agent, id).run();
   return db_.changes() > 0;
 }
 

@@ -9,6 +9,7 @@
 #include "chargehub/states.hpp"
 #include "db/db.hpp"
 #include "repo/page.hpp"
+#include "repo/scope.hpp"
 
 namespace chargehub::core {
 
@@ -26,7 +27,7 @@ struct Device {
   bool has_token = false, has_pubkey = false;
   int64_t created_at = 0;
   std::vector<int64_t> port_states;   // index 0 = port 1 (frames.md port states)
-  std::optional<std::string> station, agent;
+  std::optional<int64_t> station_id, agent_id;   // where it stands, who runs it (null: the platform)
 };
 
 struct NewDevice {
@@ -48,7 +49,8 @@ struct DeviceCredential {
 struct DeviceFilter {
   std::optional<std::string> q;   // part of the id or name
   std::optional<bool> online, enabled;
-  std::optional<std::string> lifecycle, station, agent;
+  std::optional<std::string> lifecycle;
+  std::optional<int64_t> station_id, agent_id;
 };
 
 class DeviceRepo {
@@ -57,15 +59,16 @@ class DeviceRepo {
 
   bool exists_even_deleted(const std::string& id);
   void insert(const NewDevice& d, int64_t now);   // with its ports, all idle
-  std::optional<Device> get(const std::string& id);   // not deleted; with port states
-  std::vector<Device> list(int64_t limit, const std::string& after_id);
+  // Business reads take the caller's scope (device.agent_id within it); the fleet passes Scope::platform().
+  std::optional<Device> get(const Scope& scope, const std::string& id);   // not deleted; with port states
+  std::vector<Device> list(const Scope& scope, int64_t limit, const std::string& after_id);
   // Sort keys: id (default), created_at, last_seen_at, name. Port states are not loaded.
-  Page<Device> page(const DeviceFilter& f, const PageRequest& p);
+  Page<Device> page(const Scope& scope, const DeviceFilter& f, const PageRequest& p);
   std::vector<std::string> online_ids();
-  // Ids of live devices with this model / at this station / of this agent, in id order.
+  // Ids of live devices with this model / at this station / of this agent or its sub-agents, in id order.
   std::vector<std::string> ids_with_model(int64_t model);
-  std::vector<std::string> ids_at_station(const std::string& station);
-  std::vector<std::string> ids_of_agent(const std::string& agent);
+  std::vector<std::string> ids_at_station(int64_t station_id);
+  std::vector<std::string> ids_of_agent(int64_t agent_id);
   std::optional<proto::PortState> port_state(const std::string& id, int64_t port);
   std::optional<int64_t> model(const std::string& id);   // as the device last reported it
 
@@ -77,7 +80,6 @@ class DeviceRepo {
   bool set_plan(const std::string& id, int64_t plan_id);
   bool set_enabled(const std::string& id, bool enabled);
   bool set_lifecycle(const std::string& id, Lifecycle l);
-  bool set_placement(const std::string& id, const std::optional<std::string>& station, const std::optional<std::string>& agent);
   bool mark_deleted(const std::string& id, int64_t now);   // credentials cleared
   bool set_token(const std::string& id, const std::string& token_hash, int64_t grace_s, int64_t now);
 

@@ -68,38 +68,49 @@ bool InboxRepo::count_copy(const std::string& msg, int64_t now) {
   return db_.changes() > 0;
 }
 
-std::optional<OrphanRecord> InboxRepo::get(int64_t id) {
-  auto st = db_.prepare(sel() + "WHERE id = ?");
-  st.args(id);
+namespace {
+// An orphan record is in the scope bound as ?n through its device's agent.
+std::string orphan_scope_sql(int n) {
+  return "device_id IN (SELECT d.id FROM device d WHERE " + scope_sql("d.agent_id", n) + ")";
+}
+std::string orphan_scope_or_platform(int n) {
+  return "(CAST(?" + std::to_string(n) + " AS BIGINT) IS NULL OR " + orphan_scope_sql(n) + ")";
+}
+}  // namespace
+
+std::optional<OrphanRecord> InboxRepo::get(const Scope& scope, int64_t id) {
+  auto st = db_.prepare(sel() + "WHERE id = ?2 AND " + orphan_scope_or_platform(1));
+  st.bind(1, scope.bind()).bind(2, id);
   if (!st.step()) return std::nullopt;
   return read(st);
 }
 
-std::vector<OrphanRecord> InboxRepo::list(const OrphanFilter& f) {
+std::vector<OrphanRecord> InboxRepo::list(const Scope& scope, const OrphanFilter& f) {
   std::optional<std::string> state;
   if (f.state) state = name_of(*f.state);
   auto st = db_.prepare(sel() +
-                        "WHERE (CAST(?1 AS TEXT) IS NULL OR device_id = ?1) AND (CAST(?2 AS TEXT) IS NULL OR state = ?2) AND id > ?3 "
-                        "ORDER BY id LIMIT ?4");
-  st.bind(1, f.device_id).bind(2, state).bind(3, f.after_id).bind(4, std::clamp<int64_t>(f.limit, 1, 500));
+                        "WHERE (CAST(?1 AS TEXT) IS NULL OR device_id = ?1) AND (CAST(?2 AS TEXT) IS NULL OR state = ?2) AND id > ?3 AND " +
+                        orphan_scope_or_platform(5) + " ORDER BY id LIMIT ?4");
+  st.bind(1, f.device_id).bind(2, state).bind(3, f.after_id).bind(4, std::clamp<int64_t>(f.limit, 1, 500)).bind(5, scope.bind());
   std::vector<OrphanRecord> out;
   while (st.step()) out.push_back(read(st));
   return out;
 }
 
-Page<OrphanRecord> InboxRepo::page(const OrphanFilter& f, const PageRequest& p) {
+Page<OrphanRecord> InboxRepo::page(const Scope& scope, const OrphanFilter& f, const PageRequest& p) {
   std::optional<std::string> state;
   if (f.state) state = name_of(*f.state);
-  static const std::string kWhere = "WHERE (CAST(?1 AS TEXT) IS NULL OR device_id = ?1) AND (CAST(?2 AS TEXT) IS NULL OR state = ?2) ";
+  static const std::string kWhere = "WHERE (CAST(?1 AS TEXT) IS NULL OR device_id = ?1) AND (CAST(?2 AS TEXT) IS NULL OR state = ?2) AND " +
+                                    orphan_scope_or_platform(3) + " ";
   Page<OrphanRecord> out;
   {
     auto st = db_.prepare("SELECT count(*) FROM orphan_record " + kWhere);
-    st.bind(1, f.device_id).bind(2, state);
+    st.bind(1, f.device_id).bind(2, state).bind(3, scope.bind());
     if (st.step()) out.total = st.i64(0);
   }
   std::string key = p.sort == "last_seen_at" ? "last_seen_at" : p.sort == "energy_wh" ? "energy_wh" : "id";
-  auto st = db_.prepare(sel() + kWhere + "ORDER BY " + key + (p.desc ? " DESC" : "") + ", id LIMIT ?3 OFFSET ?4");
-  st.bind(1, f.device_id).bind(2, state).bind(3, p.size).bind(4, p.offset());
+  auto st = db_.prepare(sel() + kWhere + "ORDER BY " + key + (p.desc ? " DESC" : "") + ", id LIMIT ?4 OFFSET ?5");
+  st.bind(1, f.device_id).bind(2, state).bind(3, scope.bind()).bind(4, p.size).bind(5, p.offset());
   while (st.step()) out.items.push_back(read(st));
   return out;
 }

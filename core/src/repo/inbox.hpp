@@ -9,6 +9,7 @@
 #include "chargehub/messages.hpp"
 #include "db/db.hpp"
 #include "repo/page.hpp"
+#include "repo/scope.hpp"
 
 namespace chargehub::core {
 
@@ -47,9 +48,10 @@ class InboxRepo {
                  const std::optional<std::string>& meter_flag, int64_t now);
   // Another copy of a record (same msg): counted; false when no record has this msg.
   bool count_copy(const std::string& msg, int64_t now);
-  std::optional<OrphanRecord> get(int64_t id);
-  std::vector<OrphanRecord> list(const OrphanFilter& f);
-  Page<OrphanRecord> page(const OrphanFilter& f, const PageRequest& p);   // the filter's device and state; oldest first
+  // Within the scope through the record's device's agent (records of unknown devices: the platform's).
+  std::optional<OrphanRecord> get(const Scope& scope, int64_t id);
+  std::vector<OrphanRecord> list(const Scope& scope, const OrphanFilter& f);
+  Page<OrphanRecord> page(const Scope& scope, const OrphanFilter& f, const PageRequest& p);   // the filter's device and state; oldest first
   // Resolving: only an open record changes; false when it was not open.
   bool mark_settled(int64_t id, int64_t session_id, const std::string& actor, int64_t now);
   bool mark_closed(int64_t id, const std::string& reason, const std::string& actor, int64_t now);

@@ -67,9 +67,9 @@ SessionRepo::SessionRepo(sql::Db& db) : db_(db), holding_("state IN (" + sql_in_
 int64_t SessionRepo::insert(const NewSession& s, int64_t now) {
   auto st = db_.prepare(
       "INSERT INTO session (device_id, port, rider_id, state, plan_id, plan_version, plan_spec, prepaid_fen, mode, limit_value, "
-      "created_at, card_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+      "created_at, card_uid, agent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT agent_id FROM device WHERE id = ?)) RETURNING id");
   st.args(s.device_id, s.port, s.rider_id, std::string(session::state_name(session::State::Requested)), s.plan_id, s.plan_version,
-          s.plan_spec, s.prepaid_fen, s.mode, s.limit_value, now, s.card_uid);
+          s.plan_spec, s.prepaid_fen, s.mode, s.limit_value, now, s.card_uid, s.device_id);
   st.step();
   return st.i64(0);
 }
@@ -81,30 +81,38 @@ std::optional<SessionRow> SessionRepo::get(int64_t id) {
   return read(st);
 }
 
-std::vector<SessionRow> SessionRepo::list(const SessionFilter& f) {
+std::optional<SessionRow> SessionRepo::get(const Scope& scope, int64_t id) {
+  auto st = db_.prepare(sel() + "WHERE id = ?2 AND " + scope_sql("agent_id", 1));
+  st.bind(1, scope.bind()).bind(2, id);
+  if (!st.step()) return std::nullopt;
+  return read(st);
+}
+
+std::vector<SessionRow> SessionRepo::list(const Scope& scope, const SessionFilter& f) {
   auto st = db_.prepare(sel() +
                         "WHERE (CAST(?1 AS BIGINT) IS NULL OR rider_id = ?1) AND (CAST(?2 AS TEXT) IS NULL OR device_id = ?2) "
-                        "AND (CAST(?3 AS TEXT) IS NULL OR state = ?3) AND (CAST(?4 AS BIGINT) IS NULL OR id < ?4) "
-                        "ORDER BY id DESC LIMIT ?5");
-  st.bind(1, f.rider_id).bind(2, f.device_id).bind(3, f.state).bind(4, f.before_id).bind(5, std::clamp<int64_t>(f.limit, 1, 500));
+                        "AND (CAST(?3 AS TEXT) IS NULL OR state = ?3) AND (CAST(?4 AS BIGINT) IS NULL OR id < ?4) AND " +
+                        scope_sql("agent_id", 6) + " ORDER BY id DESC LIMIT ?5");
+  st.bind(1, f.rider_id).bind(2, f.device_id).bind(3, f.state).bind(4, f.before_id).bind(5, std::clamp<int64_t>(f.limit, 1, 500))
+      .bind(6, scope.bind());
   return read_all(st);
 }
 
-Page<SessionRow> SessionRepo::page(const SessionFilter& f, const PageRequest& p) {
+Page<SessionRow> SessionRepo::page(const Scope& scope, const SessionFilter& f, const PageRequest& p) {
   static const std::string kWhere =
       "WHERE (CAST(?1 AS BIGINT) IS NULL OR rider_id = ?1) AND (CAST(?2 AS TEXT) IS NULL OR device_id = ?2) "
-      "AND (CAST(?3 AS TEXT) IS NULL OR state = ?3) ";
+      "AND (CAST(?3 AS TEXT) IS NULL OR state = ?3) AND " + scope_sql("agent_id", 4) + " ";
   Page<SessionRow> out;
   {
     auto st = db_.prepare("SELECT count(*) FROM session " + kWhere);
-    st.bind(1, f.rider_id).bind(2, f.device_id).bind(3, f.state);
+    st.bind(1, f.rider_id).bind(2, f.device_id).bind(3, f.state).bind(4, scope.bind());
     if (st.step()) out.total = st.i64(0);
   }
   std::string key = p.sort;
   if (key != "created_at" && key != "amount_fen" && key != "energy_wh") key = "id";
   bool desc = p.sort.empty() ? true : p.desc;
-  auto st = db_.prepare(sel() + kWhere + "ORDER BY " + key + (desc ? " DESC" : "") + ", id" + (desc ? " DESC" : "") + " LIMIT ?4 OFFSET ?5");
-  st.bind(1, f.rider_id).bind(2, f.device_id).bind(3, f.state).bind(4, p.size).bind(5, p.offset());
+  auto st = db_.prepare(sel() + kWhere + "ORDER BY " + key + (desc ? " DESC" : "") + ", id" + (desc ? " DESC" : "") + " LIMIT ?5 OFFSET ?6");
+  st.bind(1, f.rider_id).bind(2, f.device_id).bind(3, f.state).bind(4, scope.bind()).bind(5, p.size).bind(6, p.offset());
   out.items = read_all(st);
   return out;
 }
@@ -187,12 +195,12 @@ int64_t SessionRepo::insert_settled(const SettledSession& x, int64_t now) {
   auto st = db_.prepare(
       "INSERT INTO session (device_id, port, rider_id, state, plan_id, plan_version, plan_spec, prepaid_fen, mode, limit_value, "
       "energy_wh, duration_s, max_power_w, amount_fen, end_reason, error, created_at, started_at, ended_at, settled_at, meter_flag, "
-      "reported_energy_wh, reported_duration_s, reported_max_power_w) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+      "reported_energy_wh, reported_duration_s, reported_max_power_w, agent_id) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT agent_id FROM device WHERE id = ?)) RETURNING id");
   st.args(x.s.device_id, x.s.port, x.s.rider_id, std::string(session::state_name(session::State::Settled)), x.s.plan_id,
           x.s.plan_version, x.s.plan_spec, int64_t{x.billed.energy_wh}, int64_t{x.billed.duration_s}, int64_t{x.billed.max_power_w},
           x.amount_fen, x.end_reason, x.note, x.created_at, x.started_at, now, now, x.meter_flag, int64_t{x.reported.energy_wh},
-          int64_t{x.reported.duration_s}, int64_t{x.reported.max_power_w});
+          int64_t{x.reported.duration_s}, int64_t{x.reported.max_power_w}, x.s.device_id);
   st.step();
   return st.i64(0);
 }

@@ -11,6 +11,7 @@
 #include "chargehub/session.hpp"
 #include "db/db.hpp"
 #include "repo/page.hpp"
+#include "repo/scope.hpp"
 
 namespace chargehub::core {
 
@@ -84,12 +85,16 @@ class SessionRepo {
  public:
   explicit SessionRepo(sql::Db& db);
 
-  int64_t insert(const NewSession& s, int64_t now);   // state requested
+  // State requested; agent_id: the device's agent at this moment (the session's owner for the data scope).
+  int64_t insert(const NewSession& s, int64_t now);
+  // get(id): the fleet's own reads (the session state machine, settlement); everything the API reads
+  // goes through the scoped get, list and page.
   std::optional<SessionRow> get(int64_t id);
-  std::vector<SessionRow> list(const SessionFilter& f);
+  std::optional<SessionRow> get(const Scope& scope, int64_t id);
+  std::vector<SessionRow> list(const Scope& scope, const SessionFilter& f);
   // The filter's rider, device and state (its limit and before_id unused); sort keys id (default,
   // newest first unless ascending is asked), created_at, amount_fen, energy_wh.
-  Page<SessionRow> page(const SessionFilter& f, const PageRequest& p);
+  Page<SessionRow> page(const Scope& scope, const SessionFilter& f, const PageRequest& p);
   // Sessions that hold a port (session::holds_port).
   std::optional<SessionRow> holding_port(const std::string& device_id, int64_t port);
   std::vector<SessionRow> holding_on_device(const std::string& device_id);

@@ -2,9 +2,18 @@
 
 namespace chargehub::core {
 
-int64_t WalletRepo::insert_rider(const std::string& name, const std::string& phone, int64_t now) {
-  auto st = db_.prepare("INSERT INTO rider (name, phone, created_at) VALUES (?, ?, ?) RETURNING id");
-  st.args(name, phone, now);
+namespace {
+// A rider r is in the scope bound as ?n when an agent in it registered the rider or owns one of its sessions.
+std::string rider_scope_sql(int n) {
+  std::string p = "?" + std::to_string(n);
+  return "(CAST(" + p + " AS BIGINT) IS NULL OR " + scope_sql("r.agent_id", n) +
+         " OR EXISTS (SELECT 1 FROM session s WHERE s.rider_id = r.id AND " + scope_sql("s.agent_id", n) + "))";
+}
+}  // namespace
+
+int64_t WalletRepo::insert_rider(const std::string& name, const std::string& phone, std::optional<int64_t> agent_id, int64_t now) {
+  auto st = db_.prepare("INSERT INTO rider (name, phone, agent_id, created_at) VALUES (?, ?, ?, ?) RETURNING id");
+  st.args(name, phone, agent_id, now);
   st.step();
   int64_t id = st.i64(0);
   st.reset();
@@ -17,6 +26,15 @@ std::optional<Rider> WalletRepo::get(int64_t rider_id) {
       "SELECT r.id, r.name, r.phone, w.balance_fen, w.held_fen, r.created_at FROM rider r JOIN wallet w ON w.rider_id = r.id "
       "WHERE r.id = ?");
   st.args(rider_id);
+  if (!st.step()) return std::nullopt;
+  return Rider{st.i64(0), st.text(1), st.text(2), st.i64(3), st.i64(4), st.i64(5)};
+}
+
+std::optional<Rider> WalletRepo::get(const Scope& scope, int64_t rider_id) {
+  auto st = db_.prepare(
+      "SELECT r.id, r.name, r.phone, w.balance_fen, w.held_fen, r.created_at FROM rider r JOIN wallet w ON w.rider_id = r.id "
+      "WHERE r.id = ?2 AND " + rider_scope_sql(1));
+  st.bind(1, scope.bind()).bind(2, rider_id);
   if (!st.step()) return std::nullopt;
   return Rider{st.i64(0), st.text(1), st.text(2), st.i64(3), st.i64(4), st.i64(5)};
 }
@@ -64,21 +82,22 @@ Page<LedgerEntry> WalletRepo::ledger_page(int64_t rider_id, const PageRequest& p
   return out;
 }
 
-Page<Rider> WalletRepo::riders(const std::optional<std::string>& q, const PageRequest& p) {
+Page<Rider> WalletRepo::riders(const Scope& scope, const std::optional<std::string>& q, const PageRequest& p) {
   static const std::string kWhere =
-      " FROM rider r JOIN wallet w ON w.rider_id = r.id WHERE (CAST(?1 AS TEXT) IS NULL OR r.name LIKE ?1 ESCAPE '\\' OR r.phone LIKE ?1 ESCAPE '\\') ";
+      " FROM rider r JOIN wallet w ON w.rider_id = r.id WHERE (CAST(?1 AS TEXT) IS NULL OR r.name LIKE ?1 ESCAPE '\\' OR r.phone LIKE ?1 ESCAPE '\\') "
+      "AND " + rider_scope_sql(2) + " ";
   std::optional<std::string> like;
   if (q) like = "%" + like_escape(*q) + "%";
   Page<Rider> out;
   {
     auto st = db_.prepare("SELECT count(*)" + kWhere);
-    st.bind(1, like);
+    st.bind(1, like).bind(2, scope.bind());
     if (st.step()) out.total = st.i64(0);
   }
   std::string key = p.sort == "created_at" ? "r.created_at" : p.sort == "balance_fen" ? "w.balance_fen" : "r.id";
   auto st = db_.prepare("SELECT r.id, r.name, r.phone, w.balance_fen, w.held_fen, r.created_at" + kWhere + "ORDER BY " + key +
-                        (p.desc ? " DESC" : "") + ", r.id LIMIT ?2 OFFSET ?3");
-  st.bind(1, like).bind(2, p.size).bind(3, p.offset());
+                        (p.desc ? " DESC" : "") + ", r.id LIMIT ?3 OFFSET ?4");
+  st.bind(1, like).bind(2, scope.bind()).bind(3, p.size).bind(4, p.offset());
   while (st.step()) out.items.push_back(Rider{st.i64(0), st.text(1), st.text(2), st.i64(3), st.i64(4), st.i64(5)});
   return out;
 }

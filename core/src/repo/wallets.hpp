@@ -9,6 +9,7 @@
 #include "chargehub/states.hpp"
 #include "db/db.hpp"
 #include "repo/page.hpp"
+#include "repo/scope.hpp"
 
 namespace chargehub::core {
 
@@ -31,8 +32,12 @@ class WalletRepo {
  public:
   explicit WalletRepo(sql::Db& db) : db_(db) {}
 
-  int64_t insert_rider(const std::string& name, const std::string& phone, int64_t now);   // with an empty wallet
+  // agent_id: the agent whose caller registered the rider (null: the platform).
+  int64_t insert_rider(const std::string& name, const std::string& phone, std::optional<int64_t> agent_id, int64_t now);   // with an empty wallet
+  // get(id): the fleet's own reads (holds, settlement). The API's: a rider is in an agent's scope when
+  // rider.agent_id is in it or the rider has a session whose agent_id is.
   std::optional<Rider> get(int64_t rider_id);
+  std::optional<Rider> get(const Scope& scope, int64_t rider_id);
 
   // A ledger row and the balance change it records (amount signed: a charge is negative).
   void post(int64_t rider_id, LedgerKind kind, int64_t amount_fen, std::optional<int64_t> session_id, const std::string& note,
@@ -43,7 +48,7 @@ class WalletRepo {
   std::vector<LedgerEntry> ledger(int64_t rider_id, int64_t limit);   // newest first
   Page<LedgerEntry> ledger_page(int64_t rider_id, const PageRequest& p);   // newest first
   // Riders whose name or phone contains q; sort keys id (default), created_at, balance_fen.
-  Page<Rider> riders(const std::optional<std::string>& q, const PageRequest& p);
+  Page<Rider> riders(const Scope& scope, const std::optional<std::string>& q, const PageRequest& p);
   int64_t ledger_sum(int64_t rider_id);
 
  private:
