@@ -39,7 +39,7 @@ std::vector<Opened> open_many(App& app, int n, int64_t rider, int64_t t0, std::o
     std::string id = std::to_string(860000000000000LL + d);
     app.devices.create(NewDevice{id, "", 20, 5, std::string(64, 'a'), {}}, t0);   // exists in the second round
     app.devices.online(id, true, t0);
-    if (plan) app.devices.assign_plan(id, *plan);
+    if (plan) app.devices.assign_plan(chargehub::core::Scope::platform(), id, *plan);
     app.db.prepare("UPDATE device SET agent_id = ? WHERE id = ?").args(agent, id).run();
     for (int p = 1; p <= 20 && static_cast<int>(out.size()) < n; ++p) {
       auto t = app.sessions.open(chargehub::core::Scope::platform(), OpenRequest{id, p, rider, 300, false, 0, Origin{"bench", "operator"}}, t0);

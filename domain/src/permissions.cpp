@@ -104,7 +104,9 @@ const std::vector<BuiltinRole>& roles() {
              "sessions.refund", "orphans.view", "orphans.resolve", "plans.view", "offers.view", "audit.view"})},
       {"agent_admin", "代理商管理员",
        keys({"devices.view", "devices.edit", "devices.control", "stations.view", "stations.manage", "sessions.view", "sessions.stop",
-             "riders.view", "cards.view", "plans.view", "offers.view", "finance.view", "finance.withdrawals.request", "reports.view",
+             // 代人充值 and IC卡充值 in the agents' app: an agent registers riders, issues cards and tops up
+             // their wallets (cash it collected; audited, in its scope).
+             "riders.view", "riders.create", "riders.recharge", "cards.view", "cards.edit", "plans.view", "offers.view", "finance.view", "finance.withdrawals.request", "reports.view",
              "agents.view", "agents.manage",
              "accounts.view", "accounts.manage", "roles.view", "roles.manage", "audit.view"})},
       {"agent_staff", "代理商员工",

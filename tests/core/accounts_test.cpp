@@ -569,7 +569,7 @@ TEST_P(AccountsTest, AuditLogIsAppendOnly) {
       EXPECT_NE(std::string(e.what()).find("append-only"), std::string::npos) << e.what();
     }
   }
-  auto page = app->audit.list({}, PageRequest{});
+  auto page = app->audit.list(Scope::platform(), {}, PageRequest{});
   ASSERT_EQ(page.total, 1);
   EXPECT_EQ(page.items[0].actor, "account:admin");
 }
@@ -580,13 +580,13 @@ TEST_P(AccountsTest, AuditEntriesAreKeptWithTheirTransactionOnly) {
     app->audit.record(AuditEntry{0, T0, 1, "account:admin", "", "riders.recharge", "rider", "7", nullptr, json::object{{"fen", 100}}});
     // no commit: the change failed, its entry goes with it
   }
-  EXPECT_EQ(app->audit.list({}, PageRequest{}).total, 0);
+  EXPECT_EQ(app->audit.list(Scope::platform(), {}, PageRequest{}).total, 0);
   {
     sql::Tx tx(*db);
     app->audit.record(AuditEntry{0, T0, 1, "account:admin", "", "riders.recharge", "rider", "7", nullptr, json::object{{"fen", 100}}});
     tx.commit();
   }
-  auto page = app->audit.list({}, PageRequest{});
+  auto page = app->audit.list(Scope::platform(), {}, PageRequest{});
   ASSERT_EQ(page.total, 1);
   EXPECT_TRUE(page.items[0].before.is_null());
   EXPECT_EQ(page.items[0].after, (json::value(json::object{{"fen", 100}})));
@@ -601,7 +601,7 @@ TEST_P(AccountsTest, AuditRedactsSecretsBeforeStoring) {
   auto stored = st.text(0);
   st.run();
   for (auto secret : {"\"p\"", "\"ab\"", "\"t\"", "\"s\"", "\"r\"", "Bearer", "\"d\""}) EXPECT_EQ(stored.find(secret), std::string::npos) << secret;
-  auto e = app->audit.list({}, PageRequest{}).items.at(0);
+  auto e = app->audit.list(Scope::platform(), {}, PageRequest{}).items.at(0);
   EXPECT_EQ(e.after.at("name").as_string(), "ota");
   EXPECT_EQ(e.after.at("password").as_string(), "***");
   EXPECT_EQ(e.after.at("nested").at("Access_Token").as_string(), "***");
@@ -617,19 +617,19 @@ TEST_P(AccountsTest, AuditListFiltersAndPages) {
     app->audit.record(AuditEntry{0, T0 + i, i % 3 == 0 ? std::optional<int64_t>(1) : std::optional<int64_t>(2), i % 3 == 0 ? "account:admin" : "account:lisi",
                                  "10.0.0.1", i % 2 ? "devices.control" : "sessions.refund", i % 2 ? "device" : "session",
                                  std::to_string(i % 5), nullptr, json::object{{"i", i}}});
-  auto all = app->audit.list({}, PageRequest{1, 10});
+  auto all = app->audit.list(Scope::platform(), {}, PageRequest{1, 10});
   EXPECT_EQ(all.total, 30);
   ASSERT_EQ(all.items.size(), 10u);
   EXPECT_EQ(all.items[0].after.at("i").as_int64(), 29);   // newest first
-  auto last = app->audit.list({}, PageRequest{3, 10});
+  auto last = app->audit.list(Scope::platform(), {}, PageRequest{3, 10});
   EXPECT_EQ(last.items.back().after.at("i").as_int64(), 0);
-  auto oldest_first = app->audit.list({}, PageRequest{1, 5, "at", false});
+  auto oldest_first = app->audit.list(Scope::platform(), {}, PageRequest{1, 5, "at", false});
   EXPECT_EQ(oldest_first.items[0].after.at("i").as_int64(), 0);
-  EXPECT_EQ(app->audit.list(AuditFilter{1, {}, {}, {}, {}, {}}, PageRequest{}).total, 10);
-  EXPECT_EQ(app->audit.list(AuditFilter{{}, std::string("devices.control"), {}, {}, {}, {}}, PageRequest{}).total, 15);
-  EXPECT_EQ(app->audit.list(AuditFilter{{}, {}, std::string("session"), std::string("0"), {}, {}}, PageRequest{}).total, 3);   // 0, 10, 20
-  EXPECT_EQ(app->audit.list(AuditFilter{{}, {}, {}, {}, T0 + 10, T0 + 20}, PageRequest{}).total, 10);
-  EXPECT_EQ(app->audit.list(AuditFilter{2, std::string("sessions.refund"), {}, {}, T0, T0 + 10}, PageRequest{}).total, 3);   // 2, 4, 8
+  EXPECT_EQ(app->audit.list(Scope::platform(), AuditFilter{1, {}, {}, {}, {}, {}}, PageRequest{}).total, 10);
+  EXPECT_EQ(app->audit.list(Scope::platform(), AuditFilter{{}, std::string("devices.control"), {}, {}, {}, {}}, PageRequest{}).total, 15);
+  EXPECT_EQ(app->audit.list(Scope::platform(), AuditFilter{{}, {}, std::string("session"), std::string("0"), {}, {}}, PageRequest{}).total, 3);   // 0, 10, 20
+  EXPECT_EQ(app->audit.list(Scope::platform(), AuditFilter{{}, {}, {}, {}, T0 + 10, T0 + 20}, PageRequest{}).total, 10);
+  EXPECT_EQ(app->audit.list(Scope::platform(), AuditFilter{2, std::string("sessions.refund"), {}, {}, T0, T0 + 10}, PageRequest{}).total, 3);   // 2, 4, 8
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AccountsTest, ::testing::Values(sql::Dialect::Sqlite, sql::Dialect::Postgres), backend_name);

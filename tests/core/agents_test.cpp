@@ -191,9 +191,9 @@ TEST_P(AgentsTest, AFrozenAgentsAccountsAndItsSubAgentsCannotLogInButItsChargers
   EXPECT_EQ(app->accounts.login("hz-admin", "错误的密码-000", "10.0.0.1", T0).refusal.code, "bad_credentials");   // only once the password is right
 
   // Riders keep charging at the frozen agent's chargers.
-  auto rider = app->wallets.create_rider("张三", "13800000000", T0);
-  ASSERT_TRUE(app->wallets.topup(rider.id, 1000, 0, "", T0));
-  auto t = app->sessions.open(OpenRequest{dev, 1, rider.id, 500, false, 0, Origin{"test", "operator"}}, T0);
+  auto rider = app->wallets.create_rider(Scope::platform(), "张三", "13800000000", T0);
+  ASSERT_TRUE(app->wallets.topup(Scope::platform(), rider.id, 1000, 0, "", T0));
+  auto t = app->sessions.open(Scope::platform(), OpenRequest{dev, 1, rider.id, 500, false, 0, Origin{"test", "operator"}}, T0);
   EXPECT_TRUE(t) << t.refusal.code;
 
   ASSERT_TRUE(app->agents.set_frozen(Scope::platform(), a.agent.id, false, T0));
@@ -316,9 +316,9 @@ TEST_P(AgentsTest, MovingAStationMovesItsDevicesButNotRunningSessionsOrPastIncom
   auto d1 = device("861234567890121", a.agent.id), d2 = device("861234567890122", a.agent.id);
   ASSERT_TRUE(app->stations.assign(scope_of(a.admin), {d1, d2}, Target{s.id, std::nullopt}, T0));
 
-  auto rider = app->wallets.create_rider("张三", "13800000000", T0);
-  ASSERT_TRUE(app->wallets.topup(rider.id, 1000, 0, "", T0));
-  auto t = app->sessions.open(OpenRequest{d1, 1, rider.id, 500, false, 0, Origin{"test", "operator"}}, T0);
+  auto rider = app->wallets.create_rider(Scope::platform(), "张三", "13800000000", T0);
+  ASSERT_TRUE(app->wallets.topup(Scope::platform(), rider.id, 1000, 0, "", T0));
+  auto t = app->sessions.open(Scope::platform(), OpenRequest{d1, 1, rider.id, 500, false, 0, Origin{"test", "operator"}}, T0);
   ASSERT_TRUE(t) << t.refusal.code;
   auto session_agent = [&] {
     auto st = db->prepare("SELECT agent_id FROM session WHERE id = ?");

@@ -34,9 +34,9 @@ struct IncomeTest : ::testing::TestWithParam<sql::Dialect> {
     app = std::make_unique<App>(*db);
     ASSERT_TRUE(app->devices.create(NewDevice{kDev, "", 10, 1, std::string(64, 'a'), {}}, T0));
     app->devices.online(kDev, true, T0);
-    ASSERT_TRUE(app->devices.assign_plan(kDev, app->plans.create("plan", pricing::Plan::energy(1000), T0)->id));   // 1 fen per Wh
-    rider_id = app->wallets.create_rider("张三", "13800000000", T0).id;
-    ASSERT_TRUE(app->wallets.topup(rider_id, 1'000'000, 0, "", T0));
+    ASSERT_TRUE(app->devices.assign_plan(Scope::platform(), kDev, app->plans.create("plan", pricing::Plan::energy(1000), T0)->id));   // 1 fen per Wh
+    rider_id = app->wallets.create_rider(Scope::platform(), "张三", "13800000000", T0).id;
+    ASSERT_TRUE(app->wallets.topup(Scope::platform(), rider_id, 1'000'000, 0, "", T0));
   }
   void TearDown() override { invariants(); }
 
@@ -48,7 +48,7 @@ struct IncomeTest : ::testing::TestWithParam<sql::Dialect> {
       EXPECT_EQ(b->balance_fen, app->repos.agent_ledger.ledger_sum(a)) << "agent " << a;
     }
     for (int64_t s : sessions) {
-      auto row = app->sessions.get(s);
+      auto row = app->sessions.get(Scope::platform(), s);
       ASSERT_TRUE(row);
       EXPECT_EQ(booked(s), row->amount_fen.value_or(0) - row->refunded_fen) << "session " << s;
     }
@@ -69,14 +69,14 @@ struct IncomeTest : ::testing::TestWithParam<sql::Dialect> {
   // A session on the device (of `agent_id`, none: the platform's), settled at `wh` (amount = wh fen).
   SessionRow settled(std::optional<int64_t> agent_id, uint32_t wh, int port = 1) {
     db->prepare("UPDATE device SET agent_id = ? WHERE id = ?").args(agent_id, kDev).run();
-    auto t = app->sessions.open(OpenRequest{kDev, port, rider_id, 10000, false, 0, Origin{"test", "operator"}}, T0);
+    auto t = app->sessions.open(Scope::platform(), OpenRequest{kDev, port, rider_id, 10000, false, 0, Origin{"test", "operator"}}, T0);
     EXPECT_TRUE(t) << t.refusal.code;
     // Until sessions take their agent from the device at open, the test gives it.
     db->prepare("UPDATE session SET agent_id = ? WHERE id = ?").args(agent_id, t->session.id).run();
     auto out = end(t->session, wh);
     EXPECT_TRUE(out.settled);
     sessions.push_back(t->session.id);
-    return *app->sessions.get(t->session.id);
+    return *app->sessions.get(Scope::platform(), t->session.id);
   }
   EndOutcome end(const SessionRow& s, uint32_t wh, std::string msg = "") {
     if (msg.empty()) msg = "end-" + std::to_string(s.id);
@@ -149,17 +149,17 @@ TEST_P(IncomeTest, FirstLevelDeviceSplitsRoundingDownForTheAgent) {
 TEST_P(IncomeTest, RefundsTakeThePartsBack) {
   int64_t a = agent(std::nullopt, 3000), b = agent(a, 2000);
   auto s = settled(b, 2000);
-  ASSERT_TRUE(app->sessions.refund(s.id, 1200, "", T0 + 4000));
+  ASSERT_TRUE(app->sessions.refund(Scope::platform(), s.id, 1200, "", T0 + 4000));
   EXPECT_EQ(part(s.id, b, "refund"), -240);
   EXPECT_EQ(part(s.id, a, "refund"), -120);
   EXPECT_EQ(part(s.id, std::nullopt, "refund"), -840);
   EXPECT_EQ(balance(b), 160);
-  ASSERT_TRUE(app->sessions.refund(s.id, 800, "", T0 + 4100));
+  ASSERT_TRUE(app->sessions.refund(Scope::platform(), s.id, 800, "", T0 + 4100));
   EXPECT_EQ(balance(a), 0);
   EXPECT_EQ(balance(b), 0);
   EXPECT_EQ(part(s.id, std::nullopt), 0);
   // Refused refunds move nothing.
-  EXPECT_FALSE(app->sessions.refund(s.id, 1, "", T0 + 4200));
+  EXPECT_FALSE(app->sessions.refund(Scope::platform(), s.id, 1, "", T0 + 4200));
   EXPECT_EQ(booked(s.id), 0);
 }
 
@@ -170,7 +170,7 @@ TEST_P(IncomeTest, ARefundIsNotRefusedBecauseTheAgentHoldsAWithdrawal) {
   auto s = settled(a, 2000);
   ASSERT_EQ(balance(a), 1000);
   app->repos.agent_ledger.hold(a, 1000);   // a withdrawal of everything, pending
-  ASSERT_TRUE(app->sessions.refund(s.id, 2000, "退款", T0 + 4000));
+  ASSERT_TRUE(app->sessions.refund(Scope::platform(), s.id, 2000, "退款", T0 + 4000));
   auto b = app->repos.agent_ledger.balance(a);
   EXPECT_EQ(b->balance_fen, 0);
   EXPECT_EQ(b->held_fen, 1000);
@@ -189,7 +189,7 @@ TEST_P(IncomeTest, AShareChangeAffectsOnlyLaterSettlements) {
   EXPECT_EQ(part(after.id, b), 100);
   EXPECT_EQ(part(after.id, a), 400);
   // The earlier session's refund takes back with the shares it settled with.
-  ASSERT_TRUE(app->sessions.refund(before.id, 1000, "", T0 + 4000));
+  ASSERT_TRUE(app->sessions.refund(Scope::platform(), before.id, 1000, "", T0 + 4000));
   EXPECT_EQ(part(before.id, b), 0);
   EXPECT_EQ(part(before.id, a), 0);
   EXPECT_EQ(balance(b), 100);
@@ -226,11 +226,11 @@ TEST_P(IncomeTest, AnOrphanSettledAgainstARiderBooksItsIncomeToThePlatform) {
   auto rec = app->sessions.end_reported(kDev, "orphan-1", proto::SessionEnd{3, 999999, 1, static_cast<uint32_t>(T0), 3600, 1500, 2000}, T0 + 3650,
                                         "{}");
   ASSERT_TRUE(rec.orphan_id);
-  auto o = app->inbox.settle(*rec.orphan_id, rider_id, "account:test", T0 + 4000);
+  auto o = app->inbox.settle(Scope::platform(), *rec.orphan_id, rider_id, "account:test", T0 + 4000);
   ASSERT_TRUE(o) << o.refusal.code;
   ASSERT_TRUE(o->session_id);
   sessions.push_back(*o->session_id);
-  auto s = app->sessions.get(*o->session_id);
+  auto s = app->sessions.get(Scope::platform(), *o->session_id);
   EXPECT_GT(s->amount_fen.value_or(0), 0);
   EXPECT_EQ(part(s->id, std::nullopt, "income"), s->amount_fen.value_or(0));
 }
@@ -257,7 +257,7 @@ TEST_P(IncomeTest, RandomTreesSharesAndRefundsKeepTheBooks) {
     int64_t left = s.amount_fen.value_or(0);
     while (left > 0 && in(0, 2) > 0) {
       int64_t r = in(1, left);
-      ASSERT_TRUE(app->sessions.refund(s.id, r, "", T0 + 4000));
+      ASSERT_TRUE(app->sessions.refund(Scope::platform(), s.id, r, "", T0 + 4000));
       left -= r;
     }
     if (in(0, 3) == 0 && owner) set_share(*owner, in(0, 10000) / 2);   // later sessions only
@@ -269,7 +269,7 @@ TEST_P(IncomeTest, RandomTreesSharesAndRefundsKeepTheBooks) {
     EXPECT_EQ(part(s.id, std::nullopt), platform);
   }
   int64_t total = 0;
-  for (int64_t s : sessions) total += app->sessions.get(s)->amount_fen.value_or(0) - app->sessions.get(s)->refunded_fen;
+  for (int64_t s : sessions) total += app->sessions.get(Scope::platform(), s)->amount_fen.value_or(0) - app->sessions.get(Scope::platform(), s)->refunded_fen;
   int64_t agents_sum = 0;
   for (int64_t a : agents) agents_sum += balance(a);
   EXPECT_EQ(agents_sum + app->repos.agent_ledger.ledger_sum(std::nullopt), total);

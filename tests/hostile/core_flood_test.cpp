@@ -81,11 +81,11 @@ TEST_P(CoreFlood, ThousandsOfIdenticalAlarmsBecomeOneRowAndTheOthersKeepTheirs) 
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto rows = stack.api("GET", "/devices/" + flooder + "/alarms");
   ASSERT_EQ(rows.status, 200);
-  EXPECT_EQ(rows.obj().at("alarms").as_array().size(), 1u) << json::serialize(rows.body);
+  EXPECT_EQ(rows.obj().at("items").as_array().size(), 1u) << json::serialize(rows.body);
   for (std::size_t g = 1; g < ids.size(); ++g) {
     auto r = stack.api("GET", "/devices/" + ids[g] + "/alarms");
-    ASSERT_EQ(r.obj().at("alarms").as_array().size(), 1u);
-    EXPECT_EQ(r.obj().at("alarms").as_array()[0].at("port").as_int64(), static_cast<std::int64_t>(g));
+    ASSERT_EQ(r.obj().at("items").as_array().size(), 1u);
+    EXPECT_EQ(r.obj().at("items").as_array()[0].at("port").as_int64(), static_cast<std::int64_t>(g));
   }
   std::lock_guard lock(mu);
   std::printf("FIGURE core-alarms (%s): %d identical alarms from one charger acknowledged in %.2f s and stored as 1 row; "

@@ -300,7 +300,7 @@ TEST_P(RolloutPlanner, TheGatePausesResumeAcceptsTheFailuresAndCancelLeavesDevic
   auto c = ota.cancel(id, "key:test");
   ASSERT_TRUE(c);
   EXPECT_EQ(c->state, RolloutState::Cancelled);
-  EXPECT_EQ(c->pause_reason, "cancelled by api:test");
+  EXPECT_EQ(c->pause_reason, "cancelled by key:test");
   EXPECT_TRUE(c->finished_at);
   EXPECT_EQ(c->count(S::Cancelled), 5);   // devices 4..8
   EXPECT_EQ(c->count(S::Offered), 1);     // device 3 keeps its offer

@@ -307,7 +307,7 @@ std::vector<Route> account_routes() {
                       f.from = c.query_int("from", 0, INT64_MAX);
                       f.to = c.query_int("to", 0, INT64_MAX);
                       auto p = c.page({"id", "at"});
-                      return ok(page_json(c.app.audit.list(f, p), p, audit_view));
+                      return ok(page_json(c.app.audit.list(c.scope(), f, p), p, audit_view));
                     }}
                   .with_page<AuditView>()
                   .with_query({"account_id", "action", "target_type", "target_id", "from", "to"}));

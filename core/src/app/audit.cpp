@@ -31,7 +31,7 @@ boost::json::value parse_or_null(const std::optional<std::string>& s) {
 boost::json::value Audit::redact(const boost::json::value& v) {
   if (v.is_object()) {
     boost::json::object out;
-    for (const auto& [k, x] : v.as_object()) out[k] = (secret_key(k) && !x.is_null()) ? boost::json::value("***") : redact(x);
+    for (const auto& [k, x] : v.as_object()) out[k] = (secret_key(k) && !x.is_null() && !x.is_bool()) ? boost::json::value("***") : redact(x);   // a flag (must_change_password) is no secret
     return out;
   }
   if (v.is_array()) {
@@ -51,11 +51,11 @@ int64_t Audit::record(AuditEntry e) {
   return id;
 }
 
-Page<AuditEntry> Audit::list(const AuditFilter& f, const PageRequest& p) {
+Page<AuditEntry> Audit::list(const Scope& scope, const AuditFilter& f, const PageRequest& p) {
   Page<AuditRow> rows;
   {
     sql::Lock lock(db_);
-    rows = repo_.list(AuditQuery{f.account_id, f.action, f.target_type, f.target_id, f.from, f.to}, p);
+    rows = repo_.list(scope, AuditQuery{f.account_id, f.action, f.target_type, f.target_id, f.from, f.to}, p);
   }
   Page<AuditEntry> out;
   out.total = rows.total;

@@ -35,7 +35,8 @@ class Audit {
   // open), secrets redacted first. Sets nothing on `e`; returns the new entry's id.
   int64_t record(AuditEntry e);
   // Newest first by default; sort keys "id", "at".
-  Page<AuditEntry> list(const AuditFilter& f, const PageRequest& p);
+  // Within the scope: an agent's callers see what the accounts of their agent (and its sub-agents) did.
+  Page<AuditEntry> list(const Scope& scope, const AuditFilter& f, const PageRequest& p);
   // Any object member whose key contains password, secret, token, key_hash, pubkey, refresh or
   // authorization (any case) gets "***" (a null stays null: "none" is not a secret), recursively
   // through objects and arrays.

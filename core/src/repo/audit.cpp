@@ -15,8 +15,9 @@ int64_t AuditRepo::insert(const AuditRow& r) {
   return id;
 }
 
-Page<AuditRow> AuditRepo::list(const AuditQuery& q, const PageRequest& p) {
+Page<AuditRow> AuditRepo::list(const Scope& scope, const AuditQuery& q, const PageRequest& p) {
   std::string where = " WHERE 1 = 1";
+  if (!scope.is_platform()) where += " AND account_id IN (SELECT id FROM account WHERE " + scope_sql("agent_id", 1) + ")";
   if (q.account_id) where += " AND account_id = ?";
   if (q.action) where += " AND action = ?";
   if (q.target_type) where += " AND target_type = ?";
@@ -25,6 +26,7 @@ Page<AuditRow> AuditRepo::list(const AuditQuery& q, const PageRequest& p) {
   if (q.to) where += " AND at < ?";
   auto bind_filters = [&](sql::Stmt& st) {
     int i = 0;
+    if (!scope.is_platform()) st.bind(++i, scope.bind());
     if (q.account_id) st.bind(++i, *q.account_id);
     if (q.action) st.bind(++i, *q.action);
     if (q.target_type) st.bind(++i, *q.target_type);

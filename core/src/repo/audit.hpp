@@ -7,6 +7,7 @@
 
 #include "db/db.hpp"
 #include "repo/page.hpp"
+#include "repo/scope.hpp"
 
 namespace chargehub::core {
 
@@ -28,7 +29,7 @@ class AuditRepo {
   explicit AuditRepo(sql::Db& db) : db_(db) {}
   int64_t insert(const AuditRow& r);   // returns the id
   // Sort keys: id (default), at; newest first unless a sort key is given without desc.
-  Page<AuditRow> list(const AuditQuery& q, const PageRequest& p);
+  Page<AuditRow> list(const Scope& scope, const AuditQuery& q, const PageRequest& p);
 
  private:
   sql::Db& db_;
