@@ -19,10 +19,17 @@ void AgentLedgerRepo::post_all(const std::vector<AgentLedgerEntry>& rows) {
   std::string sql = "INSERT INTO agent_ledger (agent_id, kind, amount_fen, session_id, withdrawal_id, note, created_at) VALUES ";
   for (size_t i = 0; i < rows.size(); ++i) sql += i ? ",(?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?)";
   auto st = db_.prepare(sql);
+  // Seven parameters per row, bound one statement each (no two increments of k in one expression).
   int k = 0;
   for (auto& e : rows) {
-    st.bind(++k, e.agent_id).bind(++k, e.kind).bind(++k, e.amount_fen).bind(++k, e.session_id).bind(++k, e.withdrawal_id);
-    st.bind(++k, e.note).bind(++k, e.created_at);
+    st.bind(k + 1, e.agent_id);
+    st.bind(k + 2, e.kind);
+    st.bind(k + 3, e.amount_fen);
+    st.bind(k + 4, e.session_id);
+    st.bind(k + 5, e.withdrawal_id);
+    st.bind(k + 6, e.note);
+    st.bind(k + 7, e.created_at);
+    k += 7;
   }
   st.run();
   for (auto& e : rows) {
