@@ -2,7 +2,6 @@
 // with real accounts in a real database, over real HTTP. Every registered route is walked with no
 // token, a token without the permission, unknown ids and invalid bodies.
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <set>
 
@@ -14,39 +13,15 @@ namespace json = boost::json;
 
 namespace {
 
-struct Reply {
-  int status = 0;
-  json::value body;
-  std::string retry_after;
-  const json::object& obj() const { return body.as_object(); }
-};
+using Reply = ApiReply;
 
-// HTTP with any bearer credential and, behind the trusted proxy, any client address.
+// HTTP with any bearer credential and, behind the trusted proxy, any client address (Stack::call).
 Reply call(const Stack& s, const std::string& method, const std::string& path, const std::string& bearer, const json::value& body = nullptr,
            const std::string& forwarded_for = "") {
-  httplib::Client cli("127.0.0.1", s.http_port());
-  cli.set_read_timeout(10);
-  httplib::Headers h;
-  if (!bearer.empty()) h.emplace("Authorization", "Bearer " + bearer);
-  if (!forwarded_for.empty()) h.emplace("X-Forwarded-For", forwarded_for);
-  std::string p = "/api/v1" + path, b = body.is_null() ? "{}" : json::serialize(body);
-  auto r = method == "GET"      ? cli.Get(p.c_str(), h)
-           : method == "POST"   ? cli.Post(p.c_str(), h, b, "application/json")
-           : method == "PUT"    ? cli.Put(p.c_str(), h, b, "application/json")
-           : method == "PATCH"  ? cli.Patch(p.c_str(), h, b, "application/json")
-           : method == "DELETE" ? cli.Delete(p.c_str(), h)
-                                : throw std::invalid_argument(method);
-  Reply out;
-  if (!r) return out;
-  out.status = r->status;
-  out.retry_after = r->get_header_value("Retry-After");
-  boost::system::error_code ec;
-  auto v = json::parse(r->body, ec);
-  if (!ec) out.body = std::move(v);
-  return out;
+  return s.call(method, path, bearer, body, forwarded_for);
 }
 
-std::string code(const Reply& r) { return r.body.is_object() && r.obj().contains("error") ? std::string(r.obj().at("error").as_string()) : ""; }
+std::string code(const ApiReply& r) { return r.code(); }
 
 struct AccountsApi : ::testing::Test {
   TempDir dir{"accounts-api"};

@@ -11,7 +11,7 @@ namespace json = boost::json;
 
 namespace {
 
-std::string code(const ApiReply& r) { return r.body.is_object() && r.obj().contains("error") ? std::string(r.obj().at("error").as_string()) : ""; }
+std::string code(const ApiReply& r) { return r.code(); }
 
 struct AgentsApi : ::testing::Test {
   TempDir dir{"agents-api"};

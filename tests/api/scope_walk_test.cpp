@@ -4,7 +4,6 @@
 // loaded), never a success and never a conflict (which would tell the row exists). Every list the agent
 // may read answers without the other agent's rows.
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include "stack.hpp"
 
@@ -13,34 +12,15 @@ namespace json = boost::json;
 
 namespace {
 
-struct Reply {
-  int status = 0;
-  json::value body;
-};
+using Reply = ApiReply;
 
-Reply call(const Stack& s, const std::string& method, const std::string& path, const std::string& bearer, const json::value& body = nullptr) {
-  httplib::Client cli("127.0.0.1", s.http_port());
-  cli.set_read_timeout(10);
-  httplib::Headers h{{"Authorization", "Bearer " + bearer}};
-  std::string p = "/api/v1" + path, b = body.is_null() ? "{}" : json::serialize(body);
-  auto r = method == "GET"      ? cli.Get(p.c_str(), h)
-           : method == "POST"   ? cli.Post(p.c_str(), h, b, "application/json")
-           : method == "PUT"    ? cli.Put(p.c_str(), h, b, "application/json")
-           : method == "PATCH"  ? cli.Patch(p.c_str(), h, b, "application/json")
-           : method == "DELETE" ? cli.Delete(p.c_str(), h)
-                                : throw std::invalid_argument(method);
-  Reply out;
-  if (!r) return out;
-  out.status = r->status;
-  boost::system::error_code ec;
-  auto v = json::parse(r->body, ec);
-  if (!ec) out.body = std::move(v);
-  return out;
+// HTTP with any bearer credential and, behind the trusted proxy, any client address (Stack::call).
+Reply call(const Stack& s, const std::string& method, const std::string& path, const std::string& bearer, const json::value& body = nullptr,
+           const std::string& forwarded_for = "") {
+  return s.call(method, path, bearer, body, forwarded_for);
 }
 
-std::string code(const Reply& r) {
-  return r.body.is_object() && r.body.as_object().contains("error") ? std::string(r.body.as_object().at("error").as_string()) : "";
-}
+std::string code(const ApiReply& r) { return r.code(); }
 
 std::string login(const Stack& s, const std::string& name, const std::string& initial) {
   auto l = call(s, "POST", "/auth/login", "", json::object{{"name", name}, {"password", initial}});

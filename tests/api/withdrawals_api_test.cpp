@@ -4,7 +4,6 @@
 // withdrawal is not found; the limits come from PUT /settings. The agents, their money and the accounts'
 // agent are written into the core's database directly (the agents' own use cases are another part).
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include "db/db.hpp"
 #include "stack.hpp"
@@ -15,29 +14,12 @@ namespace sql = chargehub::core::sql;
 
 namespace {
 
-struct Reply {
-  int status = 0;
-  json::value body;
-  const json::object& obj() const { return body.as_object(); }
-  std::string code() const { return body.is_object() && obj().contains("error") ? std::string(obj().at("error").as_string()) : ""; }
-};
+using Reply = ApiReply;
 
-Reply call(const Stack& s, const std::string& method, const std::string& path, const std::string& bearer, const json::value& body = nullptr) {
-  httplib::Client cli("127.0.0.1", s.http_port());
-  cli.set_read_timeout(10);
-  httplib::Headers h{{"Authorization", "Bearer " + bearer}};
-  std::string p = "/api/v1" + path, b = body.is_null() ? "{}" : json::serialize(body);
-  auto r = method == "GET"    ? cli.Get(p.c_str(), h)
-           : method == "POST" ? cli.Post(p.c_str(), h, b, "application/json")
-           : method == "PUT"  ? cli.Put(p.c_str(), h, b, "application/json")
-                              : throw std::invalid_argument(method);
-  Reply out;
-  if (!r) return out;
-  out.status = r->status;
-  boost::system::error_code ec;
-  auto v = json::parse(r->body, ec);
-  if (!ec) out.body = std::move(v);
-  return out;
+// HTTP with any bearer credential and, behind the trusted proxy, any client address (Stack::call).
+Reply call(const Stack& s, const std::string& method, const std::string& path, const std::string& bearer, const json::value& body = nullptr,
+           const std::string& forwarded_for = "") {
+  return s.call(method, path, bearer, body, forwarded_for);
 }
 
 constexpr int64_t A = 1, C = 2;   // two first-level agents

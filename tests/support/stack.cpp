@@ -12,6 +12,9 @@ namespace chargehub::testing {
 namespace json = boost::json;
 
 const json::object& ApiReply::obj() const { return body.as_object(); }
+std::string ApiReply::code() const {
+  return body.is_object() && obj().contains("error") ? std::string(obj().at("error").as_string()) : "";
+}
 
 std::string database_name(Database d) { return d == Database::Sqlite ? "sqlite" : "postgresql"; }
 
@@ -92,13 +95,24 @@ ApiReply Stack::api(const std::string& method, const std::string& path, const js
   return api_raw(method, path, body.is_null() ? "" : json::serialize(body), "application/json", key.empty() ? api_key_ : key);
 }
 
+ApiReply Stack::call(const std::string& method, const std::string& path, const std::string& bearer, const json::value& body,
+                      const std::string& forwarded_for) const {
+  return request(method, path, body.is_null() ? "{}" : json::serialize(body), "application/json", bearer, forwarded_for);
+}
+
 ApiReply Stack::api_raw(const std::string& method, const std::string& path, const std::string& body,
                         const std::string& content_type, const std::string& key) const {
+  return request(method, path, body, content_type, key, "");
+}
+
+ApiReply Stack::request(const std::string& method, const std::string& path, const std::string& body, const std::string& content_type,
+                        const std::string& key, const std::string& forwarded_for) const {
   httplib::Client cli("127.0.0.1", http_port_);
   cli.set_connection_timeout(5);
   cli.set_read_timeout(10);
   httplib::Headers h;
   if (!key.empty()) h.emplace("Authorization", "Bearer " + key);
+  if (!forwarded_for.empty()) h.emplace("X-Forwarded-For", forwarded_for);
   std::string p = "/api/v1" + path;
   auto r = method == "GET"    ? cli.Get(p.c_str(), h)
             : method == "POST" ? (body.empty() ? cli.Post(p.c_str(), h, "{}", content_type.c_str())
@@ -110,6 +124,7 @@ ApiReply Stack::api_raw(const std::string& method, const std::string& path, cons
   ApiReply out;
   if (!r) return out;
   out.status = r->status;
+  out.retry_after = r->get_header_value("Retry-After");
   boost::system::error_code ec;
   auto v = json::parse(r->body, ec);
   if (!ec) out.body = std::move(v);

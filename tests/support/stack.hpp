@@ -20,7 +20,9 @@ namespace chargehub::testing {
 struct ApiReply {
   int status = 0;
   boost::json::value body;   // null when the body was not JSON
+  std::string retry_after;    // the Retry-After header, when sent
   const boost::json::object& obj() const;   // throws unless an object
+  std::string code() const;                 // the "error" code, or ""
 };
 
 // The core's database: an SQLite file in the test's directory, or a fresh database on the test run's
@@ -40,6 +42,10 @@ class Stack {
                const std::string& key = "") const;
   ApiReply api_raw(const std::string& method, const std::string& path, const std::string& body,
                    const std::string& content_type, const std::string& key) const;
+  // As api(), with any bearer credential ("" sends none) and, behind a --trusted-proxy 127.0.0.1, a
+  // client address in X-Forwarded-For ("" sends none). A POST, PUT or PATCH without a body sends {}.
+  ApiReply call(const std::string& method, const std::string& path, const std::string& bearer,
+                const boost::json::value& body = nullptr, const std::string& forwarded_for = "") const;
 
   void start_core();
   void stop_core(int sig = 15);   // 9 = crash
@@ -62,6 +68,8 @@ class Stack {
   std::string sim_log(size_t i = 0) const { return read_file(dir_.path() / ("sim" + std::to_string(i) + ".log")); }
 
  private:
+  ApiReply request(const std::string& method, const std::string& path, const std::string& body, const std::string& content_type,
+                   const std::string& key, const std::string& forwarded_for) const;
   const TempDir& dir_;
   std::vector<std::string> core_args_;
   std::map<std::string, std::string> secrets_;
