@@ -4,6 +4,7 @@
 
 #include "app/repos.hpp"
 #include "chargehub/permissions.hpp"
+#include "chargehub/text.hpp"
 #include "log.hpp"
 
 namespace chargehub::core {
@@ -20,10 +21,6 @@ std::string lower_ascii(std::string s) {
 }
 
 // Characters (UTF-8 code points) in s.
-size_t chars(std::string_view s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
-}
-
 // Login names: 2 to 64 of a-z 0-9 . _ - @, starting with a letter or digit (a phone number or an
 // e-mail address works).
 bool valid_name(std::string_view n) {
@@ -54,7 +51,7 @@ std::string joined(const std::vector<std::string>& v) {
 }
 
 std::optional<Refusal> weak_password(const std::string& pw, const std::string& name, const std::string* old_pw) {
-  size_t n = chars(pw);
+  size_t n = utf8_length(pw);
   if (n < kMinPasswordChars) return Refusal{"weak_password", "a password has at least 8 characters"};
   if (n > kMaxPasswordChars || pw.size() > kMaxPasswordBytes) return Refusal{"weak_password", "a password has at most 128 characters"};
   if (lower_ascii(pw) == lower_ascii(name)) return Refusal{"weak_password", "the password must not be the login name"};
@@ -64,11 +61,6 @@ std::optional<Refusal> weak_password(const std::string& pw, const std::string& n
 
 Refusal throttled_refusal(int64_t wait) {
   return Refusal{"throttled", "too many failed attempts; try again in " + std::to_string(wait) + " s", wait};
-}
-
-template <class T>
-Result<T> no(Refusal r) {
-  return Result<T>::no(std::move(r));
 }
 
 }  // namespace
@@ -326,8 +318,8 @@ Result<AccountView> Accounts::create_account(const std::optional<Caller>& by, co
                                              std::optional<int64_t> for_agent) {
   using R = Result<AccountView>;
   if (!valid_name(n.name)) return R::no("bad_name", "a login name is 2 to 64 of a-z 0-9 . _ - @, starting with a letter or digit");
-  if (chars(n.display_name) > 64) return R::no("bad_display_name", "a display name has at most 64 characters");
-  if (chars(n.phone) > 32) return R::no("bad_phone", "a phone number has at most 32 characters");
+  if (utf8_length(n.display_name) > 64) return R::no("bad_display_name", "a display name has at most 64 characters");
+  if (utf8_length(n.phone) > 32) return R::no("bad_phone", "a phone number has at most 32 characters");
   if (auto weak = weak_password(n.initial_password, n.name, nullptr)) return no<AccountView>(*weak);
   {
     sql::Lock lock(r_.db);
@@ -365,8 +357,8 @@ Result<AccountView> Accounts::bootstrap_account(const NewAccount& a, int64_t now
 Result<AccountView> Accounts::update(const Caller& by, int64_t id, std::optional<std::string> display_name, std::optional<std::string> phone,
                                      std::optional<std::vector<std::string>> roles, int64_t now) {
   using R = Result<AccountView>;
-  if (display_name && chars(*display_name) > 64) return R::no("bad_display_name", "a display name has at most 64 characters");
-  if (phone && chars(*phone) > 32) return R::no("bad_phone", "a phone number has at most 32 characters");
+  if (display_name && utf8_length(*display_name) > 64) return R::no("bad_display_name", "a display name has at most 64 characters");
+  if (phone && utf8_length(*phone) > 32) return R::no("bad_phone", "a phone number has at most 32 characters");
   sql::Tx tx(r_.db);
   auto a = r_.accounts.get(id);
   if (!a || !visible(by, *a)) return R::no("account_not_found", "no account with this id");
@@ -466,7 +458,7 @@ std::optional<Refusal> check_grant(const Caller& by, const std::vector<std::stri
   if (!lacking.empty()) return Refusal{"permission_exceeds", "you cannot grant permissions you do not have: " + joined(lacking)};
   return std::nullopt;
 }
-bool valid_role_name(const std::string& n) { return chars(n) >= 1 && chars(n) <= 64; }
+bool valid_role_name(const std::string& n) { return utf8_length(n) >= 1 && utf8_length(n) <= 64; }
 }  // namespace
 
 Result<RoleView> Accounts::create_role(const Caller& by, const std::string& key, const std::string& name,

@@ -1,5 +1,7 @@
 #include "app/agents.hpp"
 
+#include "chargehub/text.hpp"
+
 #include <algorithm>
 
 #include "app/repos.hpp"
@@ -9,23 +11,14 @@ namespace chargehub::core {
 
 namespace {
 
-size_t chars(std::string_view s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
-}
-
 std::optional<Refusal> check_terms(const std::string& name, int64_t share_bp, const std::string& contact_name, const std::string& contact_phone,
                                    const std::string& settlement) {
-  if (chars(name) < 1 || chars(name) > 64) return Refusal{"bad_agent_name", "an agent's name has 1 to 64 characters"};
+  if (utf8_length(name) < 1 || utf8_length(name) > 64) return Refusal{"bad_agent_name", "an agent's name has 1 to 64 characters"};
   if (share_bp < 0 || share_bp > 10000) return Refusal{"bad_share", "share_bp is 0..10000 (basis points: 10000 = 100 %)"};
-  if (chars(contact_name) > 64 || chars(contact_phone) > 32)
+  if (utf8_length(contact_name) > 64 || utf8_length(contact_phone) > 32)
     return Refusal{"bad_contact", "a contact name has at most 64 characters, a phone number at most 32"};
-  if (chars(settlement) > 200) return Refusal{"bad_settlement", "settlement details have at most 200 characters"};
+  if (utf8_length(settlement) > 200) return Refusal{"bad_settlement", "settlement details have at most 200 characters"};
   return std::nullopt;
-}
-
-template <class T>
-Result<T> no(Refusal r) {
-  return Result<T>::no(std::move(r));
 }
 
 }  // namespace

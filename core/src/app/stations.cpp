@@ -1,5 +1,7 @@
 #include "app/stations.hpp"
 
+#include "chargehub/text.hpp"
+
 #include <algorithm>
 
 #include "app/repos.hpp"
@@ -8,10 +10,6 @@
 namespace chargehub::core {
 
 namespace {
-
-size_t chars(std::string_view s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
-}
 
 // China's bounding box in microdegrees: Zengmu Ansha (3.9 °N) to Mohe (53.6 °N), Pamir (73.5 °E) to the
 // Wusuli (135.1 °E), rounded outwards.
@@ -27,21 +25,16 @@ bool url_ok(const std::string& u) {
 
 std::optional<Refusal> check(const StationRow& s) {
   auto bad = [](std::string m) { return Refusal{"bad_station", std::move(m)}; };
-  if (chars(s.name) < 1 || chars(s.name) > 64) return bad("a station's name has 1 to 64 characters");
-  if (chars(s.address) > 200) return bad("an address has at most 200 characters");
+  if (utf8_length(s.name) < 1 || utf8_length(s.name) > 64) return bad("a station's name has 1 to 64 characters");
+  if (utf8_length(s.address) > 200) return bad("an address has at most 200 characters");
   if (s.lat_e6.has_value() != s.lng_e6.has_value()) return bad("give lat_e6 and lng_e6 together");
   if (s.lat_e6 && (*s.lat_e6 < kLatMin || *s.lat_e6 > kLatMax || *s.lng_e6 < kLngMin || *s.lng_e6 > kLngMax))
     return bad("coordinates are GCJ-02 microdegrees within China: lat_e6 3000000..54000000, lng_e6 73000000..136000000");
-  if (chars(s.open_hours) > 64) return bad("opening hours have at most 64 characters");
+  if (utf8_length(s.open_hours) > 64) return bad("opening hours have at most 64 characters");
   if (s.photos.size() > kMaxPhotos) return bad("a station has at most 9 photos");
   for (const auto& p : s.photos)
     if (!url_ok(p)) return bad("a photo is an http:// or https:// URL of at most 1000 bytes, without spaces");
   return std::nullopt;
-}
-
-template <class T>
-Result<T> no(Refusal r) {
-  return Result<T>::no(std::move(r));
 }
 
 }  // namespace

@@ -32,4 +32,10 @@ struct Result {
   const T* operator->() const { return &*value; }
 };
 
+// A refusal as a Result of any type: `return no<Device>(r.refusal);`.
+template <class T>
+Result<T> no(Refusal r) {
+  return Result<T>::no(std::move(r));
+}
+
 }  // namespace chargehub

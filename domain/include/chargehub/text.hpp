@@ -1,6 +1,7 @@
 // Checks on text from outside (API bodies, package notes): station and rider names are Chinese, so
 // everything is UTF-8. Pure.
 #pragma once
+#include <cstddef>
 #include <string_view>
 
 namespace chargehub {
@@ -17,6 +18,13 @@ inline bool valid_utf8(std::string_view s) {
     i += n;
   }
   return true;
+}
+
+// Characters (code points) of well-formed UTF-8: what a length limit on a Chinese name counts.
+inline size_t utf8_length(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
 }
 
 }  // namespace chargehub
