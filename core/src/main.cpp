@@ -17,6 +17,7 @@
 #include "service.hpp"
 #include "app/app.hpp"
 #include "db/db.hpp"
+#include "db/backup.hpp"
 
 using namespace chargehub;
 
@@ -132,6 +133,17 @@ int main(int argc, char** argv) {
 
   auto* migrate = app.add_subcommand("migrate", "create or migrate the database and exit");
   migrate->add_option("--db", db, "database URL, as for serve")->capture_default_str();
+  // Backups (docs/operations.md): SQLite's online backup while a core serves; restore with the core stopped.
+  std::string backup_to, restore_from;
+  auto* backup = app.add_subcommand("backup", "copy the SQLite database online (the core may keep serving) to a file; PostgreSQL: pg_dump");
+  backup->add_option("--db", db, "database URL, as for serve")->capture_default_str();
+  backup->add_option("--to", backup_to, "the backup file (written as FILE.tmp, renamed when complete and checked)")->required();
+  core::sql::BackupOptions bopt;
+  backup->add_option("--pages-per-step", bopt.pages_per_step, "pages (4 KiB) copied per slice; the core's writes go on between slices")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  auto* restore = app.add_subcommand("restore", "replace the SQLite database with a backup and migrate it (stop the core first)");
+  restore->add_option("--from", restore_from, "the backup file")->required();
+  restore->add_option("--db", db, "database URL, as for serve")->capture_default_str();
   auto* openapi = app.add_subcommand("openapi", "print the admin API's OpenAPI 3 document (docs/openapi.json)");
 
   CLI11_PARSE(app, argc, argv);
@@ -167,6 +179,18 @@ int main(int argc, char** argv) {
       auto r = app.accounts.bootstrap_key(key_name, roles_or_admin(key_roles), std::time(nullptr));
       if (!r) throw std::runtime_error(r.refusal.code + ": " + r.refusal.message);
       std::cout << r.value->secret << "\n";
+      return 0;
+    }
+    if (*backup) {
+      auto r = core::sql::backup_sqlite(db, backup_to, bopt);
+      std::cout << "backup of " << db << " to " << backup_to << ": " << r.pages << " pages, " << r.bytes << " bytes in " << r.seconds
+                << " s (" << r.steps << " steps, " << r.restarts << " restarts), check " << r.check << "\n";
+      return 0;
+    }
+    if (*restore) {
+      auto r = core::sql::restore_sqlite(restore_from, db);
+      std::cout << "restored " << restore_from << " into " << db << ": " << r.pages << " pages, " << r.bytes << " bytes in "
+                << r.seconds << " s; schema version " << r.schema_before << " -> " << r.schema_after << "\n";
       return 0;
     }
     if (*migrate) {
