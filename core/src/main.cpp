@@ -146,6 +146,11 @@ int main(int argc, char** argv) {
   restore->add_option("--db", db, "database URL, as for serve")->capture_default_str();
   auto* openapi = app.add_subcommand("openapi", "print the admin API's OpenAPI 3 document (docs/openapi.json)");
 
+  // Logs (docs/operations.md, "Logs"): --log-level, --log-format, before or after the subcommand.
+  log::set_program("core");
+  log::add_cli_flags(app);
+  for (auto* sub : app.get_subcommands({})) log::add_cli_flags(*sub);
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -206,7 +211,7 @@ int main(int argc, char** argv) {
 
     auto conn = core::sql::open(db);
     core::App app(*conn, acfg);
-    core::log::info("database (", core::sql::dialect_name(conn->dialect()), ") at schema version ", app.schema_version());
+    log::info("core.database", {{"dialect", core::sql::dialect_name(conn->dialect())}, {"schema", app.schema_version()}});
 
     core::MqttConfig mcfg{broker, "core-" + name, user, read_secret(secret_file), share_group};
     core::Service* svc_ptr = nullptr;
@@ -224,7 +229,7 @@ int main(int argc, char** argv) {
       ocfg.pubkey = firmware::public_from_pem(pem);
       if (!ocfg.pubkey) throw std::runtime_error(fw_pubkey + ": not an Ed25519 public key (PEM)");
     } else {
-      core::log::warn("no --firmware-pubkey: firmware uploads are refused");
+      log::warn("ota.no_pubkey");   // no --firmware-pubkey: firmware uploads are refused
     }
     core::Ota ota(svc, link, ocfg);
     svc.set_ota(&ota);
@@ -250,7 +255,7 @@ int main(int argc, char** argv) {
 
     link.start();   // after every module is wired: messages may arrive at once
     server->start();
-    core::log::info("HTTP API on http://", http, "/api/v1/");
+    log::info("http.listening", {{"url", "http://" + http + "/api/v1/"}});
 
     while (!g_stop) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -259,16 +264,16 @@ int main(int argc, char** argv) {
         try {
           svc.tick();
         } catch (const std::exception& e) {
-          core::log::error("housekeeping failed: ", e.what());
+          log::error("core.housekeeping_failed", {{"error", e.what()}});
         }
       }
     }
-    core::log::info("stopping");
+    log::info("core.stopping");
     server->stop();
     link.stop();
     return 0;
   } catch (const std::exception& e) {
-    std::cerr << "chargehub-core: " << e.what() << "\n";
+    log::error("core.failed", {{"error", e.what()}});
     return 1;
   }
 }

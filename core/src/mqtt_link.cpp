@@ -218,13 +218,13 @@ bool MqttLink::publish(const std::string& topic, const std::string& payload, int
   std::lock_guard lock(out_mu_);
   if (!connected_) return false;
   if (out_.size() > kMaxOut) {
-    log::warn("publish to ", topic, " refused: ", out_.size(), " bytes wait for the broker");
+    log::warn("mqtt.publish_refused", {{"topic", topic}, {"waiting_bytes", out_.size()}});
     return false;
   }
   uint16_t id = 0;
   if (qos) {
     if (inflight_.size() >= 60000) {
-      log::warn("publish to ", topic, " refused: ", inflight_.size(), " QoS 1 messages unacknowledged");
+      log::warn("mqtt.publish_refused", {{"topic", topic}, {"unacked", inflight_.size()}});
       return false;
     }
     do {
@@ -276,7 +276,7 @@ void MqttLink::enqueue(std::vector<Incoming>& msgs, const std::vector<int>& qos)
         else d.tokens = std::min(cfg_.device_burst, d.tokens + cfg_.device_rate * std::chrono::duration<double>(now - d.refilled).count());
         d.refilled = now;
         if (d.tokens < 1) {
-          if (d.shed++ == 0) log::warn("device ", device_names_[msgs[i].device], " sends telemetry faster than ", cfg_.device_rate, "/s: shedding the excess");
+          if (d.shed++ == 0) log::warn("mqtt.device_shed", {{"device", device_names_[msgs[i].device]}, {"rate_limit", cfg_.device_rate}});
           ++shed_;
           continue;
         }
@@ -289,7 +289,7 @@ void MqttLink::enqueue(std::vector<Incoming>& msgs, const std::vector<int>& qos)
         if (d.queued >= share || queue_.size() >= 2 * cfg_.max_queue) {
           ++d.shed;
           if (shed_++ % 10000 == 0)
-            log::warn("message queue full (", queue_.size(), " waiting): shedding QoS 0 telemetry of the devices holding most of it");
+            log::warn("mqtt.queue_full", {{"waiting", queue_.size()}});   // QoS 0 telemetry of the devices holding most of it is shed
           continue;
         }
       }
@@ -325,7 +325,7 @@ int MqttLink::open_connection() {
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
   if (int rc = ::getaddrinfo(host_.c_str(), port_.c_str(), &hints, &res); rc != 0) {
-    log::warn("cannot resolve ", host_, ": ", gai_strerror(rc));
+    log::warn("mqtt.resolve_failed", {{"host", host_}, {"error", gai_strerror(rc)}});
     return -1;
   }
   int fd = -1;
@@ -364,7 +364,7 @@ void MqttLink::network() {
       if (stop_net_) break;
       if (accepted) attempt = 0;
     }
-    if (fd < 0 && (attempt == 0 || attempt % 10 == 0)) log::warn("cannot connect to ", cfg_.uri, "; retrying");
+    if (fd < 0 && (attempt == 0 || attempt % 10 == 0)) log::warn("mqtt.connect_failed", {{"broker", cfg_.uri}, {"attempt", attempt}});
     sleep_unless_stopping(attempt < 10 ? 500ms : 2000ms);
   }
 }
@@ -392,8 +392,8 @@ bool MqttLink::session(int fd) {
   auto lose = [&](const std::string& reason) {
     std::lock_guard lock(out_mu_);
     bool was = connected_.exchange(false);
-    if (was) log::warn("lost the broker connection: ", reason, "; reconnecting");
-    else if (!reason.empty()) log::warn("broker connection failed: ", reason);
+    if (was) log::warn("mqtt.connection_lost", {{"reason", reason}});
+    else if (!reason.empty()) log::warn("mqtt.connection_failed", {{"reason", reason}});
     return accepted;
   };
 
@@ -461,7 +461,7 @@ bool MqttLink::session(int fd) {
               acks += std::string{char(kPuback), 2};
               put_u16(acks, get_u16(d + hs + 2 + tl));
             }
-            log::warn("dropped an uplink of ", len, " bytes on ", topic, " (more than ", kMaxUplink, ")");
+            log::warn("mqtt.uplink_too_large", {{"topic", topic}, {"bytes", len}, {"limit", kMaxUplink}});
             size_t in_buf = std::min(avail - size_t(hs), len);
             discard = len - in_buf;
             pos += size_t(hs) + in_buf;
@@ -499,8 +499,7 @@ bool MqttLink::session(int fd) {
               break;
             case kConnack & 0xF0:
               if (len < 2 || b[1] != 0) {
-                log::warn("the broker at ", cfg_.uri, " refused the connection as ", cfg_.client_id, ": CONNACK ",
-                          len < 2 ? -1 : int(b[1]));
+                log::warn("mqtt.connect_refused", {{"broker", cfg_.uri}, {"client_id", cfg_.client_id}, {"connack", len < 2 ? -1 : int(b[1])}});
                 return false;
               } else {
                 std::string prefix = cfg_.share_group.empty() ? "" : "$share/" + cfg_.share_group + "/";
@@ -522,7 +521,7 @@ bool MqttLink::session(int fd) {
                 }
                 accepted = true;
                 connected_ = true;
-                log::info("connected to the broker at ", cfg_.uri, " as ", cfg_.client_id);
+                log::info("mqtt.connected", {{"broker", cfg_.uri}, {"client_id", cfg_.client_id}});
                 std::lock_guard qlock(mu_);
                 connected_event_ = true;
                 cv_.notify_one();
@@ -530,7 +529,7 @@ bool MqttLink::session(int fd) {
               break;
             case kSuback & 0xF0:
               for (size_t i = 2; i < len; ++i)
-                if (b[i] & 0x80) log::error("the broker refused subscription ", i - 1, " (", cfg_.uri, ")");
+                if (b[i] & 0x80) log::error("mqtt.subscription_refused", {{"index", i - 1}, {"broker", cfg_.uri}});
               break;
             case kPingresp:
               break;

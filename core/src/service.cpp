@@ -56,19 +56,19 @@ void Service::on_message(const std::string& topic, std::string_view payload) {
     auto v = pl::parse_json(payload);
     if (!v) {
       ++counters_.bad_messages;
-      log::warn("bad JSON on ", topic);
+      log::warn("mqtt.bad_json", {{"topic", topic}});
       return;
     }
     (this->*(h->second))(t->device, *v);
   } catch (const std::exception& e) {
     ++counters_.bad_messages;
-    log::error("failed to handle ", topic, ": ", e.what());
+    log::error("mqtt.handler_failed", {{"topic", topic}, {"error", e.what()}});
   }
 }
 
 void Service::malformed(const std::string& device, std::string_view kind) {
   ++counters_.bad_messages;
-  log::warn("malformed ", kind, " from ", device);
+  log::warn("device.malformed", {{"device", device}, {"kind", kind}});
 }
 
 namespace {
@@ -99,7 +99,7 @@ void Service::on_boot(const std::string& device, const json::value& v) {
   app_.devices.booted(device, *b, now());
   if (ota_) ota_->on_boot(device, b->fw.text());
   query_ports(device, "boot");
-  log::info("device ", device, " booted: model ", int(b->model), ", ", int(b->ports), " ports, fw ", b->fw.text());
+  log::info("device.booted", {{"device", device}, {"model", int(b->model)}, {"ports", int(b->ports)}, {"fw", b->fw.text()}});
 }
 
 void Service::on_heartbeat(const std::string& device, const json::value& v) {
@@ -123,13 +123,13 @@ void Service::on_session_end(const std::string& device, const json::value& v) {
   if (out.duplicate) ++counters_.duplicate_reports;
   if (out.settled) {
     ++counters_.sessions_settled;
-    log::info("session ", out.settled->id, " settled: ", out.settled->energy_wh, " Wh, ", out.settled->amount_fen.value_or(0),
-              " fen, reason ", int(e->reason));
+    log::info("session.settled", {{"session", out.settled->id}, {"device", device}, {"wh", out.settled->energy_wh},
+                                  {"fen", out.settled->amount_fen.value_or(0)}, {"reason", int(e->reason)}});
     if (out.meter_flag)
-      log::warn("session ", out.settled->id, " on ", device, ": implausible stop record (", rules::meter_flag_name(*out.meter_flag),
-                ": ", e->energy_wh, " Wh in ", e->duration_s, " s at peak ", e->max_power_w, " W); billed on the last plausible reading");
+      log::warn("session.implausible_record", {{"session", out.settled->id}, {"device", device}, {"flag", rules::meter_flag_name(*out.meter_flag)},
+                                              {"wh", e->energy_wh}, {"duration_s", e->duration_s}, {"max_power_w", e->max_power_w}});
   } else if (!out.duplicate) {
-    log::warn("session_end from ", device, " for session ", e->session, ": ", out.note);
+    log::warn("session.end_not_applied", {{"device", device}, {"session", e->session}, {"note", out.note}});
   }
   ack(device, out.ack);
 }
@@ -138,19 +138,18 @@ void Service::on_reply(const std::string& device, const json::value& v) {
   if (!v.is_object()) return malformed(device, "reply");
   auto eff = app_.commands.replied(device, v.get_object(), now());
   follow_up(eff.follow);
-  if (eff.session && !eff.note.empty()) log::info(eff.note);
+  if (eff.session && !eff.note.empty()) log::info("session.note", {{"session", eff.session->id}, {"note", eff.note}});
   if (eff.session)
-    log::info("session ", eff.session->id, " is ", session::state_name(eff.session->state),
-              eff.session->error ? " (" + *eff.session->error + ")" : "");
+    log::info("session.state", {{"session", eff.session->id}, {"state", session::state_name(eff.session->state)}, {"error", eff.session->error}});
   else if (!eff.note.empty())
-    log::warn("reply from ", device, ": ", eff.note);
+    log::warn("device.reply_not_applied", {{"device", device}, {"note", eff.note}});
 }
 
 void Service::on_alarm(const std::string& device, const json::value& v) {
   auto a = pl::parse_alarm(v);
   auto msg = msg_of(v);
   if (!a || !msg) return malformed(device, "alarm");
-  log::warn("alarm from ", device, ": code ", int(a->code), " port ", int(a->port), " value ", a->value);
+  log::warn("device.alarm", {{"device", device}, {"code", int(a->code)}, {"port", int(a->port)}, {"value", a->value}});
   auto out = app_.alarms.raised(device, *msg, *a, now());
   ack(device, out.ack);
   follow_up(out.follow);
@@ -161,7 +160,7 @@ void Service::on_card(const std::string& device, const json::value& v) {
   auto msg = msg_of(v);
   if (!c || !msg) return malformed(device, "card");
   auto out = app_.cards.swipe(device, *msg, *c, now(), cfg_.cards, cfg_.command_ttl_s);
-  log::info("card ", c->uid_text(), " on ", device, " port ", int(c->port), ": result ", int(out.ack.result));
+  log::info("card.swiped", {{"card", c->uid_text()}, {"device", device}, {"port", int(c->port)}, {"result", int(out.ack.result)}});
   ack(device, out.ack);
   follow_up(out.follow);
 }
@@ -226,10 +225,9 @@ void Service::publish_command(const CommandRow& c) {
 
 void Service::follow_up(const FollowUp& f) {
   for (auto& s : f.settled)
-    log::warn("session ", s.id, " on ", s.device_id, " port ", s.port, " was lost by the charger; settled at ", s.energy_wh, " Wh, ",
-              s.amount_fen.value_or(0), " fen");
+    log::warn("session.lost", {{"session", s.id}, {"device", s.device_id}, {"port", s.port}, {"wh", s.energy_wh}, {"fen", s.amount_fen.value_or(0)}});
   for (auto& c : f.commands) {
-    log::info("sending ", c.op, " to ", c.device_id, " (", c.origin.reason, " by ", c.origin.actor, ")");
+    log::info("command.sending", {{"op", c.op}, {"device", c.device_id}, {"reason", c.origin.reason}, {"actor", c.origin.actor}});
     publish_command(c);
   }
 }
@@ -254,9 +252,9 @@ void Service::tick() {
   // Published STARTs without a reply: resend, ask the charger, or give up (docs/billing-rules.md).
   follow_up(app_.commands.chase_starts(t, cfg_.start_retry));
   for (auto& s : app_.sessions.expire_starts(t - cfg_.start_timeout_s, t))
-    log::warn("session ", s.id, " on ", s.device_id, " port ", s.port, ": no reply to START, funds released");
+    log::warn("session.start_timed_out", {{"session", s.id}, {"device", s.device_id}, {"port", s.port}});
   for (auto& id : app_.devices.mark_silent_offline(t - cfg_.offline_after_s)) {
-    log::info("device ", id, " is offline (silent)");
+    log::info("device.offline", {{"device", id}, {"why", "silent"}});
     if (ota_) ota_->on_online(id, false);
   }
   flush_commands();
@@ -264,7 +262,7 @@ void Service::tick() {
   if (t - last_downsample_ >= 600) {
     last_downsample_ = t;
     if (auto n = app_.telemetry.downsample(t - cfg_.full_resolution_s, cfg_.downsample_interval_s))
-      log::info("downsampled ", n, " old meter samples");
+      log::info("meter.downsampled", {{"samples", n}});
   }
   if (ota_) ota_->tick();
 }
@@ -277,8 +275,8 @@ Result<StartTicket> Service::start_session(const Scope& scope, const OpenRequest
   req.command_ttl_s = cfg_.command_ttl_s;
   auto t = app_.sessions.open(scope, req, now());
   if (t) {
-    log::info("session ", t->session.id, " requested on ", r.device_id, " port ", r.port, " for rider ", r.rider_id, ", ",
-              t->session.prepaid_fen, " fen held");
+    log::info("session.requested", {{"session", t->session.id}, {"device", r.device_id}, {"port", r.port}, {"rider", r.rider_id},
+                                    {"held_fen", t->session.prepaid_fen}});
     publish_command(t->command);
     if (auto s = app_.sessions.get(Scope::platform(), t->session.id)) t->session = *s;
   }
@@ -307,7 +305,7 @@ void Service::publish_snapshot(const std::string& why) {
     snap.devices.push_back(
         auth_control::DeviceCredentials{d.id, d.token_hash, d.prev_token_hash, d.prev_token_until.value_or(0), d.pubkey, d.enabled});
   publish(std::string(auth_control::kControlTopic), auth_control::snapshot_json(snap), 1);
-  log::info("credentials snapshot for the broker (", why, "): ", snap.devices.size(), " devices at revision ", snap.rev);
+  log::info("credentials.snapshot", {{"why", why}, {"devices", snap.devices.size()}, {"rev", snap.rev}});
 }
 
 // The device's credentials as they are now, with the revision they are at: a set_device admits a new
@@ -337,7 +335,7 @@ Result<Device> Service::create_device(const NewDevice& d) {
   auto r = app_.devices.create(d, now());
   if (r) {
     push_device(d.id);
-    log::info("device ", d.id, " created");
+    log::info("device.created", {{"device", d.id}});
   }
   return r;
 }
@@ -346,7 +344,7 @@ Result<Device> Service::set_enabled(const Scope& scope, const std::string& devic
   auto d = app_.devices.set_enabled(scope, device_id, enabled);
   if (d) {
     push_device(device_id);   // a disabled device's sessions are kicked by the plugin at once
-    log::info("device ", device_id, enabled ? " enabled" : " disabled");
+    log::info(enabled ? "device.enabled" : "device.disabled", {{"device", device_id}});
   }
   return d;
 }
@@ -355,7 +353,7 @@ Result<Device> Service::delete_device(const Scope& scope, const std::string& dev
   auto d = app_.devices.remove(scope, device_id, now());
   if (d) {
     push_device(device_id);
-    log::info("device ", device_id, " deleted");
+    log::info("device.deleted", {{"device", device_id}});
   }
   return d;
 }
@@ -365,7 +363,7 @@ Result<Device> Service::rotate_token(const Scope& scope, const std::string& devi
   auto d = app_.devices.rotate_token(scope, device_id, token_hash, grace_s, now());
   if (d) {
     push_device(device_id);
-    log::info("device ", device_id, " has a new token; the old one is valid for ", grace_s, " s");
+    log::info("device.credentials_rotated", {{"device", device_id}, {"grace_s", grace_s}});
   }
   return d;
 }

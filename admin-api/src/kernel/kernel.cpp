@@ -266,7 +266,7 @@ http::Response Kernel::handle(http::Request& req) {
     return to_http(fail(400, e.code, e.message, e.field));
   } catch (const std::exception& e) {
     // The log keeps what went wrong; the client learns nothing internal.
-    core::log::error("HTTP ", req.method, " ", route.path, ": ", e.what());
+    core::log::error("http.handler_failed", {{"method", req.method}, {"route", route.path}, {"error", e.what()}});
     return to_http(fail(500, "internal", "internal error"));
   }
 }

@@ -128,7 +128,7 @@ void Accounts::login_failed(const std::string& name, const std::string& source, 
     logins_.failure(name, source, now);
   }
   failed_logins_++;
-  log::warn("login failed: name '", loggable(name), "' from ", loggable(source));
+  log::warn("account.login_failed", {{"name", loggable(name)}, {"source", loggable(source)}});
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ Result<Tokens> Accounts::login(const std::string& name_in, const std::string& pa
   std::string name = lower_ascii(name_in.substr(0, 128));
   if (int64_t wait = throttle_login(name, source, now)) {
     throttled_++;
-    log::warn("login throttled: name '", loggable(name), "' from ", loggable(source), " for ", wait, " s");
+    log::warn("account.login_throttled", {{"name", loggable(name)}, {"source", loggable(source)}, {"wait_s", wait}});
     return no<Tokens>(throttled_refusal(wait));
   }
   std::optional<AccountRow> a;
@@ -185,7 +185,7 @@ Result<Tokens> Accounts::login(const std::string& name_in, const std::string& pa
   cur->last_login_at = now;
   auto t = issue(*cur, source, now);
   tx.commit();
-  log::info("login: account '", cur->name, "' from ", loggable(source));
+  log::info("account.login", {{"account", cur->name}, {"source", loggable(source)}});
   return Result<Tokens>::ok(std::move(t));
 }
 
@@ -201,7 +201,7 @@ Result<Caller> Accounts::authenticate(const std::string& bearer, const std::stri
       return no<Caller>(throttled_refusal(wait));
     }
     bearers_.failure(source.substr(0, 128), now);
-    log::warn("unknown bearer credential from ", loggable(source));
+    log::warn("account.unknown_bearer", {{"source", loggable(source)}});
     return Result<Caller>::no("unauthorized", "unknown or revoked credentials");
   };
   bool access = bearer.starts_with("cha_"), key = bearer.starts_with("chk_");
@@ -230,7 +230,7 @@ Result<Tokens> Accounts::refresh(const std::string& refresh_token, const std::st
       bearers_.failure(source.substr(0, 128), now);
     }
     failed_keys_++;
-    log::warn("unknown refresh token from ", loggable(source));
+    log::warn("account.unknown_refresh", {{"source", loggable(source)}});
     return Result<Tokens>::no("unauthorized", "unknown or revoked refresh token");
   };
   {
@@ -291,7 +291,7 @@ Result<AccountView> Accounts::change_password(const Caller& c, const std::string
   r_.accounts.revoke_tokens_of(a->id, now);
   auto v = view(*r_.accounts.get(a->id));
   tx.commit();
-  log::info("password changed: account '", a->name, "'");
+  log::info("account.password_changed", {{"account", a->name}});
   return R::ok(std::move(v));
 }
 

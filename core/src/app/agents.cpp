@@ -51,7 +51,7 @@ Result<CreatedAgent> Agents::create(const Caller& by, const NewAgent& n, int64_t
   if (!admin) return no<CreatedAgent>(admin.refusal);   // the agent's row goes with the rollback
   CreatedAgent out{*r_.agents.get(Scope::platform(), a.id), *admin.value, password};
   tx.commit();
-  log::info("agent ", a.id, " created (level ", a.level, ") by ", by.actor());
+  log::info("agent.created", {{"agent", a.id}, {"agent_level", a.level}, {"by", by.actor()}});
   return R::ok(std::move(out));
 }
 
@@ -110,7 +110,7 @@ Result<AgentRow> Agents::set_frozen(const Scope& scope, int64_t id, bool frozen,
   if (frozen) r_.accounts.revoke_tokens_of_agent(id, now);
   auto out = *r_.agents.get(Scope::platform(), id);
   tx.commit();
-  log::info("agent ", id, frozen ? " frozen" : " unfrozen");
+  log::info(frozen ? "agent.frozen" : "agent.unfrozen", {{"agent", id}});
   return R::ok(std::move(out));
 }
 

@@ -224,8 +224,8 @@ Result<FirmwareRow> Ota::add_firmware(const firmware::Package& p, const std::str
     id = firmware_.insert(p.manifest, file, by, now());
     tx.commit();
   }
-  log::info("firmware ", id, ": model ", p.manifest.model, " version ", p.manifest.version.text(), ", ", p.manifest.size,
-            " bytes, uploaded by ", by);
+  log::info("firmware.added", {{"firmware", id}, {"model", p.manifest.model}, {"version", p.manifest.version.text()},
+                               {"bytes", p.manifest.size}, {"by", by}});
   return R::ok(*firmware(id));
 }
 
@@ -369,8 +369,8 @@ Result<RolloutRow> Ota::create_rollout(const RolloutRequest& rq) {
   tx.commit();
   json::array stages;
   for (int p : rq.stages) stages.push_back(p);
-  log::info("rollout ", id, ": firmware ", fw->manifest.version.text(), " (model ", model, ") to ", ids.size(), " devices by ",
-            rq.target_kind, ", stages ", json::serialize(stages), ", by ", rq.created_by);
+  log::info("rollout.created", {{"rollout", id}, {"version", fw->manifest.version.text()}, {"model", model}, {"devices", ids.size()},
+                                {"target", rq.target_kind}, {"stages", json::serialize(stages)}, {"by", rq.created_by}});
   return R::ok(*out);
 }
 
@@ -384,7 +384,7 @@ Result<RolloutRow> Ota::pause(int64_t id, const std::string& by) {
   rollouts_.pause(id, "paused by " + by, now());
   auto out = rollouts_.get(id);
   tx.commit();
-  log::info("rollout ", id, " paused by ", by);
+  log::info("rollout.paused", {{"rollout", id}, {"by", by}});
   return R::ok(*out);
 }
 
@@ -401,7 +401,7 @@ Result<RolloutRow> Ota::resume(int64_t id, const std::string& by) {
   rollouts_.resume(id, failed, now());
   auto out = rollouts_.get(id);
   tx.commit();
-  log::info("rollout ", id, " resumed by ", by, " (", failed, " failures in stage ", r->stage + 1, " accepted)");
+  log::info("rollout.resumed", {{"rollout", id}, {"by", by}, {"failures_accepted", failed}, {"stage", r->stage + 1}});
   return R::ok(*out);
 }
 
@@ -419,7 +419,7 @@ Result<RolloutRow> Ota::cancel(int64_t id, const std::string& by) {
   rollouts_.finish_all(id, S::Pending, S::Cancelled, t);
   auto out = rollouts_.get(id);
   tx.commit();
-  log::info("rollout ", id, " cancelled by ", by);
+  log::info("rollout.cancelled", {{"rollout", id}, {"by", by}});
   return R::ok(*out);
 }
 
@@ -458,7 +458,7 @@ void Ota::on_ota_message(const std::string& device, const json::value& v) {
   }
   auto st = payloads::parse_ota_status(v);
   if (!st) {
-    log::warn("ota: malformed message from ", device);
+    log::warn("ota.malformed", {{"device", device}});
     return;
   }
   auto a = active_for(device);
@@ -480,7 +480,7 @@ void Ota::serve_chunk(const std::string& device, uint32_t offset, uint32_t lengt
   std::string payload(4 + len, '\0');
   for (int i = 0; i < 4; ++i) payload[static_cast<size_t>(i)] = static_cast<char>((offset >> (8 * i)) & 0xFF);
   if (::pread(fd, payload.data() + 4, len, offset) != static_cast<ssize_t>(len)) {
-    log::error("ota: short read of firmware ", a->firmware_id, " at ", offset);
+    log::error("ota.short_read", {{"firmware", a->firmware_id}, {"offset", offset}});
     return;
   }
   pub_.publish(topics::down_topic(device, topics::down::kOta), payload, 1, false);
@@ -517,7 +517,7 @@ void Ota::set_device_state(int64_t rollout_id, const std::string& device, const 
   std::lock_guard lock(mem_mu_);
   if (done) {
     active_.erase(device);
-    log::info("ota: device ", device, " in rollout ", rollout_id, ": ", name(p.state), p.error ? " (" + *p.error + ")" : "");
+    log::info("ota.device_done", {{"device", device}, {"rollout", rollout_id}, {"state", name(p.state)}, {"error", p.error}});
   } else if (auto it = active_.find(device); it != active_.end()) {
     it->second.state = p.state;
   }
@@ -572,7 +572,7 @@ void Ota::tick() {
       check_offers(id);
       step_rollout(id);
     } catch (const std::exception& e) {
-      log::error("ota: rollout ", id, ": ", e.what());
+      log::error("rollout.failed", {{"rollout", id}, {"error", e.what()}});
     }
   }
 }
@@ -604,8 +604,7 @@ void Ota::check_offers(int64_t id) {
     }
     tx.commit();
     if (!stalled.empty()) {
-      log::warn("ota: rollout ", id, ": ", stalled.size(), " device(s) offline mid-download for ", cfg_.stall_timeout_s,
-                " s gave their place back");
+      log::warn("rollout.stalled_released", {{"rollout", id}, {"devices", stalled.size()}, {"stall_timeout_s", cfg_.stall_timeout_s}});
       std::lock_guard mlock(mem_mu_);
       active_.clear();   // re-read from the table on the next request
     }
@@ -672,18 +671,18 @@ void Ota::step_rollout(int64_t id) {
         case rollout::Verdict::Pause:
           rollouts_.pause(id, d.reason, t);
           tx.commit();
-          log::warn("rollout ", id, " paused: ", d.reason);
+          log::warn("rollout.auto_paused", {{"rollout", id}, {"reason", d.reason}});
           return;
         case rollout::Verdict::Complete:
           rollouts_.complete(id, t);
           tx.commit();
-          log::info("rollout ", id, " completed: ", r->count(S::Installed), " installed, ",
-                    r->count(S::Failed) + r->count(S::RolledBack), " failed, ", skipped, " skipped");
+          log::info("rollout.completed", {{"rollout", id}, {"installed", r->count(S::Installed)},
+                                            {"failed", r->count(S::Failed) + r->count(S::RolledBack)}, {"skipped", skipped}});
           return;
         case rollout::Verdict::Advance:
           rollouts_.next_stage(id, t);
           tx.commit();
-          log::info("rollout ", id, ": stage ", r->stage + 1, " passed the gate; now stage ", r->stage + 2, " of ", r->stages.size());
+          log::info("rollout.stage_passed", {{"rollout", id}, {"stage", r->stage + 1}, {"next", r->stage + 2}, {"stages", r->stages.size()}});
           continue;
         case rollout::Verdict::Offer:
           break;

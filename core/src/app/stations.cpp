@@ -116,7 +116,7 @@ Result<StationRow> Stations::move(const Scope& scope, int64_t id, std::optional<
   r_.stations.move(id, agent_id, now);
   auto out = *r_.stations.get(Scope::platform(), id);
   tx.commit();
-  log::info("station ", id, " moved to ", agent_id ? "agent " + std::to_string(*agent_id) : std::string("the platform"));
+  log::info("station.moved", {{"station", id}, {"agent", agent_id}});   // no agent: the platform
   return R::ok(std::move(out));
 }
 

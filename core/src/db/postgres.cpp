@@ -248,7 +248,7 @@ class PgDb final : public Db {
     // NOTICEs (e.g. "relation already exists, skipping") are chatter; WARNINGs are worth a line.
     const char* sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
     if (sev && std::string_view(sev) == "WARNING")
-      log::warn("postgresql: ", PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : "");
+      log::warn("db.postgresql_notice", {{"message", PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)}});
   }
 
   // The server-side statement for `key`, prepared on first use on this connection.
@@ -278,7 +278,7 @@ class PgDb final : public Db {
     prepared_.clear();   // server-side statements died with the old session
     if (PQstatus(conn_) != CONNECTION_OK)
       throw Error("postgresql: connection lost and could not be re-established (" + params_.target + "): " + scrub(PQerrorMessage(conn_)));
-    log::warn("postgresql: connection re-established (", params_.target, ")");
+    log::warn("db.reconnected", {{"target", params_.target}});
   }
 
   // Throws unless `r` is a success; notes rows affected by INSERT, UPDATE, DELETE (like sqlite3_changes,

@@ -163,7 +163,7 @@ class SqliteDb final : public Db {
       static std::set<std::string> told;
       std::lock_guard lock(mu);
       if (told.insert(sqlite3_sql(p)).second)
-        log::warn("statement still reading at commit (the WAL checkpoint is skipped): ", sqlite3_sql(p));
+        log::warn("db.commit_while_reading", {{"sql", sqlite3_sql(p)}});   // the WAL checkpoint is skipped
     }
     prepare("COMMIT").run();
   }
