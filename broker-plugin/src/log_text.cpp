@@ -20,4 +20,15 @@ std::string printable(std::string_view s, std::size_t max_len) {
   return out;
 }
 
+std::string kv_value(std::string_view s, std::size_t max_len) {
+  std::string p = printable(s, max_len);
+  if (!p.empty() && p.find_first_of(" \"=") == std::string::npos) return p;
+  std::string out = "\"";
+  for (char c : p) {
+    if (c == '"') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
 }  // namespace chargehub::auth

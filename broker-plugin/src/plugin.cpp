@@ -116,9 +116,9 @@ int on_basic_auth(int, void* event_data, void* userdata) {
     return MOSQ_ERR_AUTH;
   }
   // Never the password: only who, from where, and why.
-  mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth: login refused: reason=%s username='%s' client_id='%s' address=%s",
-                       std::string(refusal_name(verdict.refusal)).c_str(), printable(username).c_str(),
-                       printable(client_id ? client_id : "").c_str(), printable(addr).c_str());
+  mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth auth.login_refused reason=%s username=%s client_id=%s address=%s",
+                       std::string(refusal_name(verdict.refusal)).c_str(), kv_value(username).c_str(),
+                       kv_value(client_id ? client_id : "").c_str(), kv_value(addr).c_str());
   return MOSQ_ERR_AUTH;
 }
 
@@ -163,7 +163,7 @@ int on_acl_check(int, void* event_data, void* userdata) {
   std::int64_t now = now_ms();
   if (now - p->acl_log_window_ms >= 1000) {
     if (p->acl_log_suppressed)
-      mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth: %llu more ACL denials not logged",
+      mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth auth.acl_denials_unlogged count=%llu",
                            static_cast<unsigned long long>(p->acl_log_suppressed));
     p->acl_log_window_ms = now;
     p->acl_log_lines = 0;
@@ -171,10 +171,10 @@ int on_acl_check(int, void* event_data, void* userdata) {
   }
   if (++p->acl_log_lines <= 20) {
     const char* cid = mosquitto_client_id(ev->client);
-    mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth: ACL denied: role=%s username='%s' client_id='%s' access=%s topic='%s'",
-                         std::string(role_name(who.role)).c_str(), printable(user ? user : "").c_str(),
-                         printable(cid ? cid : "").c_str(), std::string(access_name(ev->access)).c_str(),
-                         printable(topic, 200).c_str());
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth auth.acl_denied role=%s username=%s client_id=%s access=%s topic=%s",
+                         std::string(role_name(who.role)).c_str(), kv_value(user ? user : "").c_str(),
+                         kv_value(cid ? cid : "").c_str(), std::string(access_name(ev->access)).c_str(),
+                         kv_value(topic, 200).c_str());
   } else {
     ++p->acl_log_suppressed;
   }
@@ -231,14 +231,14 @@ void apply(Plugin* p, ControlOutcome out, const std::string& user, bool current)
                          out.ignored_fields ? " (malformed entries or fields ignored)" : "");
   }
   if (out.stale)
-    mosquitto_log_printf(MOSQ_LOG_INFO, "chargehub-auth: %zu command(s) from '%s' older than the table (rev %lld) ignored",
-                         out.stale, printable(user).c_str(), static_cast<long long>(p->devices->rev));
+    mosquitto_log_printf(MOSQ_LOG_INFO, "chargehub-auth control.stale_ignored commands=%zu from=%s rev=%lld",
+                         out.stale, kv_value(user).c_str(), static_cast<long long>(p->devices->rev));
   if (out.reload) {
     p->background->request_reload();
     p->ask_for_snapshot("reload");
   }
-  mosquitto_log_printf(MOSQ_LOG_INFO, "chargehub-auth: %zu control command(s) from '%s'", out.commands,
-                       printable(user).c_str());
+  mosquitto_log_printf(MOSQ_LOG_INFO, "chargehub-auth control.commands from=%s commands=%zu",
+                       kv_value(user).c_str(), out.commands);
   mosquitto_broker_publish_copy(nullptr, response_topic_s.c_str(), static_cast<int>(out.response.size()),
                                 out.response.data(), 0, false, nullptr);
 }
@@ -286,14 +286,14 @@ int on_tick(int, void*, void* userdata) {
       top.push_back(id + " rate=" + std::to_string(d.rate) + " size=" + std::to_string(d.size));
     p->stats.set_top_dropped(std::move(top));
     if (p->throttled_unlogged) {
-      mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth: %llu more wrong logins refused as throttled (not logged one by one)",
+      mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth auth.throttled_unlogged count=%llu",
                            static_cast<unsigned long long>(p->throttled_unlogged));
       p->throttled_unlogged = 0;
     }
   }
   for (auto& user : p->kick_queue) {
-    mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth: disconnecting '%s': credentials revoked or device disabled",
-                         printable(user).c_str());
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth auth.kick username=%s why=revoked_or_disabled",
+                         kv_value(user).c_str());
     mosquitto_kick_client_by_username(user.c_str(), true);
     p->stats.bump(p->stats.kicks);
   }
@@ -351,7 +351,7 @@ CHARGEHUB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, vo
   for (int i = 0; i < option_count; ++i)
     opts.emplace_back(options[i].key ? options[i].key : "", options[i].value ? options[i].value : "");
   auto parsed = parse_config(opts);
-  for (auto& e : parsed.errors) mosquitto_log_printf(MOSQ_LOG_ERR, "chargehub-auth: %s", e.c_str());
+  for (auto& e : parsed.errors) mosquitto_log_printf(MOSQ_LOG_ERR, "chargehub-auth config.error message=%s", kv_value(e, 300).c_str());
   if (!parsed.errors.empty()) return MOSQ_ERR_INVAL;
   try {
     auto p = std::make_unique<Plugin>();
@@ -360,11 +360,10 @@ CHARGEHUB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, vo
     p->throttle = LoginThrottle(p->cfg.user_throttle, p->cfg.addr_throttle, p->cfg.addr_exempt);
     p->limits = DeviceLimits(p->cfg.limits);
     if (p->cfg.auth_cache_file.empty())
-      mosquitto_log_printf(MOSQ_LOG_WARNING,
-                           "chargehub-auth: no plugin_opt_auth_cache_file: after a broker restart no charger can log "
-                           "in until a core answers");
+      // After a broker restart no charger can log in until a core answers.
+      mosquitto_log_printf(MOSQ_LOG_WARNING, "chargehub-auth config.no_auth_cache_file");
     if (p->cfg.services.empty())
-      mosquitto_log_printf(MOSQ_LOG_WARNING, "chargehub-auth: no plugin_opt_services: no service account can log in");
+      mosquitto_log_printf(MOSQ_LOG_WARNING, "chargehub-auth config.no_services");   // no service account can log in
     p->background = std::make_unique<Background>(p->cfg, p->stats);
     p->background->load_now();
     install(p.get());
@@ -381,7 +380,7 @@ CHARGEHUB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, vo
     reg(MOSQ_EVT_DISCONNECT, on_disconnect, nullptr);
     reg(MOSQ_EVT_RELOAD, on_reload, nullptr);
     if (rc != MOSQ_ERR_SUCCESS) {
-      mosquitto_log_printf(MOSQ_LOG_ERR, "chargehub-auth: cannot register callbacks (%d)", rc);
+      mosquitto_log_printf(MOSQ_LOG_ERR, "chargehub-auth plugin.register_failed rc=%d", rc);
       return rc;
     }
     p->background->start();
@@ -392,7 +391,7 @@ CHARGEHUB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, vo
     *userdata = g_plugin;
     return MOSQ_ERR_SUCCESS;
   } catch (const std::exception& e) {
-    mosquitto_log_printf(MOSQ_LOG_ERR, "chargehub-auth: init failed: %s", e.what());
+    mosquitto_log_printf(MOSQ_LOG_ERR, "chargehub-auth plugin.init_failed error=%s", kv_value(e.what(), 300).c_str());
     return MOSQ_ERR_UNKNOWN;
   }
 }

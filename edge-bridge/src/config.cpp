@@ -40,6 +40,7 @@ std::optional<Config> parse_config(int argc, char** argv, int& exit_code) {
   app.add_option("--login-backoff-ms", c.login_backoff_ms, "First login back-off; doubles per further refusal")->capture_default_str();
   app.add_option("--login-backoff-max-ms", c.login_backoff_max_ms, "Longest login back-off")->capture_default_str();
   app.add_option("--log-level", c.log_level, "debug, info, warn or error")->capture_default_str();
+  app.add_option("--log-format", c.log_format, "kv (logfmt) or json: one line per event on stderr")->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -134,6 +135,7 @@ void validate(Config& c) {
   in_range("link-idle-s", c.link_idle_s, 1, 3600);
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
     throw ConfigError("--log-level must be debug, info, warn or error");
+  if (c.log_format != "kv" && c.log_format != "json") throw ConfigError("--log-format must be kv or json");
   if (c.queue_dir.empty()) throw ConfigError("--queue-dir must not be empty");
   std::error_code ec;
   fs::create_directories(c.queue_dir, ec);

@@ -58,6 +58,7 @@ struct Config {
   int login_backoff_max_ms = 60000;
 
   std::string log_level = "info";
+  std::string log_format = "kv";   // kv (logfmt) | json (docs/operations.md, "Logs")
 };
 
 // Parses argv (and the --config file). Returns the config or throws ConfigError with a clear message;

@@ -136,6 +136,7 @@ int run_supervisor(const Config& cfg) {
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
+  chargehub::log::set_program("bridge");
   Config cfg;
   try {
     int code = 0;
@@ -144,10 +145,11 @@ int main(int argc, char** argv) {
     cfg = std::move(*parsed);
     validate(cfg);
   } catch (const ConfigError& e) {
-    std::fprintf(stderr, "chargehub-bridge: configuration error: %s\n", e.what());
+    log(Level::Error, "config_error", "error", e.what());
     return 2;
   }
   set_log_level(parse_level(cfg.log_level));
+  chargehub::log::set_format(cfg.log_format == "json" ? chargehub::log::Format::Json : chargehub::log::Format::Kv);
   mqtt_global_init();
   log(Level::Info, "starting", "name", "bridge-" + cfg.name, "listen", cfg.listen_port ? cfg.listen : "-",
       "serial", cfg.serial_ports.size(), "broker", cfg.broker, "workers", cfg.workers, "queue_dir", cfg.queue_dir);

@@ -7,6 +7,7 @@
 #include <random>
 #include <sstream>
 
+#include "chargehub/log.hpp"
 #include "chargehub/sim/crypto.hpp"
 #include "chargehub/sim/scenario.hpp"
 #include "fleet.hpp"
@@ -151,13 +152,11 @@ int run_single(const SingleOptions& o) {
   int sig = host.run(o.duration);
   for (auto* s : stations) {
     auto& c = s->charger().counters();
-    log.line(s->charger().id_text(), "stopping" + std::string(sig ? " on signal " + std::to_string(sig) : "") +
-                                         ": sessions started " + std::to_string(c.sessions_started) + ", ended " +
-                                         std::to_string(c.sessions_ended) + ", energy " +
-                                         std::to_string(static_cast<int64_t>(c.energy_wh)) + " Wh, frames sent " +
-                                         std::to_string(c.frames_sent) + ", received " +
-                                         std::to_string(c.frames_received) + ", unacked session_end " +
-                                         std::to_string(s->charger().nv().unacked.size()));
+    if (log.print)
+      chargehub::log::info("charger.stopping", {{"device", s->charger().id_text()}, {"signal", sig}, {"sessions_started", c.sessions_started},
+                                                {"sessions_ended", c.sessions_ended}, {"wh", static_cast<int64_t>(c.energy_wh)},
+                                                {"frames_sent", c.frames_sent}, {"frames_received", c.frames_received},
+                                                {"unacked_session_end", s->charger().nv().unacked.size()}});
   }
   return 0;
 }
@@ -214,6 +213,10 @@ int main(int argc, char** argv) {
 
   FleetCli fleet_opts;
   auto* fleet = add_fleet_command(app, fleet_opts);
+  // Logs (docs/operations.md, "Logs"): charger events and errors as structured lines on stderr.
+  chargehub::log::set_program("sim");
+  chargehub::log::add_cli_flags(app);
+  chargehub::log::add_cli_flags(*fleet);
 
   try {
     app.parse(argc, argv);
@@ -226,7 +229,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::Error& e) {
     return app.exit(e);
   } catch (const std::exception& e) {
-    std::cerr << "chargehub-sim: " << e.what() << "\n";
+    chargehub::log::error("sim.failed", {{"error", e.what()}});
     return 1;
   }
 }

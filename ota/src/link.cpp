@@ -1,5 +1,7 @@
 #include "link.hpp"
 
+#include "chargehub/log.hpp"
+
 #include <asio.hpp>
 #include <array>
 #include <memory>
@@ -33,8 +35,11 @@ class Runner {
   }
 
  private:
-  void log(const std::string& l) {
-    if (hooks_.log) hooks_.log(l);
+  // One structured event (chargehub/log.hpp) per notable thing on the link.
+  void log(std::string_view event, chargehub::log::Fields fields, chargehub::log::Level level = chargehub::log::Level::Info) {
+    if (!chargehub::log::enabled(level)) return;
+    if (hooks_.before_log) hooks_.before_log();
+    chargehub::log::emit(level, event, fields);
   }
 
   void open() {
@@ -48,7 +53,7 @@ class Runner {
       serial_->set_option(asio::serial_port_base::parity(asio::serial_port_base::parity::none));
       serial_->set_option(asio::serial_port_base::stop_bits(asio::serial_port_base::stop_bits::one));
       serial_->set_option(asio::serial_port_base::flow_control(asio::serial_port_base::flow_control::none));
-      log("serial port " + spec_.where + " open at " + std::to_string(spec_.baud) + " 8N1");
+      log("flash.serial_open", {{"port", spec_.where}, {"baud", spec_.baud}});
       read();
     } else if (spec_.kind == LinkSpec::Connect) {
       connect();
@@ -63,7 +68,7 @@ class Runner {
       acceptor_->bind(ep.endpoint(), ec);
       if (ec) throw std::runtime_error("cannot listen on " + spec_.where + ": " + ec.message());
       acceptor_->listen();
-      log("listening on " + spec_.where + " for the charger to dial in");
+      log("flash.listening", {{"address", spec_.where}});   // for the charger to dial in
       accept();
     }
   }
@@ -81,7 +86,7 @@ class Runner {
       return;   // tick() tries again
     }
     sock_->set_option(tcp::no_delay(true));
-    if (!connected_once_) log("connected to " + spec_.where);
+    if (!connected_once_) log("flash.connected", {{"address", spec_.where}});
     connected_once_ = true;
     read();
   }
@@ -90,7 +95,7 @@ class Runner {
     acceptor_->async_accept([this](asio::error_code ec, tcp::socket s) {
       if (ec) return;
       s.set_option(tcp::no_delay(true));
-      log("charger connected from " + s.remote_endpoint().address().to_string());
+      log("flash.charger_connected", {{"from", s.remote_endpoint().address().to_string()}});
       sock_ = std::make_unique<tcp::socket>(std::move(s));
       dec_ = proto::FrameDecoder{};
       read();
@@ -101,18 +106,18 @@ class Runner {
     auto handler = [this](asio::error_code ec, size_t n) {
       if (ec) {
         if (spec_.kind == LinkSpec::Serial) {
-          log("serial port error: " + ec.message());
+          log("flash.serial_error", {{"error", ec.message()}}, chargehub::log::Level::Error);
           io_.stop();
           return;
         }
-        log("link closed (" + ec.message() + "); waiting for the charger to come back");
+        log("flash.link_closed", {{"error", ec.message()}}, chargehub::log::Level::Warn);   // waits for the charger
         sock_.reset();
         if (spec_.kind == LinkSpec::Listen) accept();
         return;
       }
       dec_.feed(std::span<const uint8_t>(buf_.data(), n));
       while (auto f = dec_.next()) {
-        if (spec_.frames) log("<- " + proto::to_hex(proto::encode_frame(*f), true));
+        if (spec_.frames) log("flash.frame", {{"dir", "in"}, {"hex", proto::to_hex(proto::encode_frame(*f), true)}});
         send(s_.on_frame(*f, now_ms()));
       }
       after();
@@ -125,7 +130,7 @@ class Runner {
   void send(const std::vector<proto::Frame>& frames) {
     for (auto& f : frames) {
       auto w = proto::encode_frame(f);
-      if (spec_.frames) log("-> " + proto::to_hex(w, true));
+      if (spec_.frames) log("flash.frame", {{"dir", "out"}, {"hex", proto::to_hex(w, true)}});
       asio::error_code ec;
       if (serial_) asio::write(*serial_, asio::buffer(w), ec);
       else if (sock_) asio::write(*sock_, asio::buffer(w), ec);
@@ -134,7 +139,7 @@ class Runner {
 
   // Progress, events, the end, and the timeout without progress.
   void after() {
-    for (auto& e : s_.take_events()) log(e);
+    for (auto& e : s_.take_events()) log("flash.event", {{"what", e}});
     if (s_.bytes() != last_bytes_ || s_.phase() != last_phase_) {
       last_bytes_ = s_.bytes();
       last_phase_ = s_.phase();
@@ -153,7 +158,7 @@ class Runner {
       if (hooks_.progress) hooks_.progress(s_);
       if (s_.done()) return;
       if (Clock::now() - last_progress_ > timeout_) {
-        log("no progress for " + std::to_string(timeout_.count()) + " s; giving up");
+        log("flash.no_progress", {{"timeout_s", timeout_.count()}}, chargehub::log::Level::Warn);   // giving up
         io_.stop();
         return;
       }

@@ -19,7 +19,7 @@ struct LinkSpec {
 
 struct RunHooks {
   std::function<void(const flash::FlashRun&)> progress;   // about every 100 ms
-  std::function<void(const std::string&)> log;           // one line per notable event
+  std::function<void()> before_log;                      // before each log line (a terminal clears its progress bar)
 };
 
 // Returns when the run is done, or after `timeout` without progress (the run then reports

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "chargehub/log.hpp"
 #include "chargehub/ota/firmware.hpp"
 #include "chargehub/ota/flash.hpp"
 #include "link.hpp"
@@ -78,7 +79,7 @@ firmware::PublicKey load_public(const std::string& path) {
 firmware::PrivateKey load_private(const std::string& path) {
   struct stat st{};
   if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077))
-    std::cerr << "warning: " << path << " is readable by others (chmod 600 it)\n";
+    chargehub::log::warn("ota.key_readable_by_others", {{"path", path}});   // chmod 600 it
   auto k = firmware::private_from_pem(read_text(path));
   if (!k) throw Fail(kError, path + ": not an Ed25519 private key (PEM \"PRIVATE KEY\"; make one with `chargehub-ota keygen`)");
   return *k;
@@ -221,7 +222,7 @@ int cmd_verify(const std::string& path, const std::string& pub_path) {
   auto pub = load_public(pub_path);
   auto c = firmware::check(p.manifest, p.image, pub);
   if (c != firmware::Check::Ok) {
-    std::cerr << path << ": " << firmware::check_name(c) << ": " << firmware::check_message(c) << "\n";
+    chargehub::log::error("ota.verify_failed", {{"path", path}, {"check", firmware::check_name(c)}, {"message", firmware::check_message(c)}});
     return kBadPackage;
   }
   std::cout << path << ": ok: " << firmware::check_message(c) << " (key " << firmware::key_id(pub) << ")\n";
@@ -332,8 +333,8 @@ void progress_bar(const flash::FlashRun& s, bool tty, std::chrono::steady_clock:
     std::fflush(stderr);
   } else if (static_cast<int>(pct / 10) != last_decile) {
     last_decile = static_cast<int>(pct / 10);
-    std::fprintf(stderr, "progress %3.0f%% (%u of %u bytes) %s\n", pct, s.bytes(), s.size(),
-                 std::string(flash::phase_name(s.phase())).c_str());
+    chargehub::log::info("flash.progress", {{"pct", static_cast<int>(pct)}, {"bytes", s.bytes()}, {"size", s.size()},
+                                           {"phase", flash::phase_name(s.phase())}});
   }
 }
 
@@ -354,14 +355,14 @@ int cmd_flash(const std::string& path, const otacli::LinkSpec& link, const std::
     o.device = *d;
   }
   bool tty = ::isatty(2);
-  std::cerr << "flashing " << p.manifest.version.text() << " (model " << p.manifest.model << ", " << human_bytes(p.manifest.size)
-            << ") over " << link.where << "; power-cycle or reconnect the charger if it does not log in\n";
+  // Power-cycle or reconnect the charger if it does not log in (docs/ota.md).
+  chargehub::log::info("flash.starting", {{"version", p.manifest.version.text()}, {"model", p.manifest.model}, {"bytes", p.manifest.size},
+                                         {"link", link.where}});
   flash::FlashRun s(std::move(p), o);
   auto started = std::chrono::steady_clock::now();
   otacli::RunHooks hooks;
-  hooks.log = [tty](const std::string& l) {
+  hooks.before_log = [tty] {
     if (tty) std::fprintf(stderr, "\r%-100s\r", "");
-    std::fprintf(stderr, "%s\n", l.c_str());
   };
   hooks.progress = [tty, started](const flash::FlashRun& ss) {
     if (ss.phase() != flash::Phase::WaitingForLogin) progress_bar(ss, tty, started);
@@ -369,13 +370,15 @@ int cmd_flash(const std::string& path, const otacli::LinkSpec& link, const std::
   otacli::run_flash(link, s, std::chrono::seconds(timeout_s), hooks);
   if (tty) std::fprintf(stderr, "\n");
   if (!s.done()) {
-    std::cerr << "no result: " << (s.device() ? "the charger stopped answering" : "no charger logged in") << " within " << timeout_s
-              << " s (" << flash::phase_name(s.phase()) << ")\n";
+    chargehub::log::error("flash.no_result", {{"reason", s.device() ? "the charger stopped answering" : "no charger logged in"},
+                                             {"timeout_s", timeout_s}, {"phase", flash::phase_name(s.phase())}});
     return kNoAnswer;
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::ostream& os = s.exit_code() == 0 ? std::cout : std::cerr;
-  os << flash::outcome_name(s.outcome()) << ": " << s.message() << " (" << std::fixed << std::setprecision(1) << secs << " s)\n";
+  if (s.exit_code() == 0)
+    std::cout << flash::outcome_name(s.outcome()) << ": " << s.message() << " (" << std::fixed << std::setprecision(1) << secs << " s)\n";
+  else
+    chargehub::log::error("flash.failed", {{"outcome", flash::outcome_name(s.outcome())}, {"message", s.message()}, {"seconds", secs}});
   return s.exit_code();
 }
 
@@ -490,6 +493,13 @@ int main(int argc, char** argv) {
   flash->add_option("--timeout", timeout_s, "give up after this many seconds without progress")->capture_default_str();
   flash->add_flag("--frames", frames, "log every frame in hex");
 
+  // Logs (docs/operations.md, "Logs"): on every subcommand, before or after it.
+  chargehub::log::set_program("ota");
+  std::vector<CLI::App*> all{&app};
+  for (size_t i = 0; i < all.size(); ++i)
+    for (auto* sub : all[i]->get_subcommands({})) all.push_back(sub);
+  for (auto* a : all) chargehub::log::add_cli_flags(*a);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -515,10 +525,10 @@ int main(int argc, char** argv) {
       return cmd_flash(pkg, l, device, force, timeout_s, flash->count("--pubkey") ? pub : "");
     }
   } catch (const Fail& e) {
-    std::cerr << "chargehub-ota: " << e.what() << "\n";
+    chargehub::log::error("ota.failed", {{"error", e.what()}, {"exit", e.code}});
     return e.code;
   } catch (const std::exception& e) {
-    std::cerr << "chargehub-ota: " << e.what() << "\n";
+    chargehub::log::error("ota.failed", {{"error", e.what()}});
     return kError;
   }
   return kError;

@@ -101,7 +101,7 @@ TEST_F(DirectFlash, AChargerOnASerialLineIsFlashedAndBootsTheNewVersion) {
   EXPECT_EQ(flash(), 0) << logs();
   auto out = read_file(dir / "flash.log");
   EXPECT_NE(out.find("logged in: model 1, fw 1.0.0"), std::string::npos) << logs();
-  EXPECT_NE(out.find("progress 100%"), std::string::npos) << logs();
+  EXPECT_NE(out.find("event=flash.progress pct=100 "), std::string::npos) << logs();
   EXPECT_NE(out.find("installed: the charger booted 1.1.0"), std::string::npos) << logs();
   EXPECT_NE(read_file(dir / "sim.log").find("booted firmware 1.1.0"), std::string::npos) << logs();
   EXPECT_GT(line.bytes.load(), 20000u);

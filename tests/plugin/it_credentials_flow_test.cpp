@@ -135,7 +135,7 @@ TEST_F(CredentialsFlow, AStaleSnapshotDoesNotResurrectADeviceDeletedByANewerPush
   ac::Snapshot old = taken_before;
   old.rev = 1;
   ASSERT_EQ(test_core->send_snapshot(old), 0);
-  EXPECT_TRUE(broker->wait_for_log("older than the table"));
+  EXPECT_TRUE(broker->wait_for_log("control.stale_ignored"));
   EXPECT_NE(Mqtt(broker->port(), charger(A, ta.password())).connack(), 0);
   // The core's current snapshot agrees.
   ASSERT_EQ(test_core->send_snapshot(), 0);

@@ -74,8 +74,8 @@ TEST_F(TokenRotation, PreviousTokenAcceptedDuringGraceThenRefusedAndKicked) {
   put_device(d);  // set_device with the new revision
   ASSERT_TRUE(chargehub::testing::wait_until([&] {  // the snapshot's command, then this push
     auto log = broker->log_text();
-    auto first = log.find("control command(s) from 'core'");
-    return first != std::string::npos && log.find("control command(s) from 'core'", first + 1) != std::string::npos;
+    auto first = log.find("control.commands from=core ");
+    return first != std::string::npos && log.find("control.commands from=core ", first + 1) != std::string::npos;
   }, 3s));
   EXPECT_TRUE(connected_with_old->connected());  // rotation alone does not disconnect
   {

@@ -2,6 +2,8 @@
 // a progress line while it runs and a summary at the end.
 #include "fleet.hpp"
 
+#include "chargehub/log.hpp"
+
 #include <sys/resource.h>
 
 #include <boost/json.hpp>
@@ -79,7 +81,7 @@ int run_fleet(const FleetCli& o) {
   std::signal(SIGPIPE, SIG_IGN);
   long fds = io::raise_fd_limit();
   if (sc.total() + 64 > fds)
-    std::fprintf(stderr, "warning: %d chargers need %d open files, the limit is %ld\n", sc.total(), sc.total() + 64, fds);
+    chargehub::log::warn("fleet.fd_limit", {{"chargers", sc.total()}, {"files_needed", sc.total() + 64}, {"files_limit", fds}});
 
   std::map<DeviceId, Bytes> token_file;
   if (sc.tokens.kind == TokenSource::File) {
@@ -206,22 +208,18 @@ int run_fleet(const FleetCli& o) {
       last_progress = now.real_ms;
       auto t = totals();
       uint64_t frames = t.c.frames_sent + t.c.frames_received;
-      std::fprintf(stderr,
-                   "[%6.1fs sim +%5.2fh] online %llu/%llu, charging %llu, sessions %llu started %llu ended, "
-                   "%.1f kWh, frames %.0f/s, alarms %llu, refused %llu, timeouts %llu\n",
-                   static_cast<double>(now.real_ms) / 1000.0, now.real_ms * sc.time_scale / 3.6e6,
-                   (unsigned long long)t.online, (unsigned long long)t.chargers, (unsigned long long)t.charging,
-                   (unsigned long long)t.c.sessions_started, (unsigned long long)t.c.sessions_ended,
-                   t.c.energy_wh / 1000.0, static_cast<double>(frames - last_frames) / secs,
-                   (unsigned long long)t.c.alarms, (unsigned long long)refusals, (unsigned long long)timeouts);
+      chargehub::log::info("fleet.progress", {{"real_s", static_cast<double>(now.real_ms) / 1000.0}, {"sim_h", now.real_ms * sc.time_scale / 3.6e6},
+                                   {"online", t.online}, {"chargers", t.chargers}, {"charging", t.charging},
+                                   {"sessions_started", t.c.sessions_started}, {"sessions_ended", t.c.sessions_ended},
+                                   {"kwh", t.c.energy_wh / 1000.0}, {"frames_per_s", static_cast<double>(frames - last_frames) / secs},
+                                   {"alarms", t.c.alarms}, {"refused", refusals}, {"timeouts", timeouts}});
       last_frames = frames;
     }
   };
 
-  std::fprintf(stderr, "fleet \"%s\": %zu chargers, %d ports, transport %s %s, time scale %g, %s\n", sc.name.c_str(),
-               members.size(), ports_total, sc.transport.c_str(),
-               sc.transport == "tcp" ? sc.bridge.c_str() : sc.mqtt_uri.c_str(), sc.time_scale,
-               sc.duration_s > 0 ? ("for " + fmt(sc.duration_s) + " s").c_str() : "until SIGINT/SIGTERM");
+  chargehub::log::info("fleet.starting", {{"scenario", sc.name}, {"chargers", members.size()}, {"ports", ports_total}, {"transport", sc.transport},
+                               {"target", sc.transport == "tcp" ? sc.bridge : sc.mqtt_uri}, {"time_scale", sc.time_scale},
+                               {"duration_s", sc.duration_s}});   // duration 0: until SIGINT/SIGTERM
   int sig = host.run(sc.duration_s);
   double real_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   auto t = totals();

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "chargehub/log.hpp"
+
 namespace chargehub::sim::io {
 using namespace chargehub::proto;
 
@@ -52,20 +54,31 @@ std::optional<NvState> FileJournal::load() {
   std::stringstream ss;
   ss << f.rdbuf();
   auto s = nv_from_json(ss.str());
-  if (!s) std::fprintf(stderr, "journal %s is unreadable; starting empty\n", path_.c_str());
+  if (!s) log::warn("charger.journal_unreadable", {{"path", path_.string()}});   // starting empty
   return s;
 }
 
-void LogSink::line(const std::string& device, const std::string& text) const {
+namespace {
+std::string_view kind_name(Event::Kind k) {
+  static constexpr std::string_view names[] = {
+      "charger.login_sent", "charger.login_ok", "charger.login_refused", "charger.started", "charger.start_refused",
+      "charger.ended", "charger.end_acked", "charger.alarm", "charger.card", "charger.card_answer", "charger.locate",
+      "charger.params", "charger.rebooting", "charger.power_loss", "charger.booted", "charger.ota", "charger.unplugged",
+      "charger.timeout", "charger.dropped"};
+  auto i = static_cast<size_t>(k);
+  return i < std::size(names) ? names[i] : "charger.event";
+}
+}  // namespace
+
+void LogSink::event(const std::string& device, const Event& e) const {
   if (!print) return;
-  auto now = std::chrono::system_clock::now();
-  auto t = std::chrono::system_clock::to_time_t(now);
-  int ms = static_cast<int>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  std::fprintf(out, "%02d:%02d:%02d.%03d %s %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec, ms, device.c_str(), text.c_str());
-  std::fflush(out);
+  log::info(kind_name(e.kind), {{"device", device}, {"port", e.port}, {"session", e.session}, {"reason", e.reason},
+                                {"value", e.value}, {"what", e.text}});
+}
+
+void LogSink::frame(const std::string& device, std::string_view direction, std::string_view cmd, const std::string& hex) const {
+  if (!print || !frames) return;
+  log::info("charger.frame", {{"device", device}, {"dir", direction}, {"cmd", cmd}, {"hex", hex}});
 }
 
 Station::Station(ChargerConfig cfg, std::unique_ptr<Journal> journal, const LogSink* log, FaultRates out_faults,
@@ -80,7 +93,7 @@ Station::Station(ChargerConfig cfg, std::unique_ptr<Journal> journal, const LogS
 }
 
 void Station::send(const Frame& f) {
-  if (log_ && log_->frames) log_->line(id_text_, "> " + std::string(cmd_name(f.cmd)) + " " + to_hex(encode_frame(f), true));
+  if (log_ && log_->frames) log_->frame(id_text_, "out", cmd_name(f.cmd), to_hex(encode_frame(f), true));
   if (frame_writer) {   // MQTT: frame faults are not applied (the broker's QoS does the transport)
     frame_writer(f);
     return;
@@ -106,7 +119,7 @@ void Station::flush(const Now& now) {
 
 void Station::deliver(const Frame& f, const Now& now) {
   last_now_ = now;
-  if (log_ && log_->frames) log_->line(id_text_, "< " + std::string(cmd_name(f.cmd)) + " " + to_hex(encode_frame(f), true));
+  if (log_ && log_->frames) log_->frame(id_text_, "in", cmd_name(f.cmd), to_hex(encode_frame(f), true));
   if (!in_faults_.rates().any()) {
     charger_->receive(f, now);
   } else {
@@ -116,7 +129,7 @@ void Station::deliver(const Frame& f, const Now& now) {
 }
 
 void Station::event(const Event& e) {
-  if (log_) log_->line(id_text_, e.text);
+  if (log_) log_->event(id_text_, e);
   if (on_event) on_event(e);
 }
 

@@ -44,12 +44,12 @@ class FileJournal : public Journal {
   std::filesystem::path path_;
 };
 
-// Where a station's log lines go (stdout by default; fleet mode counts instead).
+// A station's log lines: chargehub/log.hpp events "charger.<kind>" on stderr (fleet mode counts instead).
 struct LogSink {
   bool print = true;
-  bool frames = false;    // also log every frame in hex
-  FILE* out = stdout;
-  void line(const std::string& device, const std::string& text) const;
+  bool frames = false;    // also log every frame in hex (charger.frame)
+  void event(const std::string& device, const Event& e) const;
+  void frame(const std::string& device, std::string_view direction, std::string_view cmd, const std::string& hex) const;
 };
 
 // A charger with its journal, its fault injectors and a writer to its transport.
