@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "chargehub/admin_api.hpp"
+#include "chargehub/config.hpp"
 #include "chargehub/ota_api.hpp"
 #include "http/server.hpp"
 #include "log.hpp"
@@ -134,6 +135,7 @@ int main(int argc, char** argv) {
   migrate->add_option("--db", db, "database URL, as for serve")->capture_default_str();
   auto* openapi = app.add_subcommand("openapi", "print the admin API's OpenAPI 3 document (docs/openapi.json)");
 
+  chargehub::config::add_config_option(app);   // --config FILE: every flag above (docs/packages.md)
   CLI11_PARSE(app, argc, argv);
 
   try {

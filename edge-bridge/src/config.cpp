@@ -1,6 +1,8 @@
 #include "config.hpp"
 
 #include <CLI/CLI.hpp>
+
+#include "chargehub/config.hpp"
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -40,6 +42,7 @@ std::optional<Config> parse_config(int argc, char** argv, int& exit_code) {
   app.add_option("--login-backoff-ms", c.login_backoff_ms, "First login back-off; doubles per further refusal")->capture_default_str();
   app.add_option("--login-backoff-max-ms", c.login_backoff_max_ms, "Longest login back-off")->capture_default_str();
   app.add_option("--log-level", c.log_level, "debug, info, warn or error")->capture_default_str();
+  chargehub::config::add_config_option(app);   // --config FILE: every flag above (docs/packages.md)
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

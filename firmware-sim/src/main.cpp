@@ -7,6 +7,7 @@
 #include <random>
 #include <sstream>
 
+#include "chargehub/config.hpp"
 #include "chargehub/sim/crypto.hpp"
 #include "chargehub/sim/scenario.hpp"
 #include "fleet.hpp"
@@ -215,6 +216,7 @@ int main(int argc, char** argv) {
   FleetCli fleet_opts;
   auto* fleet = add_fleet_command(app, fleet_opts);
 
+  chargehub::config::add_config_option(app);   // --config FILE: every flag above (docs/packages.md)
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

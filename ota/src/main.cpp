@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "chargehub/config.hpp"
 #include "chargehub/ota/firmware.hpp"
 #include "chargehub/ota/flash.hpp"
 #include "link.hpp"
@@ -490,6 +491,7 @@ int main(int argc, char** argv) {
   flash->add_option("--timeout", timeout_s, "give up after this many seconds without progress")->capture_default_str();
   flash->add_flag("--frames", frames, "log every frame in hex");
 
+  chargehub::config::add_config_option(app);   // --config FILE: every flag above (docs/packages.md)
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
