@@ -51,7 +51,7 @@ set(CPACK_DEBIAN_BRIDGE_PACKAGE_CONTROL_EXTRA
 
 set(CPACK_DEBIAN_PLUGIN_PACKAGE_NAME chargehub-broker-plugin)
 set(CPACK_COMPONENT_PLUGIN_DESCRIPTION "ChargeHub's Mosquitto plugin: chargers' and services' logins and topic rules\n Runs Mosquitto as chargehub-mosquitto.service with /etc/chargehub/mosquitto.conf;\n chargehub-passwd issues service accounts' secrets.")
-set(CPACK_DEBIAN_PLUGIN_PACKAGE_DEPENDS "mosquitto (>= 2.0), adduser")
+set(CPACK_DEBIAN_PLUGIN_PACKAGE_DEPENDS "mosquitto (>= 2.0), adduser, procps")   # procps: /bin/kill for `systemctl reload`
 set(CPACK_DEBIAN_PLUGIN_PACKAGE_CONTROL_EXTRA
     "${CHARGEHUB_PKG}/debian/plugin/postinst;${CHARGEHUB_PKG}/debian/plugin/prerm;${CHARGEHUB_PKG}/debian/plugin/postrm;${CHARGEHUB_PKG}/debian/plugin/conffiles")
 

@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 CACHE=${CACHE:-/var/cache/chargehub-debootstrap}
-TIME_SCALE=${TIME_SCALE:-60}
+TIME_SCALE=${TIME_SCALE:-120}
 DEVICE=861234567890123
 
 if [ "${1:-}" = --site ]; then
@@ -75,11 +75,12 @@ SIM
   curl -sf "${H[@]}" -d '{"amount_fen":1000}' $API/riders/1/topups >/dev/null
   curl -sf "${H[@]}" -d "{\"device_id\":\"$DEVICE\",\"port\":3,\"rider_id\":1,\"amount_fen\":500}" $API/sessions >/dev/null ||
     fail "session start refused"
-  for _ in $(seq 600); do
+  # At least 30 Wh (at the default 1.00 yuan/kWh, 3 fen).
+  for _ in $(seq 900); do
     e=$(curl -s "${H[@]}" $API/sessions/1 | json 'd.get("energy_wh",0)')
-    [ "$e" -gt 0 ] && break; sleep 0.1
+    [ "$e" -ge 30 ] && break; sleep 0.1
   done
-  [ "$e" -gt 0 ] || { curl -s "${H[@]}" $API/sessions/1; fail "no energy delivered"; }
+  [ "$e" -ge 30 ] || { curl -s "${H[@]}" $API/sessions/1; fail "too little energy delivered ($e Wh)"; }
   echo "site: session 1 charging, $e Wh so far"
   curl -sf "${H[@]}" -d '{}' $API/sessions/1/stop >/dev/null
   for _ in $(seq 600); do
@@ -87,8 +88,10 @@ SIM
     [ "$(json 'd["state"]' <<<"$s")" = settled ] && break; sleep 0.1
   done
   [ "$(json 'd["state"]' <<<"$s")" = settled ] || fail "session not settled: $s"
-  echo "site: session 1 settled: $(json 'str(d["energy_wh"])+" Wh, "+str(d["amount_fen"])+" fen"' <<<"$s");" \
-       "rider balance $(curl -s "${H[@]}" $API/riders/1 | json 'd["balance_fen"]') fen"
+  fen=$(json 'd["amount_fen"]' <<<"$s")
+  balance=$(curl -s "${H[@]}" $API/riders/1 | json 'd["balance_fen"]')
+  [ "$fen" -gt 0 ] && [ "$balance" -eq $((1000 - fen)) ] || fail "billing: $fen fen charged, balance $balance: $s"
+  echo "site: session 1 stopped and settled: $(json 'd["energy_wh"]' <<<"$s") Wh, $fen fen; rider balance $balance fen"
   exit 0
 fi
 

@@ -15,7 +15,6 @@ namespace fs = std::filesystem;
 std::optional<Config> parse_config(int argc, char** argv, int& exit_code) {
   Config c;
   CLI::App app{"chargehub-bridge: chargers' binary frames (TCP, serial) <-> MQTT, one MQTT identity per charger"};
-  app.set_config("--config", "", "Read options from this file (key = value, same names as the flags)");
   app.add_option("--listen", c.listen, "TCP listen address host:port for 4G chargers (\"\" to disable)")->capture_default_str();
   app.add_option("--serial", c.serial, "Serial line /dev/ttyX[:baud] (8N1), repeatable");
   app.add_option("--workers", c.workers, "Worker processes sharing the TCP port (SO_REUSEPORT)")->capture_default_str();

@@ -64,7 +64,7 @@ check_pkg chargehub-bridge usr/bin/chargehub-bridge etc/chargehub/bridge.toml li
   -- postinst prerm postrm -- adduser libmosquitto1 libssl3
 check_pkg chargehub-broker-plugin usr/lib/chargehub/chargehub_auth.so usr/bin/chargehub-passwd \
   usr/lib/chargehub/ensure-service-account etc/chargehub/mosquitto.conf lib/systemd/system/chargehub-mosquitto.service \
-  -- postinst prerm postrm -- mosquitto adduser libssl3 libboost-json1.81.0
+  -- postinst prerm postrm -- mosquitto adduser procps libssl3 libboost-json1.81.0
 check_pkg chargehub-ota usr/bin/chargehub-ota etc/chargehub/ota.toml -- -- libcpp-httplib0.11 libssl3
 check_pkg chargehub-sim usr/bin/chargehub-sim etc/chargehub/sim.toml lib/systemd/system/chargehub-sim.service \
   -- postinst prerm postrm -- adduser libpaho-mqttpp3-1
