@@ -134,7 +134,8 @@ CLI::Option* add_config_option(CLI::App& app, const std::string& default_file) {
   allow_config_after_commands(app);
   return app.set_config("--config", default_file,
                         "read flags from this TOML file (key = long flag without --; the command line wins; "
-                        "docs/packages.md)");
+                        "before or after the command; docs/packages.md)")
+      ->type_name("FILE");
 }
 
 }  // namespace chargehub::config

@@ -11,7 +11,9 @@
 #      /etc/chargehub/<prog>.toml, on their configured ports: the namespace has its own loopback): the
 #      broker with our plugin, the core (/health, /status with the broker connected, the admin's login
 #      with the password the installer left in the root-only file), the bridge (connected to the broker);
-#   6. remove and purge: units and secrets go, configuration and database as documented.
+#   6. the same packages installed again (the upgrade path): secrets, password file and a changed
+#      conffile kept, no second admin account;
+#   7. remove and purge: units and secrets go, configuration and database as documented.
 # Needs root (CI runs as root), unshare, overlayfs, dpkg-dev, systemd (systemd-analyze), mosquitto.
 # Usage: packages_test.sh BUILD_DIR
 set -euo pipefail
@@ -151,7 +153,17 @@ for p in "${pids[@]}"; do kill $p; done
 wait 2>/dev/null || true
 pids=()
 
-echo "== 6. remove and purge"
+echo "== 6. upgrade: the same packages again (postinst configure with the installed version)"
+keep() { sha256sum /etc/chargehub/core.secret /etc/chargehub/bridge.secret /etc/chargehub/services \
+                   /etc/chargehub/initial-admin-password; }
+before=$(keep)
+echo "# changed by the operator" >>/etc/chargehub/core.toml
+dpkg -i /mnt/share/pkgs/*.deb >"$OUT/dpkg-upgrade.log" 2>&1 || { cat "$OUT/dpkg-upgrade.log"; fail "reinstall"; }
+[ "$(keep)" = "$before" ] || fail "an upgrade changed the secrets, the services file or the password file"
+grep -q "changed by the operator" /etc/chargehub/core.toml || fail "an upgrade lost a change to core.toml"
+grep -q "operator account" "$OUT/dpkg-upgrade.log" && fail "an upgrade tried to create the admin account again"
+
+echo "== 7. remove and purge"
 dpkg -r chargehub-bridge >"$OUT/dpkg-r.log" 2>&1 || { cat "$OUT/dpkg-r.log"; fail "dpkg -r"; }
 [ -e /etc/chargehub/bridge.toml ] || fail "remove took the bridge's conffile"
 [ ! -e /usr/bin/chargehub-bridge ] || fail "remove left the bridge's program"
