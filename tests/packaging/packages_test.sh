@@ -90,6 +90,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 OUT=/mnt/share/out
 export DEBIAN_FRONTEND=noninteractive PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 getent passwd chargehub >/dev/null && fail "this machine already has a chargehub user; the test needs a clean one"
+[ -e /etc/chargehub ] && fail "this machine has /etc/chargehub (ChargeHub installed?); the test needs a clean one"
+dpkg-query -W chargehub-core >/dev/null 2>&1 && fail "chargehub-core is installed on this machine; the test needs a clean one"
 was_enabled_mosquitto=no
 [ -e /etc/systemd/system/multi-user.target.wants/mosquitto.service ] && was_enabled_mosquitto=yes
 dpkg -i /mnt/share/pkgs/*.deb >"$OUT/dpkg-i.log" 2>&1 || { cat "$OUT/dpkg-i.log"; fail "dpkg -i"; }
@@ -152,6 +154,10 @@ grep -q "New client connected.*u'core'" "$OUT/chargehub-mosquitto.log" || fail "
 for p in "${pids[@]}"; do kill $p; done
 wait 2>/dev/null || true
 pids=()
+# The files of the tool and of the simulator are valid too (an unknown key or bad value fails even --help).
+runuser -u chargehub -- chargehub-sim --config /etc/chargehub/sim.toml --help >/dev/null || fail "sim.toml"
+for k in model journal-dir; do grep -q "^$k = " /etc/chargehub/sim.toml || fail "sim.toml lacks $k"; done
+chargehub-ota keygen --config /etc/chargehub/ota.toml --private /tmp/fw.key --public /tmp/fw.pub >/dev/null || fail "ota.toml"
 
 echo "== 6. upgrade: the same packages again (postinst configure with the installed version)"
 keep() { sha256sum /etc/chargehub/core.secret /etc/chargehub/bridge.secret /etc/chargehub/services \
