@@ -81,7 +81,7 @@ done
 
 step "3. throwaway root: dpkg -i"
 M=$T/merged
-mkdir -p "$T/upper" "$T/work" "$M" "$T/share/out"
+mkdir -p "$T/ovl" "$M" "$T/share/out"
 cat >"$T/share/inside.sh" <<'INSIDE'
 #!/bin/bash
 # Runs chrooted in the overlay, in private mount and network namespaces.
@@ -187,7 +187,10 @@ chmod +x "$T/share/inside.sh"
 unshare --mount --net bash -euo pipefail -c '
   T=$1; M=$T/merged
   ip link set lo up
-  mount -t overlay overlay -o "lowerdir=/,upperdir=$T/upper,workdir=$T/work" "$M"
+  # The upper layer on a tmpfs of its own: works wherever / is (ext4, or an overlay in a container).
+  mount -t tmpfs -o size=1g tmpfs "$T/ovl"
+  mkdir "$T/ovl/upper" "$T/ovl/work"
+  mount -t overlay overlay -o "lowerdir=/,upperdir=$T/ovl/upper,workdir=$T/ovl/work" "$M"
   mount -t proc proc "$M/proc"
   mount --rbind /dev "$M/dev"
   mount -t tmpfs tmpfs "$M/run"
