@@ -36,31 +36,31 @@ set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
 set(CPACK_DEBIAN_COMPRESSION_TYPE gzip)            # xz takes long over the 10-70 MB of the programs
 
 set(CPACK_DEBIAN_CORE_PACKAGE_NAME chargehub-core)
-set(CPACK_COMPONENT_CORE_DESCRIPTION "ChargeHub core: charging sessions, money, devices and the admin HTTP API\n Runs as chargehub-core.service with /etc/chargehub/core.toml; data in /var/lib/chargehub.")
+set(CPACK_COMPONENT_CORE_DESCRIPTION "ChargeHub core: charging sessions, money, devices and the admin HTTP API\nRuns as chargehub-core.service with /etc/chargehub/core.toml;\nits data in /var/lib/chargehub.")
 set(CPACK_DEBIAN_CORE_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_CORE_PACKAGE_RECOMMENDS "chargehub-broker-plugin")
 set(CPACK_DEBIAN_CORE_PACKAGE_CONTROL_EXTRA
     "${CHARGEHUB_PKG}/debian/core/postinst;${CHARGEHUB_PKG}/debian/core/prerm;${CHARGEHUB_PKG}/debian/core/postrm;${CHARGEHUB_PKG}/debian/core/conffiles")
 
 set(CPACK_DEBIAN_BRIDGE_PACKAGE_NAME chargehub-bridge)
-set(CPACK_COMPONENT_BRIDGE_DESCRIPTION "ChargeHub edge bridge: chargers' frames over TCP and serial lines to MQTT\n Runs as chargehub-bridge.service with /etc/chargehub/bridge.toml.")
+set(CPACK_COMPONENT_BRIDGE_DESCRIPTION "ChargeHub edge bridge: chargers' frames over TCP and serial lines to MQTT\nRuns as chargehub-bridge.service with /etc/chargehub/bridge.toml.")
 set(CPACK_DEBIAN_BRIDGE_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_BRIDGE_PACKAGE_RECOMMENDS "chargehub-broker-plugin")
 set(CPACK_DEBIAN_BRIDGE_PACKAGE_CONTROL_EXTRA
     "${CHARGEHUB_PKG}/debian/bridge/postinst;${CHARGEHUB_PKG}/debian/bridge/prerm;${CHARGEHUB_PKG}/debian/bridge/postrm;${CHARGEHUB_PKG}/debian/bridge/conffiles")
 
 set(CPACK_DEBIAN_PLUGIN_PACKAGE_NAME chargehub-broker-plugin)
-set(CPACK_COMPONENT_PLUGIN_DESCRIPTION "ChargeHub's Mosquitto plugin: chargers' and services' logins and topic rules\n Runs Mosquitto as chargehub-mosquitto.service with /etc/chargehub/mosquitto.conf;\n chargehub-passwd issues service accounts' secrets.")
+set(CPACK_COMPONENT_PLUGIN_DESCRIPTION "ChargeHub's Mosquitto plugin: chargers' and services' logins and topic rules\nRuns Mosquitto (chargehub-mosquitto.service, /etc/chargehub/mosquitto.conf);\nchargehub-passwd issues the service accounts' secrets.")
 set(CPACK_DEBIAN_PLUGIN_PACKAGE_DEPENDS "mosquitto (>= 2.0), adduser, procps")   # procps: /bin/kill for `systemctl reload`
 set(CPACK_DEBIAN_PLUGIN_PACKAGE_CONTROL_EXTRA
     "${CHARGEHUB_PKG}/debian/plugin/postinst;${CHARGEHUB_PKG}/debian/plugin/prerm;${CHARGEHUB_PKG}/debian/plugin/postrm;${CHARGEHUB_PKG}/debian/plugin/conffiles")
 
 set(CPACK_DEBIAN_OTA_PACKAGE_NAME chargehub-ota)
-set(CPACK_COMPONENT_OTA_DESCRIPTION "ChargeHub's firmware tool: keys, signed packages, uploads, rollouts, flashing\n Settings in /etc/chargehub/ota.toml (chargehub-ota … --config /etc/chargehub/ota.toml).")
+set(CPACK_COMPONENT_OTA_DESCRIPTION "ChargeHub's firmware tool: keys, signed packages, uploads, rollouts, flashing\nSettings in /etc/chargehub/ota.toml:\nchargehub-ota <command> --config /etc/chargehub/ota.toml.")
 set(CPACK_DEBIAN_OTA_PACKAGE_CONTROL_EXTRA "${CHARGEHUB_PKG}/debian/ota/conffiles")
 
 set(CPACK_DEBIAN_SIM_PACKAGE_NAME chargehub-sim)
-set(CPACK_COMPONENT_SIM_DESCRIPTION "ChargeHub's simulated chargers and load generator, for test sites\n chargehub-sim.service (not enabled) runs it with /etc/chargehub/sim.toml.")
+set(CPACK_COMPONENT_SIM_DESCRIPTION "ChargeHub's simulated chargers and load generator, for test sites\nchargehub-sim.service (not enabled) runs it with /etc/chargehub/sim.toml.")
 set(CPACK_DEBIAN_SIM_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_SIM_PACKAGE_CONTROL_EXTRA
     "${CHARGEHUB_PKG}/debian/sim/postinst;${CHARGEHUB_PKG}/debian/sim/prerm;${CHARGEHUB_PKG}/debian/sim/postrm;${CHARGEHUB_PKG}/debian/sim/conffiles")
