@@ -10,7 +10,8 @@
 #   5. the services started as their units would (user chargehub, ExecStart with --config
 #      /etc/chargehub/<prog>.toml, on their configured ports: the namespace has its own loopback): the
 #      broker with our plugin, the core (/health, /status with the broker connected, the admin's login
-#      with the password the installer left in the root-only file), the bridge (connected to the broker);
+#      with the password the installer left in the root-only file), the bridge (connected to the broker),
+#      the simulator configured in sim.toml online through them and charging a session;
 #   6. the same packages installed again (the upgrade path): secrets, password file and a changed
 #      conffile kept, no second admin account;
 #   7. remove and purge: units and secrets go, configuration and database as documented.
@@ -151,6 +152,22 @@ for _ in $(seq 200); do grep -q "u'bridge-main'\|bridge-main" "$OUT/chargehub-mo
 grep -q "New client connected.*u'bridge-main'" "$OUT/chargehub-mosquitto.log" ||
   { cat "$OUT/chargehub-bridge.log" "$OUT/chargehub-mosquitto.log"; fail "the bridge did not log in to the broker"; }
 grep -q "New client connected.*u'core'" "$OUT/chargehub-mosquitto.log" || fail "the core did not log in as core"
+# A simulated charger through the bridge, configured in sim.toml as docs/packages.md tells, and a session.
+H=(-H "Authorization: Bearer $KEY" -H "Content-Type: application/json")
+DEV=861234567890123
+TOKEN_HEX=$(curl -sf "${H[@]}" -d "{\"id\":\"$DEV\",\"name\":\"东门车棚 1号桩\",\"ports\":10,\"model\":1}" $API/devices |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["token_hex"])') || fail "device not created"
+printf 'bridge = "127.0.0.1:9000"\ndevice = ["%s"]\ntoken-hex = ["%s"]\n' "$DEV" "$TOKEN_HEX" >>/etc/chargehub/sim.toml
+start chargehub-sim
+for _ in $(seq 200); do curl -s "${H[@]}" $API/devices/$DEV | grep -q '"online":true' && break; sleep 0.05; done
+curl -s "${H[@]}" $API/devices/$DEV | grep -q '"online":true' ||
+  { cat "$OUT/chargehub-sim.log" "$OUT/chargehub-bridge.log"; fail "the simulated charger is not online"; }
+curl -sf "${H[@]}" -d '{"name":"张三","phone":"13800000000"}' $API/riders >/dev/null || fail "rider"
+curl -sf "${H[@]}" -d '{"amount_fen":1000}' $API/riders/1/topups >/dev/null || fail "top-up"
+curl -sf "${H[@]}" -d "{\"device_id\":\"$DEV\",\"port\":3,\"rider_id\":1,\"amount_fen\":500}" $API/sessions >/dev/null ||
+  fail "session refused"
+for _ in $(seq 200); do curl -s "${H[@]}" $API/sessions/1 | grep -q '"state":"charging"' && break; sleep 0.05; done
+curl -s "${H[@]}" $API/sessions/1 | grep -q '"state":"charging"' || fail "session not charging: $(curl -s "${H[@]}" $API/sessions/1)"
 for p in "${pids[@]}"; do kill $p; done
 wait 2>/dev/null || true
 pids=()
