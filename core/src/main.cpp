@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "chargehub/admin_api.hpp"
+#include "chargehub/config.hpp"
 #include "chargehub/ota_api.hpp"
 #include "http/server.hpp"
 #include "log.hpp"
@@ -151,6 +152,7 @@ int main(int argc, char** argv) {
   log::add_cli_flags(app);
   for (auto* sub : app.get_subcommands({})) log::add_cli_flags(*sub);
 
+  chargehub::config::add_config_option(app);   // --config FILE: every flag above (docs/packages.md)
   CLI11_PARSE(app, argc, argv);
 
   try {

@@ -1,6 +1,8 @@
 #include "config.hpp"
 
 #include <CLI/CLI.hpp>
+
+#include "chargehub/config.hpp"
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -13,7 +15,6 @@ namespace fs = std::filesystem;
 std::optional<Config> parse_config(int argc, char** argv, int& exit_code) {
   Config c;
   CLI::App app{"chargehub-bridge: chargers' binary frames (TCP, serial) <-> MQTT, one MQTT identity per charger"};
-  app.set_config("--config", "", "Read options from this file (key = value, same names as the flags)");
   app.add_option("--listen", c.listen, "TCP listen address host:port for 4G chargers (\"\" to disable)")->capture_default_str();
   app.add_option("--serial", c.serial, "Serial line /dev/ttyX[:baud] (8N1), repeatable");
   app.add_option("--workers", c.workers, "Worker processes sharing the TCP port (SO_REUSEPORT)")->capture_default_str();
@@ -41,6 +42,7 @@ std::optional<Config> parse_config(int argc, char** argv, int& exit_code) {
   app.add_option("--login-backoff-max-ms", c.login_backoff_max_ms, "Longest login back-off")->capture_default_str();
   app.add_option("--log-level", c.log_level, "debug, info, warn or error")->capture_default_str();
   app.add_option("--log-format", c.log_format, "kv (logfmt) or json: one line per event on stderr")->capture_default_str();
+  chargehub::config::add_config_option(app);   // --config FILE: every flag above (docs/packages.md)
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

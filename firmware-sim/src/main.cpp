@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "chargehub/log.hpp"
+#include "chargehub/config.hpp"
 #include "chargehub/sim/crypto.hpp"
 #include "chargehub/sim/scenario.hpp"
 #include "fleet.hpp"
@@ -218,6 +219,7 @@ int main(int argc, char** argv) {
   chargehub::log::add_cli_flags(app);
   chargehub::log::add_cli_flags(*fleet);
 
+  chargehub::config::add_config_option(app);   // --config FILE: every flag above (docs/packages.md)
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

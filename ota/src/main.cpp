@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "chargehub/log.hpp"
+#include "chargehub/config.hpp"
 #include "chargehub/ota/firmware.hpp"
 #include "chargehub/ota/flash.hpp"
 #include "link.hpp"
@@ -500,6 +501,7 @@ int main(int argc, char** argv) {
     for (auto* sub : all[i]->get_subcommands({})) all.push_back(sub);
   for (auto* a : all) chargehub::log::add_cli_flags(*a);
 
+  chargehub::config::add_config_option(app);   // --config FILE: every flag above (docs/packages.md)
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
