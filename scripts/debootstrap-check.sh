@@ -26,12 +26,17 @@ if [ "${1:-}" = --site ]; then
   # ---- inside private mount and network namespaces: the site, run from the chroot $2 ----
   R=$2 LOG=$3
   ip link set lo up
-  in_root() { chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/ "$@"; }
   unit_cmd() { sed -n 's/^ExecStart=//p' "$R/lib/systemd/system/$1.service"; }
   pids=()
   trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
   # As the unit: User=chargehub, WorkingDirectory the state directory, ExecStart and any extra flags.
-  start() { local u=$1; shift; (in_root sh -c "cd /var/lib/chargehub && exec runuser -u chargehub -- $(unit_cmd "$u") $*") >"$LOG/$u.log" 2>&1 & pids+=($!); }
+  # chroot, env and sh each exec the next: the pid kept is runuser's, which stops the program with it.
+  start() {
+    local u=$1; shift
+    chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/ \
+      sh -c "cd /var/lib/chargehub && exec runuser -u chargehub -- $(unit_cmd "$u") $*" >"$LOG/$u.log" 2>&1 &
+    pids+=($!)
+  }
   port_up() { for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
   fail() { echo "FAIL: $*" >&2; exit 1; }
   json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
@@ -102,7 +107,11 @@ T0=$(date +%s)
 T=$(mktemp -d /var/tmp/chargehub-debootstrap.XXXXXX)
 R=$T/root
 mkdir -p "$T/pkgs" "$T/log" "$CACHE"
-cleanup() { if [ -n "${KEEP:-}" ]; then echo "debootstrap-check: kept $T"; else rm -rf "$T"; fi; }
+cleanup() {
+  # Whatever still runs in the chroot (a service the site check could not stop) ends with it.
+  for p in /proc/[0-9]*; do [ "$(readlink "$p/root" 2>/dev/null)" = "$R" ] && kill -9 "${p#/proc/}" 2>/dev/null; done
+  if [ -n "${KEEP:-}" ]; then echo "debootstrap-check: kept $T"; else rm -rf "$T"; fi
+}
 trap cleanup EXIT
 if [ -n "${PKG_DIR:-}" ]; then
   cp "$PKG_DIR"/chargehub-*.deb "$T/pkgs/"

@@ -20,7 +20,12 @@
 set -euo pipefail
 BUILD=$(cd "$1" && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/chargehub-packages.XXXXXX")
-cleanup() { if [ -z "${CHARGEHUB_KEEP_TMP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi; }
+M=$T/merged
+cleanup() {
+  # Whatever still runs in the throwaway root (a service a failed check left behind) ends with the test.
+  for p in /proc/[0-9]*; do [ "$(readlink "$p/root" 2>/dev/null)" = "$M" ] && kill -9 "${p#/proc/}" 2>/dev/null; done
+  if [ -z "${CHARGEHUB_KEEP_TMP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi
+}
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "== $* ($(( $(date +%s%N) / 1000000 - START_MS )) ms)"; }
@@ -81,7 +86,6 @@ for u in "$T"/x/*/lib/systemd/system/*.service; do
 done
 
 step "3. throwaway root: dpkg -i"
-M=$T/merged
 mkdir -p "$T/ovl" "$M" "$T/share/out"
 cat >"$T/share/inside.sh" <<'INSIDE'
 #!/bin/bash
