@@ -17,7 +17,7 @@ PahoLink::PahoLink(MqttConfig cfg, Handler on_message, std::function<void()> on_
     // for room instead would deadlock: Paho holds its client lock during this callback, and the worker
     // needs that lock to publish.)
     if (queue_.size() >= cfg_.max_queue && m->get_qos() == 0) {
-      if (shed_++ % 10000 == 0) log::warn("message queue full (", cfg_.max_queue, "): shedding QoS 0 telemetry");
+      if (shed_++ % 10000 == 0) log::warn("mqtt.queue_full", {{"waiting", cfg_.max_queue}});
       return;
     }
     queue_.emplace_back(m->get_topic(), m->get_payload_str());
@@ -29,13 +29,13 @@ PahoLink::PahoLink(MqttConfig cfg, Handler on_message, std::function<void()> on_
     auto topics = mqtt::string_collection::create({prefix + std::string(topics::kAllUp), std::string(topics::kAllStatus)});
     std::vector<int> qos{1, 1};
     client_->subscribe(topics, qos);
-    log::info("connected to the broker at ", cfg_.uri, " as ", cfg_.client_id);
+    log::info("mqtt.connected", {{"broker", cfg_.uri}, {"client_id", cfg_.client_id}});
     std::lock_guard lock(mu_);
     connected_event_ = true;
     cv_.notify_one();
   });
   client_->set_connection_lost_handler([this](const std::string& cause) {
-    log::warn("lost the broker connection", cause.empty() ? "" : ": " + cause, "; reconnecting");
+    log::warn("mqtt.connection_lost", {{"reason", cause}});
   });
 }
 
@@ -62,7 +62,7 @@ void PahoLink::start() {
         client_->connect(opts)->wait();
         return;
       } catch (const mqtt::exception& e) {
-        if (attempt == 0 || attempt % 10 == 0) log::warn("cannot connect to ", cfg_.uri, ": ", e.what(), "; retrying");
+        if (attempt == 0 || attempt % 10 == 0) log::warn("mqtt.connect_failed", {{"broker", cfg_.uri}, {"attempt", attempt}, {"error", e.what()}});
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
       }
     }
@@ -96,7 +96,7 @@ bool PahoLink::publish(const std::string& topic, const std::string& payload, int
     client_->publish(topic, payload.data(), payload.size(), qos, retain);
     return true;
   } catch (const mqtt::exception& e) {
-    log::warn("publish to ", topic, " failed: ", e.what());
+    log::warn("mqtt.publish_failed", {{"topic", topic}, {"error", e.what()}});
     return false;
   }
 }
