@@ -17,7 +17,7 @@ PahoLink::PahoLink(MqttConfig cfg, Handler on_message, std::function<void()> on_
     // for room instead would deadlock: Paho holds its client lock during this callback, and the worker
     // needs that lock to publish.)
     if (queue_.size() >= cfg_.max_queue && m->get_qos() == 0) {
-      if (shed_++ % 10000 == 0) log::warn("mqtt.queue_full", {{"waiting", cfg_.max_queue}});
+      if (shed_++ % 10000 == 0) log::warn("mqtt.queue_full", {{"max_queue", cfg_.max_queue}, {"action", "shed_qos0_telemetry"}});
       return;
     }
     queue_.emplace_back(m->get_topic(), m->get_payload_str());
@@ -35,7 +35,7 @@ PahoLink::PahoLink(MqttConfig cfg, Handler on_message, std::function<void()> on_
     cv_.notify_one();
   });
   client_->set_connection_lost_handler([this](const std::string& cause) {
-    log::warn("mqtt.connection_lost", {{"reason", cause}});
+    log::warn("mqtt.connection_lost", {{"cause", cause}});
   });
 }
 
@@ -62,7 +62,7 @@ void PahoLink::start() {
         client_->connect(opts)->wait();
         return;
       } catch (const mqtt::exception& e) {
-        if (attempt == 0 || attempt % 10 == 0) log::warn("mqtt.connect_failed", {{"broker", cfg_.uri}, {"attempt", attempt}, {"error", e.what()}});
+        if (attempt == 0 || attempt % 10 == 0) log::warn("mqtt.connect_failed", {{"broker", cfg_.uri}, {"error", e.what()}, {"attempt", attempt}});
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
       }
     }
