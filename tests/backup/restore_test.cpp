@@ -8,6 +8,8 @@
 //   an orphan record an operator settles to the rider (no money lost). Every balance is its ledger's sum.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <atomic>
 #include <iostream>
 #include <thread>
@@ -244,3 +246,42 @@ TEST_P(Restore, StopRecordsAfterARestoreAreSettledOnceAndNothingIsLost) {
 
 INSTANTIATE_TEST_SUITE_P(Databases, Restore, ::testing::Values(Database::Sqlite, Database::Postgres),
                          [](const auto& info) { return database_name(info.param); });
+
+namespace {
+// Runs a shell command; its exit status and what it printed (stdout and stderr).
+std::pair<int, std::string> run_status(const std::string& cmd, const fs::path& out) {
+  int rc = std::system((cmd + " >" + quoted(out.string()) + " 2>&1").c_str());
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, read_file(out)};
+}
+}  // namespace
+
+TEST(RestoreRefusals, ARunningCoresDatabaseIsNotOverwrittenAndPostgresqlPointsToTheProcedure) {
+  TempDir dir{"backup-refusals"};
+  Stack stack(dir);
+  std::string core = quoted(bin("chargehub-core").string());
+  fs::path file = dir.path() / "b.db";
+  auto [rc_b, out_b] = run_status(core + " backup --db " + quoted(stack.db_url()) + " --to " + quoted(file.string()), dir.path() / "o1");
+  ASSERT_EQ(rc_b, 0) << out_b;
+  ASSERT_TRUE(stack.api("POST", "/riders", json::object{{"name", "王五"}, {"phone", "13800000002"}}).status == 201);
+  // The core still runs on the file: refused, and the rider made after the backup is still there.
+  auto [rc_r, out_r] = run_status(core + " restore --from " + quoted(file.string()) + " --db " + quoted(stack.db_url()), dir.path() / "o2");
+  EXPECT_NE(rc_r, 0);
+  EXPECT_NE(out_r.find("stop the core before restoring"), std::string::npos) << out_r;
+  EXPECT_EQ(stack.api("GET", "/riders").obj().at("total").as_int64(), 1);
+  // Not a ChargeHub database: refused before anything is touched.
+  write_file(dir.path() / "junk.db", "not a database");
+  stack.stop_core();
+  auto [rc_j, out_j] = run_status(core + " restore --from " + quoted((dir.path() / "junk.db").string()) + " --db " + quoted(stack.db_url()),
+                                  dir.path() / "o3");
+  EXPECT_NE(rc_j, 0) << out_j;
+  // PostgreSQL: pg_dump, as documented.
+  auto [rc_p, out_p] = run_status(core + " backup --db 'postgresql://chargehub@127.0.0.1/x' --to " + quoted(file.string()), dir.path() / "o4");
+  EXPECT_NE(rc_p, 0);
+  EXPECT_NE(out_p.find("pg_dump"), std::string::npos) << out_p;
+  EXPECT_NE(out_p.find("docs/operations.md"), std::string::npos) << out_p;
+  // With the core stopped the restore goes through, and the rider made after the backup is gone.
+  auto [rc_ok, out_ok] = run_status(core + " restore --from " + quoted(file.string()) + " --db " + quoted(stack.db_url()), dir.path() / "o5");
+  EXPECT_EQ(rc_ok, 0) << out_ok;
+  stack.start_core();
+  EXPECT_EQ(stack.api("GET", "/riders").obj().at("total").as_int64(), 0);
+}
