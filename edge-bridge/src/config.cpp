@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 #include <unistd.h>
 
 namespace chargehub::bridge {
@@ -40,6 +41,7 @@ std::optional<Config> parse_config(int argc, char** argv, int& exit_code) {
   app.add_option("--login-backoff-ms", c.login_backoff_ms, "First login back-off; doubles per further refusal")->capture_default_str();
   app.add_option("--login-backoff-max-ms", c.login_backoff_max_ms, "Longest login back-off")->capture_default_str();
   app.add_option("--log-level", c.log_level, "debug, info, warn or error")->capture_default_str();
+  app.add_option("--metrics", c.metrics, "HOST:PORT serving GET /metrics (Prometheus text format; plain HTTP, a trusted network)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -81,6 +83,7 @@ void validate(Config& c) {
     c.listen_host = h;
     c.listen_port = p;
   }
+  if (!c.metrics.empty()) std::tie(c.metrics_host, c.metrics_port) = host_port("--metrics", c.metrics);
   if (c.listen_port == 0 && c.serial.empty()) throw ConfigError("nothing to serve: give --listen and/or --serial");
   static const unsigned kBauds[] = {1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600};
   for (auto& s : c.serial) {

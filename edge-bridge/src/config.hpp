@@ -58,6 +58,11 @@ struct Config {
   int login_backoff_max_ms = 60000;
 
   std::string log_level = "info";
+
+  // GET /metrics in the Prometheus text format (metrics_http.hpp); "" = not served
+  std::string metrics;
+  std::string metrics_host;
+  uint16_t metrics_port = 0;
 };
 
 // Parses argv (and the --config file). Returns the config or throws ConfigError with a clear message;
