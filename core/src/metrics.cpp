@@ -266,6 +266,7 @@ CoreMetrics::PluginFile CoreMetrics::read_plugin_file() const {
   if (!text.ends_with(kPluginEnd)) return f;   // torn or not ours
   if (m::check_text(text, "chargehub_plugin_")) return f;
   f.ok = true;
+  text.resize(text.size() - kPluginEnd.size());   // the end line is ours to check, not to pass on
   f.text = std::move(text);
   return f;
 }
