@@ -56,9 +56,9 @@ TEST(CoreMetrics, AfterASettledSessionATopupAndHttpCallsTheValuesMovedAndPromtoo
   const std::string ota = key_with_role(stack, "ota", "service_ota");
 
   // Protected: no credential, an unknown one, and one without system.metrics.
-  EXPECT_EQ(scrape(stack.http_port()).status, 401);
-  EXPECT_EQ(scrape(stack.http_port(), "/metrics", "not-a-key").status, 401);
-  EXPECT_EQ(scrape(stack.http_port(), "/metrics", ota).status, 403);
+  EXPECT_EQ(scrape(stack.http_port(), "/api/v1/metrics").status, 401);
+  EXPECT_EQ(scrape(stack.http_port(), "/api/v1/metrics", "not-a-key").status, 401);
+  EXPECT_EQ(scrape(stack.http_port(), "/api/v1/metrics", ota).status, 403);
   // And the metrics key opens nothing else.
   EXPECT_EQ(stack.call("GET", "/devices", prometheus).status, 403);
 
@@ -87,7 +87,7 @@ TEST(CoreMetrics, AfterASettledSessionATopupAndHttpCallsTheValuesMovedAndPromtoo
   EXPECT_EQ(stack.api("GET", "/no/such/route").status, 404);
   EXPECT_EQ(stack.api("GET", "/no/such/route").status, 404);
 
-  auto m = scrape(stack.http_port(), "/metrics", prometheus);
+  auto m = scrape(stack.http_port(), "/api/v1/metrics", prometheus);
   ASSERT_EQ(m.status, 200) << m.body;
   EXPECT_EQ(m.content_type, "text/plain; version=0.0.4; charset=utf-8");
   const std::string& t = m.body;
@@ -124,8 +124,8 @@ TEST(CoreMetrics, AfterASettledSessionATopupAndHttpCallsTheValuesMovedAndPromtoo
   EXPECT_EQ(value(t, R"(chargehub_http_requests_total{route="unmatched",method="GET",status="404"})"), 2);
   EXPECT_GE(value(t, R"(chargehub_http_requests_total{route="/api/v1/sessions/{id}",method="GET",status="200"})"), 2);
   EXPECT_EQ(value(t, R"(chargehub_http_requests_total{route="/api/v1/sessions",method="POST",status="201"})"), 1);
-  EXPECT_EQ(value(t, R"(chargehub_http_requests_total{route="/metrics",method="GET",status="403"})"), 1);
-  EXPECT_EQ(value(t, R"(chargehub_http_requests_total{route="/metrics",method="GET",status="401"})"), 2);
+  EXPECT_EQ(value(t, R"(chargehub_http_requests_total{route="/api/v1/metrics",method="GET",status="403"})"), 1);
+  EXPECT_EQ(value(t, R"(chargehub_http_requests_total{route="/api/v1/metrics",method="GET",status="401"})"), 2);
   EXPECT_GE(value(t, R"(chargehub_http_request_seconds_count{route="/api/v1/sessions/{id}"})"), 2);
   EXPECT_EQ(t.find("/api/v1/sessions/" + std::to_string(id) + "\""), std::string::npos);
   EXPECT_EQ(t.find("/no/such"), std::string::npos);
@@ -138,11 +138,11 @@ TEST(CoreMetrics, AfterASettledSessionATopupAndHttpCallsTheValuesMovedAndPromtoo
   EXPECT_GT(value(t, R"(chargehub_http_server_events_total{event="accepted"})"), 10);
 
   // A later scrape sees the earlier one.
-  auto m2 = scrape(stack.http_port(), "/metrics", prometheus);
-  EXPECT_EQ(value(m2.body, R"(chargehub_http_requests_total{route="/metrics",method="GET",status="200"})"), 1);
+  auto m2 = scrape(stack.http_port(), "/api/v1/metrics", prometheus);
+  EXPECT_EQ(value(m2.body, R"(chargehub_http_requests_total{route="/api/v1/metrics",method="GET",status="200"})"), 1);
 
   // The bridge, over its own socket: links, logins, frames by kind, the disk queue.
-  auto b = scrape(bridge_metrics);
+  auto b = scrape(bridge_metrics, "/metrics");
   ASSERT_EQ(b.status, 200);
   EXPECT_EQ(b.content_type, "text/plain; version=0.0.4; charset=utf-8");
   expect_valid(b.body, dir.path());
@@ -169,7 +169,7 @@ TEST(BridgeMetrics, TheServerAnswersOnlyGetMetricsAndASlowClientDoesNotBlockIt) 
   int slow = connect_to(port);
   ASSERT_GE(slow, 0);
   ::send(slow, "GET /metr", 9, MSG_NOSIGNAL);
-  EXPECT_EQ(scrape(port).status, 200);
+  EXPECT_EQ(scrape(port, "/metrics").status, 200);
   EXPECT_EQ(scrape(port, "/other").status, 404);
   EXPECT_TRUE(http_exchange(port, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").starts_with("HTTP/1.1 405 "));
   EXPECT_TRUE(http_exchange(port, "garbage\r\n\r\n").starts_with("HTTP/1.1 400 "));
@@ -180,7 +180,7 @@ TEST(BridgeMetrics, TheServerAnswersOnlyGetMetricsAndASlowClientDoesNotBlockIt) 
   for (int fd : many)
     if (fd >= 0) ::close(fd);
   ::close(slow);
-  EXPECT_TRUE(wait_until([&] { return scrape(port).status == 200; }, std::chrono::seconds(5)));
+  EXPECT_TRUE(wait_until([&] { return scrape(port, "/metrics").status == 200; }, std::chrono::seconds(5)));
   // A bridge without --metrics serves nothing but chargers; a bad --metrics is refused at start.
   Process bad({bin("chargehub-bridge").string(), "--listen", "127.0.0.1:" + std::to_string(free_port()), "--metrics", "nonsense",
                "--queue-dir", (dir.path() / "q2").string()},
@@ -197,7 +197,7 @@ TEST_P(CoreMetricsDb, DatabaseGaugesAndTimesOnEitherDatabase) {
   ASSERT_EQ(stack.api("POST", "/devices", json::object{{"id", kDevice}, {"ports", 10}}).status, 201);
   ASSERT_EQ(stack.api("POST", "/devices", json::object{{"id", "861234567890124"}, {"ports", 10}}).status, 201);
   ASSERT_EQ(stack.api("POST", "/devices/861234567890124/disable").status, 200);
-  auto m = scrape(stack.http_port(), "/metrics", prometheus);
+  auto m = scrape(stack.http_port(), "/api/v1/metrics", prometheus);
   ASSERT_EQ(m.status, 200) << m.body;
   expect_valid(m.body, dir.path());
   EXPECT_EQ(value(m.body, R"(chargehub_devices{state="offline"})"), 1);

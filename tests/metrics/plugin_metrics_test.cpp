@@ -47,7 +47,7 @@ TEST(PluginMetrics, ThePluginsFileReachesTheCoresMetricsUntilItIsStaleTornOrFore
                   .c_str());
   std::string text;
   ASSERT_TRUE(wait_until([&] {
-    text = scrape(http, "/metrics", key).body;
+    text = scrape(http, "/api/v1/metrics", key).body;
     auto ok = chargehub::metrics::find_value(text, R"(chargehub_plugin_logins_total{result="ok"})");
     return ok && *ok >= 1 && refused_logins(text) >= 1;   // the core's own login, and the refusal
   }, std::chrono::seconds(10))) << text << "\n--- broker\n" << broker->log_text();
@@ -63,7 +63,7 @@ TEST(PluginMetrics, ThePluginsFileReachesTheCoresMetricsUntilItIsStaleTornOrFore
   // The broker stops; its last file grows old: left out, its age shown.
   broker.reset();
   fs::last_write_time(file, fs::file_time_type::clock::now() - std::chrono::hours(1));
-  text = scrape(http, "/metrics", key).body;
+  text = scrape(http, "/api/v1/metrics", key).body;
   expect_valid(text, dir.path());
   EXPECT_EQ(value(text, "chargehub_plugin_metrics_file_ok"), 0);
   EXPECT_GT(value(text, "chargehub_plugin_metrics_file_age_seconds"), 3000);
@@ -72,18 +72,18 @@ TEST(PluginMetrics, ThePluginsFileReachesTheCoresMetricsUntilItIsStaleTornOrFore
   // A torn file (no end line) and one naming the core's own families are left out too.
   auto whole = "# TYPE chargehub_plugin_devices gauge\nchargehub_plugin_devices 3\n# chargehub-auth metrics end\n";
   write_file(file, "# TYPE chargehub_plugin_devices gauge\nchargehub_plugin_devi");
-  EXPECT_EQ(value(scrape(http, "/metrics", key).body, "chargehub_plugin_metrics_file_ok"), 0);
+  EXPECT_EQ(value(scrape(http, "/api/v1/metrics", key).body, "chargehub_plugin_metrics_file_ok"), 0);
   write_file(file, "# TYPE process_open_fds gauge\nprocess_open_fds 1\n# chargehub-auth metrics end\n");
-  text = scrape(http, "/metrics", key).body;
+  text = scrape(http, "/api/v1/metrics", key).body;
   EXPECT_EQ(value(text, "chargehub_plugin_metrics_file_ok"), 0);
   expect_valid(text, dir.path());
   write_file(file, whole);
-  text = scrape(http, "/metrics", key).body;
+  text = scrape(http, "/api/v1/metrics", key).body;
   EXPECT_EQ(value(text, "chargehub_plugin_metrics_file_ok"), 1);
   EXPECT_EQ(value(text, "chargehub_plugin_devices"), 3);
   // No file: no age, not appended.
   fs::remove(file);
-  text = scrape(http, "/metrics", key).body;
+  text = scrape(http, "/api/v1/metrics", key).body;
   EXPECT_EQ(value(text, "chargehub_plugin_metrics_file_ok"), 0);
   EXPECT_EQ(chargehub::metrics::find_value(text, "chargehub_plugin_metrics_file_age_seconds"), std::nullopt);
 }

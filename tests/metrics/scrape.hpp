@@ -18,7 +18,7 @@ struct Scrape {
   std::string body;
 };
 
-inline Scrape scrape(int port, const std::string& path = "/metrics", const std::string& bearer = "") {
+inline Scrape scrape(int port, const std::string& path, const std::string& bearer = "") {
   httplib::Client cli("127.0.0.1", port);
   cli.set_connection_timeout(5);
   cli.set_read_timeout(10);

@@ -1,6 +1,6 @@
-// GET /metrics: the core's metrics in the Prometheus text format (docs/metrics.md), for a Prometheus
-// service key (role service_metrics, permission system.metrics). Outside /api/v1 because that is where
-// Prometheus looks by default; the kernel authenticates it like every other route.
+// GET /api/v1/metrics: the core's metrics in the Prometheus text format (docs/metrics.md), for a Prometheus
+// service key (role service_metrics, permission system.metrics; Prometheus: metrics_path /api/v1/metrics and
+// authorization credentials_file). Under /api/v1 like every route: one prefix for proxies and tools.
 #include "chargehub/metrics.hpp"
 #include "http/server.hpp"
 #include "metrics.hpp"
@@ -10,7 +10,7 @@ namespace chargehub::api {
 
 std::vector<Route> metrics_routes() {
   std::vector<Route> r;
-  Route scrape{"GET", "/metrics", "system.metrics", Scope::Platform,
+  Route scrape{"GET", "/api/v1/metrics", "system.metrics", Scope::Platform,
                "The core's metrics in the Prometheus text format 0.0.4 (text/plain; docs/metrics.md)", [](Ctx&) {
                  Reply out;
                  out.text = core::core_metrics().registry().expose();
