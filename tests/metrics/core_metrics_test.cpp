@@ -80,6 +80,10 @@ TEST(CoreMetrics, AfterASettledSessionATopupAndHttpCallsTheValuesMovedAndPromtoo
   auto session = [&] { return stack.api("GET", "/sessions/" + std::to_string(id)).obj(); };
   // At least 15 Wh (15 fen at the default 1.00 yuan/kWh) so that the charge is money.
   ASSERT_TRUE(wait_until([&] { return session().at("energy_wh").as_int64() >= 15; }, std::chrono::seconds(30))) << logs();
+  // While it charges, the open sessions show it.
+  auto during = scrape(stack.http_port(), "/api/v1/metrics", prometheus).body;
+  EXPECT_EQ(value(during, R"(chargehub_sessions{state="charging"})"), 1);
+  EXPECT_EQ(value(during, R"(chargehub_settlements_total{cause="stop_record"})"), 0);
   ASSERT_EQ(stack.api("POST", "/sessions/" + std::to_string(id) + "/stop").status, 202);
   ASSERT_TRUE(wait_until([&] { return session().at("state").as_string() == "settled"; }, std::chrono::seconds(30))) << logs();
   int64_t fen = session().at("amount_fen").as_int64();
@@ -92,6 +96,7 @@ TEST(CoreMetrics, AfterASettledSessionATopupAndHttpCallsTheValuesMovedAndPromtoo
   EXPECT_EQ(m.content_type, "text/plain; version=0.0.4; charset=utf-8");
   const std::string& t = m.body;
   expect_valid(t, dir.path());
+  expect_documented(t);
 
   // Money: the top-up and its bonus, and the charge of the settled session.
   EXPECT_EQ(value(t, R"(chargehub_payments_total{kind="topup"})"), 1);
@@ -102,8 +107,8 @@ TEST(CoreMetrics, AfterASettledSessionATopupAndHttpCallsTheValuesMovedAndPromtoo
   // Sessions: settled once from the stop record; the database's count by state.
   EXPECT_EQ(value(t, R"(chargehub_settlements_total{cause="stop_record"})"), 1);
   EXPECT_EQ(value(t, R"(chargehub_settlement_errors_total{outcome="orphan"})"), 0);
-  EXPECT_EQ(value(t, R"(chargehub_sessions{state="settled"})"), 1);
-  EXPECT_EQ(value(t, R"(chargehub_sessions{state="charging"})"), 0);
+  EXPECT_EQ(value(t, R"(chargehub_sessions{state="charging"})"), 0);   // open sessions only
+  EXPECT_EQ(t.find(R"(chargehub_sessions{state="settled"})"), std::string::npos);
   EXPECT_EQ(value(t, R"(chargehub_devices{state="online"})"), 1);
   EXPECT_EQ(value(t, R"(chargehub_devices{state="offline"})"), 0);
   // Commands: START and STOP went out and came back.
@@ -139,13 +144,14 @@ TEST(CoreMetrics, AfterASettledSessionATopupAndHttpCallsTheValuesMovedAndPromtoo
 
   // A later scrape sees the earlier one.
   auto m2 = scrape(stack.http_port(), "/api/v1/metrics", prometheus);
-  EXPECT_EQ(value(m2.body, R"(chargehub_http_requests_total{route="/api/v1/metrics",method="GET",status="200"})"), 1);
+  EXPECT_EQ(value(m2.body, R"(chargehub_http_requests_total{route="/api/v1/metrics",method="GET",status="200"})"), 2);
 
   // The bridge, over its own socket: links, logins, frames by kind, the disk queue.
   auto b = scrape(bridge_metrics, "/metrics");
   ASSERT_EQ(b.status, 200);
   EXPECT_EQ(b.content_type, "text/plain; version=0.0.4; charset=utf-8");
   expect_valid(b.body, dir.path());
+  expect_documented(b.body);
   EXPECT_EQ(value(b.body, "chargehub_bridge_links"), 1);
   EXPECT_EQ(value(b.body, "chargehub_bridge_chargers"), 1);
   EXPECT_GE(value(b.body, R"(chargehub_bridge_logins_total{result="ok"})"), 1);
@@ -202,7 +208,7 @@ TEST_P(CoreMetricsDb, DatabaseGaugesAndTimesOnEitherDatabase) {
   expect_valid(m.body, dir.path());
   EXPECT_EQ(value(m.body, R"(chargehub_devices{state="offline"})"), 1);
   EXPECT_EQ(value(m.body, R"(chargehub_devices{state="disabled"})"), 1);
-  EXPECT_EQ(value(m.body, R"(chargehub_sessions{state="settled"})"), 0);
+  EXPECT_EQ(value(m.body, R"(chargehub_sessions{state="charging"})"), 0);
   EXPECT_GT(value(m.body, R"(chargehub_db_statement_seconds_count{kind="insert"})"), 0);
   EXPECT_GT(value(m.body, R"(chargehub_db_transaction_seconds_count{outcome="commit"})"), 0);
 }

@@ -52,6 +52,7 @@ TEST(PluginMetrics, ThePluginsFileReachesTheCoresMetricsUntilItIsStaleTornOrFore
     return ok && *ok >= 1 && refused_logins(text) >= 1;   // the core's own login, and the refusal
   }, std::chrono::seconds(10))) << text << "\n--- broker\n" << broker->log_text();
   expect_valid(text, dir.path());
+  expect_documented(text);
   EXPECT_EQ(value(text, "chargehub_plugin_metrics_file_ok"), 1);
   EXPECT_LE(value(text, "chargehub_plugin_metrics_file_age_seconds"), 3);
   EXPECT_EQ(value(text, R"(chargehub_plugin_credentials_source{source="snapshot"})"), 1);

@@ -52,6 +52,20 @@ inline void expect_valid(const std::string& text, const fs::path& dir) {
   EXPECT_TRUE(promtool("check metrics", dir, text));
 }
 
+// Every family of a scrape is in docs/metrics.md (as `name`).
+inline void expect_documented(const std::string& text) {
+  const std::string docs = read_file(source("docs/metrics.md"));
+  size_t pos = 0;
+  int n = 0;
+  while ((pos = text.find("# TYPE ", pos)) != std::string::npos) {
+    pos += 7;
+    std::string name = text.substr(pos, text.find(' ', pos) - pos);
+    ++n;
+    EXPECT_NE(docs.find("`" + name + "`"), std::string::npos) << name << " is not in docs/metrics.md";
+  }
+  EXPECT_GT(n, 5);
+}
+
 inline double value(const std::string& text, const std::string& series) {
   auto v = metrics::find_value(text, series);
   EXPECT_TRUE(v.has_value()) << "no series " << series;
