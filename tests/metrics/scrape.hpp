@@ -33,11 +33,13 @@ inline Scrape scrape(int port, const std::string& path, const std::string& beare
   return out;
 }
 
-// Runs a promtool command (Debian 12's `prometheus` package) in dir; its output, or the failure.
+// Runs a promtool command (Debian 12's `prometheus` package) in dir, which it leaves as it was; its
+// output, or the failure.
 inline ::testing::AssertionResult promtool(const std::string& args, const fs::path& dir, const std::string& stdin_text = "") {
   if (std::system("command -v promtool >/dev/null 2>&1") != 0)
     return ::testing::AssertionFailure() << "promtool is not installed (apt-get install prometheus; scripts/install-deps.sh)";
-  auto in = dir / "promtool.in", out = dir / "promtool.out";
+  TempDir io{"promtool"};
+  auto in = io.path() / "in", out = io.path() / "out";
   write_file(in, stdin_text);
   std::string cmd = "cd '" + dir.string() + "' && promtool " + args + " < '" + in.string() + "' > '" + out.string() + "' 2>&1";
   int rc = std::system(cmd.c_str());
