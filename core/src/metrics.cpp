@@ -155,12 +155,12 @@ CoreMetrics::CoreMetrics()
       for (auto& [k, v] : http_gauges_()) out.push_back({{k}, v});
     return out;
   });
-  reg_.gauge_fn("chargehub_plugin_metrics_file_age_seconds", "Age of the broker plugin's metrics file (--plugin-metrics); absent when there is none",
+  reg_.gauge_fn("chargehub_core_plugin_file_age_seconds", "Age of the broker plugin's metrics file (--plugin-metrics); absent when there is none",
                 {}, [this] {
                   auto f = read_plugin_file();
                   return f.age_s < 0 ? m::Samples{} : one(f.age_s);
                 });
-  reg_.gauge_fn("chargehub_plugin_metrics_file_ok", "1 when the broker plugin's metrics file was appended to this scrape (fresh, complete, valid)",
+  reg_.gauge_fn("chargehub_core_plugin_file_ok", "1 when the broker plugin's metrics file was appended to this scrape (fresh, complete, valid)",
                 {}, [this] {
                   {
                     std::lock_guard lock(src_mu_);

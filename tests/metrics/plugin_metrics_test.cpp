@@ -53,8 +53,8 @@ TEST(PluginMetrics, ThePluginsFileReachesTheCoresMetricsUntilItIsStaleTornOrFore
   }, std::chrono::seconds(10))) << text << "\n--- broker\n" << broker->log_text();
   expect_valid(text, dir.path());
   expect_documented(text);
-  EXPECT_EQ(value(text, "chargehub_plugin_metrics_file_ok"), 1);
-  EXPECT_LE(value(text, "chargehub_plugin_metrics_file_age_seconds"), 3);
+  EXPECT_EQ(value(text, "chargehub_core_plugin_file_ok"), 1);
+  EXPECT_LE(value(text, "chargehub_core_plugin_file_age_seconds"), 3);
   EXPECT_EQ(value(text, R"(chargehub_plugin_credentials_source{source="snapshot"})"), 1);
   EXPECT_GE(value(text, "chargehub_plugin_connections"), 1);
   EXPECT_EQ(text.find("# chargehub-auth metrics end"), std::string::npos);   // the end line is the core's to check, not to pass on
@@ -66,25 +66,25 @@ TEST(PluginMetrics, ThePluginsFileReachesTheCoresMetricsUntilItIsStaleTornOrFore
   fs::last_write_time(file, fs::file_time_type::clock::now() - std::chrono::hours(1));
   text = scrape(http, "/api/v1/metrics", key).body;
   expect_valid(text, dir.path());
-  EXPECT_EQ(value(text, "chargehub_plugin_metrics_file_ok"), 0);
-  EXPECT_GT(value(text, "chargehub_plugin_metrics_file_age_seconds"), 3000);
+  EXPECT_EQ(value(text, "chargehub_core_plugin_file_ok"), 0);
+  EXPECT_GT(value(text, "chargehub_core_plugin_file_age_seconds"), 3000);
   EXPECT_EQ(text.find("chargehub_plugin_logins_total"), std::string::npos);
 
   // A torn file (no end line) and one naming the core's own families are left out too.
   auto whole = "# TYPE chargehub_plugin_devices gauge\nchargehub_plugin_devices 3\n# chargehub-auth metrics end\n";
   write_file(file, "# TYPE chargehub_plugin_devices gauge\nchargehub_plugin_devi");
-  EXPECT_EQ(value(scrape(http, "/api/v1/metrics", key).body, "chargehub_plugin_metrics_file_ok"), 0);
+  EXPECT_EQ(value(scrape(http, "/api/v1/metrics", key).body, "chargehub_core_plugin_file_ok"), 0);
   write_file(file, "# TYPE process_open_fds gauge\nprocess_open_fds 1\n# chargehub-auth metrics end\n");
   text = scrape(http, "/api/v1/metrics", key).body;
-  EXPECT_EQ(value(text, "chargehub_plugin_metrics_file_ok"), 0);
+  EXPECT_EQ(value(text, "chargehub_core_plugin_file_ok"), 0);
   expect_valid(text, dir.path());
   write_file(file, whole);
   text = scrape(http, "/api/v1/metrics", key).body;
-  EXPECT_EQ(value(text, "chargehub_plugin_metrics_file_ok"), 1);
+  EXPECT_EQ(value(text, "chargehub_core_plugin_file_ok"), 1);
   EXPECT_EQ(value(text, "chargehub_plugin_devices"), 3);
   // No file: no age, not appended.
   fs::remove(file);
   text = scrape(http, "/api/v1/metrics", key).body;
-  EXPECT_EQ(value(text, "chargehub_plugin_metrics_file_ok"), 0);
-  EXPECT_EQ(chargehub::metrics::find_value(text, "chargehub_plugin_metrics_file_age_seconds"), std::nullopt);
+  EXPECT_EQ(value(text, "chargehub_core_plugin_file_ok"), 0);
+  EXPECT_EQ(chargehub::metrics::find_value(text, "chargehub_core_plugin_file_age_seconds"), std::nullopt);
 }
