@@ -194,6 +194,28 @@ TEST(BridgeMetrics, TheServerAnswersOnlyGetMetricsAndASlowClientDoesNotBlockIt) 
   EXPECT_EQ(bad.wait(), 2);
 }
 
+TEST(BridgeMetrics, WithSeveralWorkersTheSupervisorServesTheirSum) {
+  TempDir dir{"metrics-workers"};
+  Stack stack{dir};
+  int port = free_port();
+  stack.start_bridge({"--workers", "2", "--metrics", "127.0.0.1:" + std::to_string(port)});
+  ASSERT_TRUE(wait_for_port(port));
+  // Two links, whichever workers the kernel gives them to.
+  int a = connect_to(stack.bridge_port()), b = connect_to(stack.bridge_port());
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  std::string text;
+  EXPECT_TRUE(wait_until([&] {
+    text = scrape(port, "/metrics").body;
+    return chargehub::metrics::find_value(text, "chargehub_bridge_links") == 2.0;
+  }, std::chrono::seconds(5))) << text;
+  EXPECT_EQ(value(text, "chargehub_bridge_workers"), 2);
+  EXPECT_GE(value(text, "chargehub_bridge_links_opened_total"), 2);
+  expect_valid(text, dir.path());
+  ::close(a);
+  ::close(b);
+}
+
 class CoreMetricsDb : public ::testing::TestWithParam<Database> {};
 
 TEST_P(CoreMetricsDb, DatabaseGaugesAndTimesOnEitherDatabase) {
