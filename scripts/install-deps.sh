@@ -11,6 +11,7 @@ PKGS=(
   libasio-dev libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   curl python3 python3-paho-mqtt procps
   nginx-light
+  prometheus
   # Debian packages and their test (tests/packaging): dpkg-shlibdeps, file (CPack), systemd-analyze,
   # ip (the test's private network namespace)
   dpkg-dev file systemd iproute2

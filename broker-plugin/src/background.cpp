@@ -119,12 +119,12 @@ void Background::run() {
     }
     if (force) stats_.reloads.fetch_add(1, std::memory_order_relaxed);
     load_services(force);
-    if (!cfg_.status_file.empty() && clock::now() >= next_status) {
+    if ((!cfg_.status_file.empty() || !cfg_.metrics_file.empty()) && clock::now() >= next_status) {
       write_status();
       next_status = clock::now() + std::chrono::seconds(cfg_.status_interval_s);
     }
   }
-  if (!cfg_.status_file.empty()) write_status();
+  if (!cfg_.status_file.empty() || !cfg_.metrics_file.empty()) write_status();
 }
 
 void Background::load_cache() {
@@ -205,6 +205,8 @@ void Background::load_services(bool force) {
 
 void Background::write_status() {
   auto s = snapshot(stats_);
+  if (!cfg_.metrics_file.empty()) write_atomically(cfg_.metrics_file, stats_prometheus(s));   // docs/metrics.md
+  if (cfg_.status_file.empty()) return;
   std::string text = "# chargehub-auth status, rewritten every " + std::to_string(cfg_.status_interval_s) + " s\n";
   text += "updated: " + utc_now() + "\n";
   text += "credentials: " + std::string(credentials_source_name(s.credentials_source)) + "\n";
@@ -213,14 +215,7 @@ void Background::write_status() {
   text += "services_file: " + (cfg_.services.empty() ? std::string("not configured") : cfg_.services) + "\n";
   text += "services_state: " + services_state_ + "\n";
   text += stats_text(s);
-  std::string tmp = cfg_.status_file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return;
-    out << text;
-    if (!out.flush()) return;
-  }
-  std::rename(tmp.c_str(), cfg_.status_file.c_str());
+  write_atomically(cfg_.status_file, text);
 }
 
 }  // namespace chargehub::auth

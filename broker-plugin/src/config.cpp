@@ -34,6 +34,7 @@ ConfigResult parse_config(const std::vector<std::pair<std::string, std::string>>
     else if (key == "auth_snapshot_interval") number(c.auth_snapshot_interval, 10, 86400);
     else if (key == "services") c.services = value;
     else if (key == "status_file") c.status_file = value;
+    else if (key == "metrics_file") c.metrics_file = value;
     else if (key == "ed25519_window_s") number(c.ed25519_window_s, 1, 86400);
     else if (key == "poll_ms") number(c.poll_ms, 10, 60000);
     else if (key == "status_interval_s") number(c.status_interval_s, 1, 86400);

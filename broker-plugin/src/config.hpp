@@ -17,6 +17,7 @@ struct Config {
   std::int64_t auth_snapshot_interval = 300;  // auth_snapshot_interval: s between snapshot requests
   std::string services;            // services: service accounts file
   std::string status_file;         // status_file: plain-text status, rewritten periodically
+  std::string metrics_file;        // metrics_file: the counters in the Prometheus text format, rewritten with the status
   std::int64_t ed25519_window_s = 300;   // ed25519_window_s
   std::int64_t poll_ms = 250;            // poll_ms: services file check interval
   std::int64_t status_interval_s = 10;   // status_interval_s

@@ -281,10 +281,7 @@ int on_tick(int, void*, void* userdata) {
     p->last_housekeeping_ms = now;
     p->throttle.prune(now);
     p->limits.prune(now);
-    std::vector<std::string> top;
-    for (auto& [id, d] : p->limits.top(10))
-      top.push_back(id + " rate=" + std::to_string(d.rate) + " size=" + std::to_string(d.size));
-    p->stats.set_top_dropped(std::move(top));
+    p->stats.set_top_dropped(p->limits.top(10));
     if (p->throttled_unlogged) {
       mosquitto_log_printf(MOSQ_LOG_NOTICE, "chargehub-auth auth.throttled_unlogged count=%llu",
                            static_cast<unsigned long long>(p->throttled_unlogged));

@@ -13,6 +13,7 @@
 
 #include "auth.hpp"
 #include "identity.hpp"
+#include "limits.hpp"
 
 namespace chargehub::auth {
 
@@ -44,18 +45,20 @@ struct Stats {
 
   // The devices that lost most messages to the limits, "<id> rate=<n> size=<n>" lines, most first:
   // set by the broker thread once a second, read by the status file writer and get_stats.
-  void set_top_dropped(std::vector<std::string> lines) {
+  using TopDropped = std::vector<std::pair<std::string, DeviceDrops>>;   // Limits::top()
+  void set_top_dropped(TopDropped top) {
     std::lock_guard lock(top_mu_);
-    top_dropped_ = std::move(lines);
+    top_dropped_ = std::move(top);
   }
-  std::vector<std::string> top_dropped() const {
+  std::vector<std::string> top_dropped() const;   // the lines above
+  TopDropped top_dropped_devices() const {
     std::lock_guard lock(top_mu_);
     return top_dropped_;
   }
 
  private:
   mutable std::mutex top_mu_;
-  std::vector<std::string> top_dropped_;
+  TopDropped top_dropped_;
 };
 
 // Plain copy of the counters at one moment.
@@ -67,6 +70,7 @@ struct StatsSnapshot {
   std::uint64_t snapshot_requests = 0, snapshots = 0, stale_ignored = 0;
   std::uint64_t admitted_while_throttled = 0, dropped_rate = 0, dropped_size = 0;
   std::vector<std::string> top_dropped;
+  Stats::TopDropped top_dropped_devices;
   std::int64_t auth_rev = -1, devices = 0, services = 0, connections = 0;
   int credentials_source = 0;
 };
@@ -78,5 +82,12 @@ boost::json::object stats_json(const StatsSnapshot& s);
 std::string stats_text(const StatsSnapshot& s);
 // One line for the broker log.
 std::string stats_line(const StatsSnapshot& s);
+// The counters in the Prometheus text format (names chargehub_plugin_*, docs/metrics.md), ending with
+// kMetricsEnd so that a reader can tell a complete file from a torn one.
+inline constexpr std::string_view kMetricsEnd = "# chargehub-auth metrics end\n";
+std::string stats_prometheus(const StatsSnapshot& s);
+// Writes text to path through path.tmp and a rename, so readers see the old file or the new one whole
+// (plugin_opt_status_file, plugin_opt_metrics_file). False when it could not.
+bool write_atomically(const std::string& path, const std::string& text);
 
 }  // namespace chargehub::auth

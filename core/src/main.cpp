@@ -19,6 +19,8 @@
 #include "app/app.hpp"
 #include "db/db.hpp"
 #include "db/backup.hpp"
+#include "metrics.hpp"
+#include "routes/routes.hpp"
 
 using namespace chargehub;
 
@@ -115,6 +117,12 @@ int main(int argc, char** argv) {
   std::string fw_pubkey, fw_dir;
   serve->add_option("--firmware-pubkey", fw_pubkey, "platform firmware public key PEM (`chargehub-ota keygen`); without it uploads are refused");
   serve->add_option("--firmware-dir", fw_dir, "directory of firmware images (default: <sqlite file>.firmware, or ./firmware with PostgreSQL)");
+  // Metrics (issue 18, docs/metrics.md): GET /metrics; the broker plugin's file appended to it.
+  std::string plugin_metrics;
+  int64_t plugin_metrics_max_age = 60;
+  serve->add_option("--plugin-metrics", plugin_metrics, "the broker plugin's Prometheus file (plugin_opt_metrics_file), appended to GET /metrics");
+  serve->add_option("--plugin-metrics-max-age", plugin_metrics_max_age, "seconds after which that file is stale and left out")
+      ->capture_default_str()->check(CLI::Range(1, 86400));
 
   // Bootstrap: the first operator account and service keys, straight into the database.
   std::string acct_name = "admin", acct_display, acct_password_file;
@@ -254,6 +262,12 @@ int main(int argc, char** argv) {
     server = std::make_unique<http::Server>(
         hcfg, [&kernel](http::Request& r) { return kernel.handle(r); },
         [&kernel](std::string_view m, std::string_view p) { return kernel.body_policy(m, p); });
+
+    // ---- metrics (docs/metrics.md): what GET /metrics reads at scrape time ----
+    core::core_metrics().watch(*conn, svc, &link);
+    api::watch_http_server(server->stats());
+    if (!plugin_metrics.empty()) core::core_metrics().append_plugin_file(plugin_metrics, plugin_metrics_max_age);
+    // ---- end of metrics ----
 
     link.start();   // after every module is wired: messages may arrive at once
     server->start();

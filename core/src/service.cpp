@@ -7,6 +7,7 @@
 #include "chargehub/topics.hpp"
 #include "chargehub/rules/meter_check.hpp"
 #include "log.hpp"
+#include "metrics.hpp"
 
 namespace chargehub::core {
 
@@ -38,10 +39,12 @@ const std::unordered_map<std::string_view, Service::Handler>& Service::handlers(
 void Service::on_message(const std::string& topic, std::string_view payload) {
   ++counters_.messages;
   if (topic == auth_control::kSnapshotRequestTopic) {
+    core_metrics().message("snapshot_request");
     auto r = auth_control::parse_snapshot_request(payload);
     return publish_snapshot(r ? "the broker asked: " + r->reason : "the broker asked");
   }
   auto t = topics::parse(topic);
+  core_metrics().message(!t || t->dir == topics::Direction::Down ? "unknown" : t->dir == topics::Direction::Status ? "status" : std::string_view(t->kind));
   if (!t || t->dir == topics::Direction::Down) {
     ++counters_.unknown_topics;
     return;
@@ -121,6 +124,9 @@ void Service::on_session_end(const std::string& device, const json::value& v) {
   if (!e || !msg) return malformed(device, "session_end");
   auto out = app_.sessions.end_reported(device, *msg, *e, now(), json::serialize(v));
   if (out.duplicate) ++counters_.duplicate_reports;
+  if (out.settled) core_metrics().settled("stop_record");
+  if (out.meter_flag || out.orphan_id || (!out.settled && !out.duplicate))
+    core_metrics().settlement_error(out.meter_flag ? "implausible" : out.orphan_id ? "orphan" : "not_settleable");
   if (out.settled) {
     ++counters_.sessions_settled;
     log::info("session.settled", {{"session", out.settled->id}, {"device", device}, {"wh", out.settled->energy_wh},
@@ -137,6 +143,7 @@ void Service::on_session_end(const std::string& device, const json::value& v) {
 void Service::on_reply(const std::string& device, const json::value& v) {
   if (!v.is_object()) return malformed(device, "reply");
   auto eff = app_.commands.replied(device, v.get_object(), now());
+  if (eff.command && is_final(eff.command->state)) core_metrics().command_done(eff.command->id, eff.command->op, name(eff.command->state));
   follow_up(eff.follow);
   if (eff.session && !eff.note.empty()) log::info("session.note", {{"session", eff.session->id}, {"note", eff.note}});
   if (eff.session)
@@ -209,6 +216,7 @@ bool Service::publish_now(const std::string& topic, const std::string& payload, 
   }
   if (!command_id.empty()) {
     ++counters_.commands_published;
+    core_metrics().command_sent(command_id);
     app_.commands.sent(command_id, now());
   }
   return true;
@@ -224,6 +232,7 @@ void Service::publish_command(const CommandRow& c) {
 }
 
 void Service::follow_up(const FollowUp& f) {
+  core_metrics().settled("charger_lost", f.settled.size());
   for (auto& s : f.settled)
     log::warn("session.lost", {{"session", s.id}, {"device", s.device_id}, {"port", s.port}, {"wh", s.energy_wh}, {"fen", s.amount_fen.value_or(0)}});
   for (auto& c : f.commands) {
@@ -258,7 +267,7 @@ void Service::tick() {
     if (ota_) ota_->on_online(id, false);
   }
   flush_commands();
-  app_.commands.fail_unanswered(t - 30);
+  core_metrics().commands_unanswered(static_cast<uint64_t>(app_.commands.fail_unanswered(t - 30)));
   if (t - last_downsample_ >= 600) {
     last_downsample_ = t;
     if (auto n = app_.telemetry.downsample(t - cfg_.full_resolution_s, cfg_.downsample_interval_s))

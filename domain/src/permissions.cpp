@@ -48,6 +48,7 @@ const std::vector<Permission> kCatalogue = {
     {"keys.manage", "keys", "管理 API 密钥"},
     {"audit.view", "audit", "查看操作日志"},
     {"system.status", "system", "查看系统状态"},
+    {"system.metrics", "system", "读取监控指标（Prometheus /metrics）"},
     {"system.config", "settings", "系统配置（提现限额、报表时区）"},
 };
 
@@ -119,6 +120,8 @@ const std::vector<BuiltinRole>& roles() {
          v.push_back("devices.view");
          return normalized(std::move(v));
        }()},
+      // Prometheus's key (docs/metrics.md): GET /metrics and nothing else.
+      {"service_metrics", "监控服务", keys({"system.metrics"})},
   };
   return r;
 }

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 #include <unistd.h>
 
 namespace chargehub::bridge {
@@ -42,6 +43,7 @@ std::optional<Config> parse_config(int argc, char** argv, int& exit_code) {
   app.add_option("--login-backoff-max-ms", c.login_backoff_max_ms, "Longest login back-off")->capture_default_str();
   app.add_option("--log-level", c.log_level, "debug, info, warn or error")->capture_default_str();
   app.add_option("--log-format", c.log_format, "kv (logfmt) or json: one line per event on stderr")->capture_default_str();
+  app.add_option("--metrics", c.metrics, "HOST:PORT serving GET /metrics (Prometheus text format; plain HTTP, a trusted network)");
   chargehub::config::add_config_option(app);   // --config FILE: every flag above (docs/packages.md)
   try {
     app.parse(argc, argv);
@@ -84,6 +86,7 @@ void validate(Config& c) {
     c.listen_host = h;
     c.listen_port = p;
   }
+  if (!c.metrics.empty()) std::tie(c.metrics_host, c.metrics_port) = host_port("--metrics", c.metrics);
   if (c.listen_port == 0 && c.serial.empty()) throw ConfigError("nothing to serve: give --listen and/or --serial");
   static const unsigned kBauds[] = {1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600};
   for (auto& s : c.serial) {

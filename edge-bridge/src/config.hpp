@@ -59,6 +59,11 @@ struct Config {
 
   std::string log_level = "info";
   std::string log_format = "kv";   // kv (logfmt) | json (docs/operations.md, "Logs")
+
+  // GET /metrics in the Prometheus text format (metrics_http.hpp); "" = not served
+  std::string metrics;
+  std::string metrics_host;
+  uint16_t metrics_port = 0;
 };
 
 // Parses argv (and the --config file). Returns the config or throws ConfigError with a clear message;

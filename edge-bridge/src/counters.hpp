@@ -34,5 +34,8 @@ struct Counters {
 Counters* make_shared_counters(int n);
 // Sum of n blocks as the status JSON published on svc/v1/bridge-<name>/status.
 std::string counters_json(const Counters* blocks, int n, int workers_alive);
+// The same sum in the Prometheus text format, with the serving process's own metrics (GET /metrics,
+// docs/metrics.md).
+std::string counters_prometheus(const Counters* blocks, int n, int workers_alive);
 
 }  // namespace chargehub::bridge

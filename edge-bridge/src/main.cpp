@@ -17,6 +17,7 @@
 #include "bridge.hpp"
 #include "config.hpp"
 #include "counters.hpp"
+#include "metrics_http.hpp"
 #include "mqtt_client.hpp"
 #include "util.hpp"
 
@@ -37,6 +38,10 @@ int run_worker(const Config& cfg, Counters* blocks, int n, int index, bool with_
   Bridge bridge(io, cfg, blocks[index], index);
   std::unique_ptr<StatusPublisher> status;
   if (with_status) status = std::make_unique<StatusPublisher>(io, cfg, blocks, n, [] { return 1; });
+  // GET /metrics (docs/metrics.md): served by the single process, or by the supervisor of several.
+  std::unique_ptr<MetricsHttp> metrics;
+  if (with_status && cfg.metrics_port)
+    metrics = std::make_unique<MetricsHttp>(io, cfg.metrics_host, cfg.metrics_port, [blocks] { return counters_prometheus(blocks, 1, 1); });
   asio::signal_set stop_signals(io, SIGTERM, SIGINT);
   asio::signal_set usr1(io, SIGUSR1);
   std::function<void()> wait_usr1 = [&] {
@@ -51,6 +56,7 @@ int run_worker(const Config& cfg, Counters* blocks, int n, int index, bool with_
     if (ec) return;
     log(Level::Info, "stopping", "signal", sig);
     if (status) status->stop();
+    if (metrics) metrics->stop();
     bridge.shutdown([&] {
       usr1.cancel();
       io.stop();
@@ -58,6 +64,7 @@ int run_worker(const Config& cfg, Counters* blocks, int n, int index, bool with_
   });
   try {
     bridge.start();
+    if (metrics) metrics->start();
   } catch (const std::exception& e) {
     log(Level::Error, "start_failed", "error", e.what());
     return 1;
@@ -87,6 +94,18 @@ int run_supervisor(const Config& cfg) {
   asio::io_context io(1);
   int alive = cfg.workers;
   StatusPublisher status(io, cfg, blocks, cfg.workers, [&] { return alive; });
+  std::unique_ptr<MetricsHttp> metrics;
+  if (cfg.metrics_port) {
+    metrics = std::make_unique<MetricsHttp>(io, cfg.metrics_host, cfg.metrics_port,
+                                            [&] { return counters_prometheus(blocks, cfg.workers, alive); });
+    try {
+      metrics->start();
+    } catch (const std::exception& e) {
+      log(Level::Error, "start_failed", "error", e.what());
+      for (auto p : pids) ::kill(p, SIGTERM);
+      return 1;
+    }
+  }
   asio::signal_set stop_signals(io, SIGTERM, SIGINT);
   asio::signal_set other(io, SIGUSR1, SIGCHLD);
   bool stopping = false;
@@ -124,6 +143,7 @@ int run_supervisor(const Config& cfg) {
     if (ec) return;
     log(Level::Info, "stopping", "signal", sig);
     stopping = true;
+    if (metrics) metrics->stop();
     for (auto p : pids) ::kill(p, SIGTERM);
   });
   status.start();

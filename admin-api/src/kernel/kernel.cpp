@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 
 #include "app/audit.hpp"
 #include "chargehub/frame.hpp"
@@ -9,6 +10,7 @@
 #include "chargehub/text.hpp"
 #include "errors.hpp"
 #include "log.hpp"
+#include "metrics.hpp"
 
 namespace chargehub::api {
 
@@ -20,12 +22,12 @@ void bad_input(std::string code, std::string field, std::string message) {
 }
 bool utf8_ok(std::string_view s) { return valid_utf8(s); }
 
-Reply ok(json::value body, int status) { return Reply{status, std::move(body), {}}; }
+Reply ok(json::value body, int status) { return Reply{status, std::move(body), {}, {}, {}}; }
 
 Reply fail(int status, std::string code, std::string message, std::string field) {
   json::object o{{"error", std::move(code)}, {"message", std::move(message)}};
   if (!field.empty()) o["field"] = std::move(field);
-  return Reply{status, std::move(o), {}};
+  return Reply{status, std::move(o), {}, {}, {}};
 }
 
 Reply refuse(const Refusal& r) {
@@ -91,7 +93,10 @@ http::Response to_http(const Reply& r) {
   http::Response out;
   out.status = r.status;
   out.headers = r.headers;
-  if (!r.body.is_null()) out.body = json::serialize(r.body);
+  if (r.text) {
+    out.body = *r.text;
+    out.content_type = r.content_type;
+  } else if (!r.body.is_null()) out.body = json::serialize(r.body);
   else out.body = "{}";
   return out;
 }
@@ -232,7 +237,18 @@ std::string Kernel::client_address(const http::Request& req) const {
 }
 
 http::Response Kernel::handle(http::Request& req) {
+  // Metrics (docs/metrics.md): by route pattern, never the raw path, so the series stay bounded.
+  auto t0 = std::chrono::steady_clock::now();
   auto m = match(req.method, req.path);
+  std::string route = m.route ? m.route->path : "unmatched";
+  std::string method = req.method;
+  if (!m.route && method != "GET" && method != "POST" && method != "PUT" && method != "PATCH" && method != "DELETE") method = "other";
+  auto resp = respond(req, m);
+  core::core_metrics().http(route, method, resp.status, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  return resp;
+}
+
+http::Response Kernel::respond(http::Request& req, Match& m) {
   if (!m.route) {
     if (m.path_known) return to_http(fail(405, "method_not_allowed", "this path does not take " + req.method));
     return to_http(fail(404, "not_found", "no such route"));

@@ -50,6 +50,8 @@ struct Reply {
   int status = 200;
   json::value body;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::optional<std::string> text;   // a body that is not JSON (GET /metrics), sent as it is with content_type
+  std::string content_type;
 };
 
 // A validation error: answered 400 {"error": code, "message", "field"}.
@@ -215,6 +217,7 @@ class Kernel {
     std::map<std::string, std::string, std::less<>> params;
   };
   Match match(std::string_view method, std::string_view path) const;
+  http::Response respond(http::Request& req, Match& m);   // handle() without the metrics
   Reply run(const Route& route, Ctx& ctx);
   std::string client_address(const http::Request& req) const;
 

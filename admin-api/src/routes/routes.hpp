@@ -29,6 +29,9 @@ std::vector<Route> settings_routes();                      // system configurati
 std::vector<Route> withdrawal_routes();                    // agents' withdrawals
 std::vector<Route> agent_routes();                         // agents, stations, device assignment
 std::vector<Route> income_routes();                        // agents' balances and ledgers, sessions' income split
+std::vector<Route> metrics_routes();                       // GET /metrics (Prometheus, docs/metrics.md)
+// The HTTP server's counters in the core's metrics (read at scrape time; `s` outlives the scrapes).
+void watch_http_server(const http::ServerStats& s);
 
 // Every table above on one kernel.
 void mount_all(Kernel& k, StatusSources sources, core::Ota& ota);

@@ -51,6 +51,7 @@ void mount_all(Kernel& k, StatusSources sources, core::Ota& ota) {
   k.add(withdrawal_routes());
   k.add(agent_routes());
   k.add(income_routes());
+  k.add(metrics_routes());
 }
 
 }  // namespace chargehub::api

@@ -22,6 +22,7 @@ std::unique_ptr<Db> open(const std::string& url) {
 
 Tx::Tx(Db& db) : db_(db), lock_(db.mutex()), level_(db.depth_) {
   if (level_ == 0) {
+    began_ = std::chrono::steady_clock::now();
     db_.begin();
     db_.owner_ = std::this_thread::get_id();
   } else {
@@ -47,6 +48,7 @@ Tx::~Tx() {
       db_.owner_ = std::thread::id();
       db_.after_commit_.clear();
       db_.rollback();
+      if (auto* o = observer()) o->transaction(false, std::chrono::duration<double>(std::chrono::steady_clock::now() - began_).count());
     } else {
       db_.rollback_to(level_);
     }
@@ -57,6 +59,7 @@ Tx::~Tx() {
 void Tx::commit() {
   if (level_ == 0) {
     db_.commit();
+    if (auto* o = observer()) o->transaction(true, std::chrono::duration<double>(std::chrono::steady_clock::now() - began_).count());
     --db_.depth_;
     done_ = true;
     db_.owner_ = std::thread::id();

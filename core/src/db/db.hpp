@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -57,12 +58,28 @@ class StmtImpl {
 
 class Db;
 
+// Time spent in the database, for metrics (core/src/metrics.cpp installs one; none by default): the
+// steps of each statement summed until it is reset or given back, and each outermost transaction from
+// BEGIN to COMMIT or ROLLBACK. Called on the thread doing the work, with the connection held: be quick.
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual void statement(std::string_view sql, double seconds) = 0;
+  virtual void transaction(bool committed, double seconds) = 0;
+};
+inline std::atomic<Observer*> g_observer{nullptr};
+inline void set_observer(Observer* o) { g_observer.store(o, std::memory_order_release); }
+inline Observer* observer() { return g_observer.load(std::memory_order_acquire); }
+
 // A prepared statement borrowed from its connection's cache (given back, reset, when destroyed).
 class Stmt {
  public:
   Stmt(Db* owner, std::string sql, StmtImpl* impl) : owner_(owner), sql_(std::move(sql)), impl_(impl) {}
   ~Stmt();
-  Stmt(Stmt&& o) noexcept : owner_(o.owner_), sql_(std::move(o.sql_)), impl_(o.impl_) { o.impl_ = nullptr; }
+  Stmt(Stmt&& o) noexcept : owner_(o.owner_), sql_(std::move(o.sql_)), impl_(o.impl_), spent_(o.spent_) {
+    o.impl_ = nullptr;
+    o.spent_ = 0;
+  }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
@@ -84,9 +101,18 @@ class Stmt {
     return *this;
   }
 
-  bool step() { return impl_->step(); }
+  bool step() {
+    if (!observer()) return impl_->step();
+    auto t0 = std::chrono::steady_clock::now();
+    bool row = impl_->step();
+    spent_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return row;
+  }
   void run() { while (step()) {} }
-  void reset() { impl_->reset(); }
+  void reset() {
+    report();
+    impl_->reset();
+  }
 
   int64_t i64(int col) const { return impl_->i64(col); }
   bool boolean(int col) const { return impl_->i64(col) != 0; }
@@ -96,9 +122,15 @@ class Stmt {
   std::optional<std::string> opt_text(int col) const { return is_null(col) ? std::nullopt : std::optional(text(col)); }
 
  private:
+  void report() {
+    if (spent_ > 0)
+      if (auto* o = observer()) o->statement(sql_, spent_);
+    spent_ = 0;
+  }
   Db* owner_;
   std::string sql_;
   StmtImpl* impl_;
+  double spent_ = 0;   // seconds in step() since the last report (with an observer)
 };
 
 // One database connection.
@@ -147,6 +179,7 @@ class Db {
 };
 
 inline Stmt::~Stmt() {
+  report();
   if (impl_) owner_->give_back(sql_, impl_);
 }
 
@@ -179,6 +212,7 @@ class Tx {
   std::lock_guard<std::recursive_mutex> lock_;
   int level_;
   bool done_ = false;
+  std::chrono::steady_clock::time_point began_;   // the outermost one, for sql::Observer
 };
 
 // Numbered migrations (core/migrations/<dialect>/NNN_name.sql), applied in order, each in its own

@@ -1,5 +1,7 @@
 #include "wallets.hpp"
 
+#include "metrics.hpp"
+
 namespace chargehub::core {
 
 namespace {
@@ -45,6 +47,7 @@ void WalletRepo::post(int64_t rider_id, LedgerKind kind, int64_t amount_fen, std
       .args(rider_id, std::string(name(kind)), amount_fen, session_id, note, now)
       .run();
   db_.prepare("UPDATE wallet SET balance_fen = balance_fen + ? WHERE rider_id = ?").args(amount_fen, rider_id).run();
+  db_.after_commit([kind, amount_fen] { core_metrics().payment(name(kind), amount_fen); });   // metrics: once it is durable
 }
 
 void WalletRepo::hold(int64_t rider_id, int64_t fen) {

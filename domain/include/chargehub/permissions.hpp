@@ -49,7 +49,7 @@ const std::vector<Menu>& menu_tree();
 std::vector<Menu> visible_menus(const std::vector<std::string>& held);
 
 // platform_admin (every permission), customer_service, finance, agent_admin, agent_staff, installer,
-// service_ota (for the OTA command-line tool's service key).
+// service_ota (for the OTA command-line tool's service key), service_metrics (Prometheus's key: system.metrics).
 const std::vector<BuiltinRole>& builtin_roles();
 const BuiltinRole* builtin_role(std::string_view key);
 
