@@ -153,6 +153,14 @@ int main(int argc, char** argv) {
   auto* restore = app.add_subcommand("restore", "replace the SQLite database with a backup and migrate it (stop the core first)");
   restore->add_option("--from", restore_from, "the backup file")->required();
   restore->add_option("--db", db, "database URL, as for serve")->capture_default_str();
+  int64_t session_gap = core::sql::kDefaultSessionGap;
+  restore->add_option("--session-gap", session_gap, "new session numbers begin this far above the backup's (numbers given out after it)")
+      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  auto* after_restore = app.add_subcommand(
+      "after-restore", "after pg_restore (or any restore): new session numbers begin above those the chargers were told since the backup");
+  after_restore->add_option("--db", db, "database URL, as for serve")->capture_default_str();
+  after_restore->add_option("--session-gap", session_gap, "how far above the database's highest session number")
+      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   auto* openapi = app.add_subcommand("openapi", "print the admin API's OpenAPI 3 document (docs/openapi.json)");
 
   // Logs (docs/operations.md, "Logs"): --log-level, --log-format, before or after the subcommand.
@@ -203,9 +211,17 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*restore) {
-      auto r = core::sql::restore_sqlite(restore_from, db);
+      auto r = core::sql::restore_sqlite(restore_from, db, session_gap);
       std::cout << "restored " << restore_from << " into " << db << ": " << r.pages << " pages, " << r.bytes << " bytes in "
-                << r.seconds << " s; schema version " << r.schema_before << " -> " << r.schema_after << "\n";
+                << r.seconds << " s; schema version " << r.schema_before << " -> " << r.schema_after << "; new sessions from number "
+                << r.floor.next_id << " (the backup's highest: " << r.floor.max_id << ")\n";
+      return 0;
+    }
+    if (*after_restore) {
+      auto conn = core::sql::open(db);
+      core::sql::migrate(*conn);
+      auto f = core::sql::raise_session_floor(*conn, session_gap, std::time(nullptr));
+      std::cout << "new sessions from number " << f.next_id << " (the database's highest: " << f.max_id << ")\n";
       return 0;
     }
     if (*migrate) {

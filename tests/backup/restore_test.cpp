@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "chargehub/payloads.hpp"
+#include "db/backup.hpp"
 #include "db/db.hpp"
 #include "raw_charger.hpp"
 #include "stack.hpp"
@@ -139,9 +140,13 @@ struct Restore : ::testing::TestWithParam<Database> {
       auto out = run_capture(quoted(bin("chargehub-core").string()) + " restore --from " + quoted(file.string()) + " --db " +
                              quoted(stack.db_url()) + " 2>&1");
       EXPECT_NE(out.find("restored"), std::string::npos) << out;
+      EXPECT_NE(out.find("new sessions from number"), std::string::npos) << out;
     } else {
       run_capture(kPgBin + "pg_restore --clean --if-exists --single-transaction --no-owner -d " + quoted(pg_conninfo(stack.db_url())) +
                   " " + quoted(file.string()) + " 2>&1");
+      // As documented: after pg_restore, session numbers move past those given out since the dump.
+      auto out = run_capture(quoted(bin("chargehub-core").string()) + " after-restore --db " + quoted(stack.db_url()) + " 2>&1");
+      EXPECT_NE(out.find("new sessions from number"), std::string::npos) << out;
     }
   }
 
@@ -235,11 +240,24 @@ TEST_P(Restore, StopRecordsAfterARestoreAreSettledOnceAndNothingIsLost) {
   ASSERT_EQ(settled.status, 200) << json::serialize(settled.body);
   EXPECT_EQ(settled.obj().at("settled_session").as_object().at("amount_fen").as_int64(), billed_c);
   EXPECT_EQ(balance(), balance_before);
+
+  // A new session on C's port: its number is not C's again (the restore moved new numbers past the ones
+  // given out after the backup), so C's record, still arriving, cannot end or bill it.
+  charger->set_silent(false);
+  int64_t d = charge(3, 120);
+  ASSERT_TRUE(d);
+  EXPECT_GT(d, c) << "a restored database gave a session number out again";
+  EXPECT_GE(d, b + core::sql::kDefaultSessionGap);
   // Copies keep coming (a charger that missed the ack): acked, nothing billed again.
   end(rec_a);
   auto again = charger->session_end_until_acked(rec_c, "", 500ms, 10s);
   ASSERT_TRUE(again);
   EXPECT_EQ(balance(), balance_before);
+  EXPECT_EQ(state(d), "charging");
+  auto rec_d = record(3, d);
+  end(rec_d);
+  EXPECT_EQ(charges(d), 1);
+  EXPECT_EQ(balance(), balance_before - session(d).at("amount_fen").as_int64());
   invariants();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s);
 }
@@ -284,4 +302,20 @@ TEST(RestoreRefusals, ARunningCoresDatabaseIsNotOverwrittenAndPostgresqlPointsTo
   EXPECT_EQ(rc_ok, 0) << out_ok;
   stack.start_core();
   EXPECT_EQ(stack.api("GET", "/riders").obj().at("total").as_int64(), 0);
+}
+
+TEST(SessionFloor, EachRestoreMovesNewNumbersFurtherAndNeverPastTheChargersU32) {
+  TempDir dir{"backup-floor"};
+  auto db = core::sql::open("sqlite:///" + (dir.path() / "f.db").string());
+  core::sql::migrate(*db);
+  auto f1 = core::sql::raise_session_floor(*db, 1000, 1);
+  EXPECT_EQ(f1.max_id, 0);
+  EXPECT_EQ(f1.next_id, 1001);
+  // A second restore of the same backup (no session since): further still, never back.
+  auto f2 = core::sql::raise_session_floor(*db, 1000, 2);
+  EXPECT_EQ(f2.next_id, 2001);
+  EXPECT_THROW(core::sql::raise_session_floor(*db, int64_t{1} << 31, 3), core::sql::Error);
+  auto st = db->prepare("SELECT next_id FROM id_floor WHERE name = 'session'");
+  ASSERT_TRUE(st.step());
+  EXPECT_EQ(st.i64(0), 2001) << "a refused floor changes nothing";
 }

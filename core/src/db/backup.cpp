@@ -5,7 +5,9 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <thread>
@@ -172,7 +174,42 @@ BackupReport backup_sqlite(const std::string& db_url, const std::string& to, con
   return r;
 }
 
-RestoreReport restore_sqlite(const std::string& from, const std::string& db_url) {
+FloorReport raise_session_floor(Db& db, int64_t gap, int64_t now) {
+  if (gap < 1) throw Error("the session gap must be at least 1");
+  Tx tx(db);
+  FloorReport f;
+  {
+    auto st = db.prepare("SELECT coalesce(max(id), 0) FROM session");
+    st.step();
+    f.max_id = st.i64(0);
+  }
+  int64_t above = f.max_id + 1;   // the least id the database would give next without a floor
+  {
+    auto st = db.prepare("SELECT next_id FROM id_floor WHERE name = 'session'");
+    if (st.step()) above = std::max(above, st.i64(0));
+  }
+  if (db.dialect() == Dialect::Postgres) {
+    auto st = db.prepare("SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('session', 'id')::regclass), 0)");
+    st.step();
+    above = std::max(above, st.i64(0) + 1);
+  }
+  f.next_id = above + gap;
+  if (f.next_id > int64_t{0xFFFFFFFF} - gap)
+    throw Error("session numbers would pass the charger's 32-bit session number: use a smaller --session-gap");
+  if (db.dialect() == Dialect::Postgres) {
+    auto st = db.prepare("SELECT setval(pg_get_serial_sequence('session', 'id'), ?, false)");
+    st.args(f.next_id);
+    st.step();
+  }
+  db.prepare("INSERT INTO id_floor (name, next_id, set_at) VALUES ('session', ?, ?) "
+             "ON CONFLICT (name) DO UPDATE SET next_id = excluded.next_id, set_at = excluded.set_at")
+      .args(f.next_id, now)
+      .run();
+  tx.commit();
+  return f;
+}
+
+RestoreReport restore_sqlite(const std::string& from, const std::string& db_url, int64_t session_gap) {
   std::string to = sqlite_path_or_refuse(db_url, "restore");
   if (!fs::exists(from)) throw Error("no backup file at " + from);
   auto t0 = Clock::now();
@@ -203,6 +240,7 @@ RestoreReport restore_sqlite(const std::string& from, const std::string& db_url)
   // A backup from an older version gets this version's schema now (the core would do it at start).
   auto db = open(db_url);
   r.schema_after = migrate(*db);
+  r.floor = raise_session_floor(*db, session_gap, static_cast<int64_t>(std::time(nullptr)));
   db.reset();
   r.bytes = static_cast<int64_t>(fs::file_size(to));
   r.seconds = since(t0);

@@ -62,12 +62,22 @@ std::vector<SessionRow> read_all(sql::Stmt& st) {
 std::string sel() { return std::string("SELECT ") + kCols + " FROM session "; }
 }  // namespace
 
-SessionRepo::SessionRepo(sql::Db& db) : db_(db), holding_("state IN (" + sql_in_list(session::port_holding_state_names()) + ")") {}
+// A new session's id: PostgreSQL's identity (moved past a restore's floor by after-restore); on SQLite the
+// next rowid, but never below the floor a restore set (id_floor, migration 011), so a restored database
+// does not give out again the session numbers chargers were told after its backup.
+SessionRepo::SessionRepo(sql::Db& db)
+    : db_(db),
+      holding_("state IN (" + sql_in_list(session::port_holding_state_names()) + ")"),
+      next_id_(db.dialect() == sql::Dialect::Postgres
+                   ? "DEFAULT"
+                   : "(SELECT max(coalesce((SELECT max(id) FROM session), 0) + 1, "
+                     "coalesce((SELECT next_id FROM id_floor WHERE name = 'session'), 1)))") {}
 
 int64_t SessionRepo::insert(const NewSession& s, int64_t now) {
   auto st = db_.prepare(
-      "INSERT INTO session (device_id, port, rider_id, state, plan_id, plan_version, plan_spec, prepaid_fen, mode, limit_value, "
-      "created_at, card_uid, agent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT agent_id FROM device WHERE id = ?)) RETURNING id");
+      "INSERT INTO session (id, device_id, port, rider_id, state, plan_id, plan_version, plan_spec, prepaid_fen, mode, limit_value, "
+      "created_at, card_uid, agent_id) VALUES (" + next_id_ + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT agent_id FROM device WHERE id = ?)) "
+      "RETURNING id");
   st.args(s.device_id, s.port, s.rider_id, std::string(session::state_name(session::State::Requested)), s.plan_id, s.plan_version,
           s.plan_spec, s.prepaid_fen, s.mode, s.limit_value, now, s.card_uid, s.device_id);
   st.step();
@@ -193,10 +203,11 @@ void SessionRepo::add_refund(int64_t id, int64_t fen) {
 
 int64_t SessionRepo::insert_settled(const SettledSession& x, int64_t now) {
   auto st = db_.prepare(
-      "INSERT INTO session (device_id, port, rider_id, state, plan_id, plan_version, plan_spec, prepaid_fen, mode, limit_value, "
+      "INSERT INTO session (id, device_id, port, rider_id, state, plan_id, plan_version, plan_spec, prepaid_fen, mode, limit_value, "
       "energy_wh, duration_s, max_power_w, amount_fen, end_reason, error, created_at, started_at, ended_at, settled_at, meter_flag, "
       "reported_energy_wh, reported_duration_s, reported_max_power_w, agent_id) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT agent_id FROM device WHERE id = ?)) RETURNING id");
+      "VALUES (" + next_id_ + ", ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT agent_id FROM device WHERE id = ?)) "
+      "RETURNING id");
   st.args(x.s.device_id, x.s.port, x.s.rider_id, std::string(session::state_name(session::State::Settled)), x.s.plan_id,
           x.s.plan_version, x.s.plan_spec, int64_t{x.billed.energy_wh}, int64_t{x.billed.duration_s}, int64_t{x.billed.max_power_w},
           x.amount_fen, x.end_reason, x.note, x.created_at, x.started_at, now, now, x.meter_flag, int64_t{x.reported.energy_wh},

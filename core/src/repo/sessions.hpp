@@ -128,6 +128,7 @@ class SessionRepo {
  private:
   sql::Db& db_;
   std::string holding_;   // "state IN (...)" of the states that hold a port
+  std::string next_id_;   // the id of a new row: DEFAULT, or above a restore's floor on SQLite
 };
 
 }  // namespace chargehub::core
