@@ -14,6 +14,7 @@
 #include "log.hpp"
 #include "mqtt_link.hpp"
 #include "app/ota.hpp"   // OTA (issue 9)
+#include "app/housekeeping.hpp"   // several core instances (issue 18)
 #include "service.hpp"
 #include "app/app.hpp"
 #include "db/db.hpp"
@@ -88,6 +89,8 @@ int main(int argc, char** argv) {
   serve->add_option("--http", http, "HTTP API listen address")->capture_default_str();
   serve->add_option("--share-group", share_group, "subscribe through $share/<group>/ (several core instances)");
   serve->add_option("--start-timeout", scfg.start_timeout_s, "seconds to wait for a START reply")->capture_default_str();
+  serve->add_option("--start-retry-every", scfg.start_retry.resend_every_s, "seconds between resends of an unanswered START")->capture_default_str();
+  serve->add_option("--start-give-up", scfg.start_retry.give_up_after_s, "seconds after its first send an unanswered START is given up")->capture_default_str();
   serve->add_option("--offline-after", scfg.offline_after_s, "seconds of silence before a device is offline")->capture_default_str();
   serve->add_option("--card-prepay", scfg.cards.prepay_fen, "fen a card swipe prepays")->capture_default_str();
   serve->add_option("--card-min", scfg.cards.min_fen, "least available fen for a card swipe to start")->capture_default_str();
@@ -176,6 +179,7 @@ int main(int argc, char** argv) {
       return 0;
     }
 
+    if (auto why = scfg.start_retry.invalid_reason(); !why.empty()) throw std::runtime_error("START retries: " + std::string(why));
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -183,6 +187,12 @@ int main(int argc, char** argv) {
     auto conn = core::sql::open(db);
     core::App app(*conn, acfg);
     core::log::info("database (", core::sql::dialect_name(conn->dialect()), ") at schema version ", app.schema_version());
+    // ---- several core instances (issue 18, docs/scale-out.md): one runs the housekeeping ----
+    bool on_pg = conn->dialect() == core::sql::Dialect::Postgres;
+    if (!share_group.empty() && !on_pg)
+      throw std::runtime_error("--share-group needs PostgreSQL: several cores cannot share one SQLite file (docs/scale-out.md)");
+    core::Leadership leader("core-" + name, on_pg ? core::sql::open(db) : nullptr);   // PostgreSQL: the lease's own connection
+    leader.poll();
 
     core::MqttConfig mcfg{broker, "core-" + name, user, read_secret(secret_file), share_group};
     core::Service* svc_ptr = nullptr;
@@ -211,7 +221,11 @@ int main(int argc, char** argv) {
     std::unique_ptr<http::Server> server;
     api::StatusSources sources{[&link] { return link.connected(); },
                                [&link] { return std::pair<uint64_t, uint64_t>{link.waiting(), link.shed()}; },
-                               [&server] { return server ? http_stats_json(server->stats()) : boost::json::object{}; }};
+                               [&server] { return server ? http_stats_json(server->stats()) : boost::json::object{}; },
+                               [&leader, &share_group] {
+                                 return boost::json::object{{"name", leader.name()}, {"leading", leader.leading()},
+                                                            {"leader", leader.leader_name()}, {"share_group", share_group}};
+                               }};
     api::mount_all(kernel, sources, ota);
     auto [host, port] = split_host_port(http);
     hcfg.host = host;
@@ -233,7 +247,7 @@ int main(int argc, char** argv) {
       static int n = 0;
       if (++n % 5 == 0) {
         try {
-          svc.tick();
+          svc.tick(leader.poll());
         } catch (const std::exception& e) {
           core::log::error("housekeeping failed: ", e.what());
         }
@@ -242,6 +256,7 @@ int main(int argc, char** argv) {
     core::log::info("stopping");
     server->stop();
     link.stop();
+    leader.release();
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "chargehub-core: " << e.what() << "\n";
