@@ -120,7 +120,7 @@ int chargers_process(int port, std::vector<Charger> chargers, int rate, int seco
     if ((due - start) % std::chrono::seconds(1) < tick) pump(0);
     std::this_thread::sleep_until(due);
   }
-  for (int i = 0; i < 10; ++i) pump(10);   // what libmosquitto still holds goes out
+  for (int i = 0; i < 50; ++i) pump(20);   // what libmosquitto still holds goes out
   put(to_parent, &sent, sizeof sent);
 
   // Phase 2: stop records, as fast as the connections take them (QoS 1).

@@ -201,6 +201,7 @@ int main(int argc, char** argv) {
         [&] { svc_ptr->on_connected(); });
     core::Service svc(app, link, scfg);
     svc_ptr = &svc;
+    svc.set_housekeeping(leader.leading());   // a follower does not catch up on connecting (issue 18)
 
     // ---- wiring of optional modules (OTA: issue 9) ----
     core::OtaConfig ocfg{fw_dir.empty() ? default_firmware_dir(db) : fw_dir, std::nullopt};

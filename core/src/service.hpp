@@ -67,8 +67,9 @@ class Service {
   // thin old samples, plan rollouts. With several core instances only the leading one does it
   // (`housekeeping` false on the others: they only hand what their OTA hooks saw to the tables).
   void tick(bool housekeeping = true);
-  // Whether the last tick() ran the housekeeping (this instance leads).
+  // Whether the last tick() ran the housekeeping (this instance leads); set before the first tick.
   bool housekeeping() const { return housekeeping_; }
+  void set_housekeeping(bool leads) { housekeeping_ = leads; }
   // After (re)connecting to the broker: send what is still queued and reconcile every online device.
   void on_connected();
   void flush_commands();
