@@ -153,12 +153,12 @@ int chargers_process(int port, std::vector<Charger> chargers, int rate, int seco
   return 0;
 }
 
-// Sum of a counter over the running instances' /status.
-uint64_t total(Cluster& c, const char* counter) {
+// Sum of a counter over the running instances' /status (in "counters", or in another object).
+uint64_t total(Cluster& c, const char* counter, const char* in = "counters") {
   uint64_t n = 0;
   for (int i = 0; i < c.size(); ++i) {
     auto r = c.api(i, "GET", "/status");
-    if (r.status == 200) n += r.obj().at("counters").at(counter).to_number<uint64_t>();
+    if (r.status == 200) n += r.obj().at(in).at(counter).to_number<uint64_t>();
   }
   return n;
 }
@@ -210,8 +210,13 @@ int main(int argc, char** argv) {
   for (int k : instances) {
     TempDir dir("scale-bench");
     Cluster c(dir, k, {"--charger-time-scale", "1000"}, {"error", "warning", "notice"}, pg.fresh_database_url());
-    int64_t rider = c.api(0, "POST", "/riders", json::object{{"name", "bench"}}).obj().at("id").to_number<int64_t>();
-    c.api(0, "POST", "/riders/" + std::to_string(rider) + "/topups", json::object{{"amount_fen", 10'000'000}});
+    // Riders as a fleet has them: many wallets (one wallet for every session would make its row the
+    // one every settlement of every instance waits for).
+    std::vector<int64_t> riders;
+    for (int r = 0; r < 200; ++r) {
+      riders.push_back(c.api(r % k, "POST", "/riders", json::object{{"name", "bench " + std::to_string(r)}}).obj().at("id").to_number<int64_t>());
+      c.api(r % k, "POST", "/riders/" + std::to_string(riders.back()) + "/topups", json::object{{"amount_fen", 1'000'000}});
+    }
     std::vector<Charger> chargers(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) {
       auto& ch = chargers[static_cast<size_t>(i)];
@@ -232,7 +237,8 @@ int main(int argc, char** argv) {
     auto open = [&](int i, int port) -> int64_t {
       for (int attempt = 0; attempt < 100; ++attempt) {
         auto s = c.api(attempt % k, "POST", "/sessions",
-                       json::object{{"device_id", chargers[static_cast<size_t>(i)].id}, {"port", port}, {"rider_id", rider}, {"amount_fen", 300}});
+                       json::object{{"device_id", chargers[static_cast<size_t>(i)].id}, {"port", port},
+                                    {"rider_id", riders[static_cast<size_t>(i * 20 + port) % riders.size()]}, {"amount_fen", 300}});
         if (s.status == 201) return s.obj().at("id").to_number<int64_t>();
         if (attempt == 99) std::fprintf(stderr, "session on %s port %d: %d %s\n", chargers[static_cast<size_t>(i)].id.c_str(), port, s.status,
                                         json::serialize(s.body).c_str());
@@ -301,23 +307,25 @@ int main(int argc, char** argv) {
     };
     int64_t twice = one("SELECT count(*) FROM (SELECT session_id FROM ledger WHERE kind = 'charge' GROUP BY session_id HAVING count(*) > 1) x");
     int64_t off = one("SELECT count(*) FROM wallet w WHERE balance_fen <> (SELECT coalesce(sum(amount_fen), 0) FROM ledger l WHERE l.rider_id = w.rider_id)");
-    uint64_t split = 0;
-    for (int i = 0; i < k; ++i) {
-      std::string log = c.log(i);
-      for (size_t at = log.find("bursts so far"); at != std::string::npos; at = log.find("bursts so far", at + 1)) ++split;
-    }
+    uint64_t split = total(c, "bursts_split", "instance"), shed = total(c, "shed", "mqtt_queue");
+    size_t drops = 0;   // Mosquitto's notices that it dropped messages for a slow subscriber
+    std::string blog = c.broker().log_text();
+    for (size_t at = blog.find("Outgoing messages are being dropped"); at != std::string::npos;
+         at = blog.find("Outgoing messages are being dropped", at + 1))
+      ++drops;
     char cells[512];
     std::snprintf(cells, sizeof cells, "| %d | %d chargers, %.0f msg/s | %.0f msg/s (%.1f %%) | %s | %.0f %% | %llu in %.1f s: **%.0f sessions/s** | %.0f %% | %s |",
                   k, n, double(sent) / pub_s, double(applied_during) / pub_s, 100.0 * double(applied_during) / double(sent),
                   (applied >= sent ? "all, " + std::to_string(after).substr(0, 4) + " s"
                                    : std::to_string(sent - std::min(applied, sent)) + " not applied").c_str(),
                   busy_pct(s0, s1), (unsigned long long)count, settle_s, settle_s > 0 ? double(count) / settle_s : 0.0, busy_pct(s2, s3),
-                  split ? "logged" : "none");
+                  std::to_string(split).c_str());
     std::printf("%s\n", cells);
     if (twice != 0 || off != 0 || settle_s < 0)
       std::printf("  !! %lld sessions charged twice, %lld wallets off their ledger, settled in time: %s\n", (long long)twice, (long long)off,
                   settle_s < 0 ? "no" : "yes");
-    std::printf("  (load average %s; online %llu of %d chargers)\n", loadavg().c_str(), (unsigned long long)online, n);
+    std::printf("  (load average %s; online %llu of %d chargers; shed by the cores %llu; broker drop notices %zu)\n", loadavg().c_str(),
+                (unsigned long long)online, n, (unsigned long long)shed, drops);
     char bye = 'x';
     put(go[1], &bye, 1);
     ::waitpid(kid, nullptr, 0);

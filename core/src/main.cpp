@@ -223,9 +223,11 @@ int main(int argc, char** argv) {
     api::StatusSources sources{[&link] { return link.connected(); },
                                [&link] { return std::pair<uint64_t, uint64_t>{link.waiting(), link.shed()}; },
                                [&server] { return server ? http_stats_json(server->stats()) : boost::json::object{}; },
-                               [&leader, &share_group] {
+                               [&leader, &share_group, &svc] {
                                  return boost::json::object{{"name", leader.name()}, {"leading", leader.leading()},
-                                                            {"leader", leader.leader_name()}, {"share_group", share_group}};
+                                                            {"leader", leader.leader_name()}, {"share_group", share_group},
+                                                            {"bursts_split", svc.counters().bursts_split.load()},
+                                                            {"messages_retried", svc.counters().retried.load()}};
                                }};
     api::mount_all(kernel, sources, ota);
     auto [host, port] = split_host_port(http);
