@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "app/app.hpp"
+#include "app/housekeeping.hpp"
 #include "db/db.hpp"
 #include "pg.hpp"
 
@@ -169,4 +170,54 @@ TEST_F(TwoInstances, TheSameStopRecordOnTwoInstancesIsAppliedOnce) {
   EXPECT_EQ(copies.load(), kDevices * kPorts);
   EXPECT_EQ(one(*db1, "SELECT count(*) FROM ledger WHERE kind = 'charge'"), one(*db1, "SELECT count(*) FROM session WHERE amount_fen > 0"));
   money_adds_up();
+}
+
+bool wait_until_true(const std::function<bool()>& f) {
+  for (int i = 0; i < 200; ++i) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// The housekeeping lease (app/housekeeping.hpp): one holder at a time; when the holder's connection
+// ends (a killed core), the next poll of another instance takes it; SQLite's single instance always leads.
+TEST(Leadership, OneInstanceLeadsAndAnotherTakesOverWhenItsConnectionEnds) {
+  std::string url = chargehub::testing::fresh_database_url();
+  { auto db = sql::open(url); App app(*db); }   // migrated
+  auto a = std::make_unique<Leadership>("core-a", sql::open(url));
+  Leadership b("core-b", sql::open(url));
+  EXPECT_TRUE(a->poll());
+  EXPECT_FALSE(b.poll());
+  EXPECT_TRUE(a->poll());   // still holds it
+  EXPECT_FALSE(b.poll());
+  EXPECT_EQ(b.leader_name(), "core-a");
+  EXPECT_EQ(a->terms(), 1u);
+  // core-a's connection ends without giving the lease up (what a SIGKILL or a lost network does): the
+  // server drops the lock, core-b takes it at its next poll, core-a notices at its own.
+  {
+    auto admin = sql::open(url);
+    admin->prepare("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'core-a'").run();
+  }
+  EXPECT_TRUE(wait_until_true([&] { return b.poll(); }));
+  EXPECT_FALSE(a->poll());
+  EXPECT_FALSE(a->leading());
+  EXPECT_FALSE(a->poll());   // reconnected, and core-b holds it
+  EXPECT_EQ(b.leader_name(), "core-b");
+  a.reset();
+  // A clean stop gives it up at once.
+  Leadership c("core-c", sql::open(url));
+  EXPECT_FALSE(c.poll());
+  b.release();
+  EXPECT_FALSE(b.leading());
+  EXPECT_TRUE(c.poll());
+  EXPECT_FALSE(b.poll());
+}
+
+TEST(Leadership, ASingleInstanceOnSqliteAlwaysLeads) {
+  Leadership solo("core-main", nullptr);
+  EXPECT_TRUE(solo.poll());
+  EXPECT_TRUE(solo.poll());
+  EXPECT_EQ(solo.leader_name(), "core-main");
+  EXPECT_EQ(solo.terms(), 1u);
 }

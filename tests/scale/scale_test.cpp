@@ -239,3 +239,14 @@ TEST(Scale, ThreeCoresShareTheFleetAndSurviveAKilledLeader) {
   EXPECT_NE(c.log(second_leader).find("leads now"), std::string::npos);
   ::kill(mute_sim.pid(), SIGCONT);
 }
+
+// Several processes cannot share one SQLite file: --share-group on SQLite is refused at start.
+TEST(Scale, AShareGroupOnSqliteIsRefused) {
+  TempDir dir("scale-sqlite");
+  write_file(dir / "core.secret", "x\n");
+  Process core({bin("chargehub-core").string(), "serve", "--db", (dir / "core.db").string(), "--share-group", "cores", "--secret-file",
+                (dir / "core.secret").string(), "--http", "127.0.0.1:" + std::to_string(free_port())},
+               dir / "core.log");
+  EXPECT_EQ(core.wait(), 1);
+  EXPECT_NE(read_file(dir / "core.log").find("--share-group needs PostgreSQL"), std::string::npos) << read_file(dir / "core.log");
+}
