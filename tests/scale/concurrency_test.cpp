@@ -193,6 +193,11 @@ TEST(Leadership, OneInstanceLeadsAndAnotherTakesOverWhenItsConnectionEnds) {
   EXPECT_FALSE(b.poll());
   EXPECT_EQ(b.leader_name(), "core-a");
   EXPECT_EQ(a->terms(), 1u);
+  // Another ChargeHub database on the same server has a lease of its own.
+  Leadership other("core-x", sql::open(chargehub::testing::fresh_database_url()));
+  EXPECT_TRUE(other.poll());
+  EXPECT_EQ(other.leader_name(), "core-x");
+  EXPECT_EQ(b.leader_name(), "core-a");
   // core-a's connection ends without giving the lease up (what a SIGKILL or a lost network does): the
   // server drops the lock, core-b takes it at its next poll, core-a notices at its own.
   {

@@ -27,6 +27,7 @@ bool LeaderLockRepo::try_take() {
 }
 
 bool LeaderLockRepo::holds() {
+  // Advisory locks belong to one database: several ChargeHub databases on one server each have their own lease.
   auto st = db_.prepare("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted "
                         "AND classid = CAST(? AS BIGINT) AND objid = CAST(? AS BIGINT) AND objsubid = 2)");
   st.args(kKeyApp, kKeyLease);
@@ -43,7 +44,8 @@ void LeaderLockRepo::release() {
 
 std::optional<std::string> LeaderLockRepo::holder() {
   auto st = db_.prepare("SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = CAST(? AS BIGINT) AND l.objid = CAST(? AS BIGINT) "
+                        "WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                        "AND l.classid = CAST(? AS BIGINT) AND l.objid = CAST(? AS BIGINT) "
                         "AND l.objsubid = 2");
   st.args(kKeyApp, kKeyLease);
   std::optional<std::string> out;
