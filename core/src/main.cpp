@@ -15,6 +15,7 @@
 #include "log.hpp"
 #include "mqtt_link.hpp"
 #include "app/ota.hpp"   // OTA (issue 9)
+#include "app/housekeeping.hpp"   // several core instances (issue 18)
 #include "service.hpp"
 #include "app/app.hpp"
 #include "db/db.hpp"
@@ -92,6 +93,8 @@ int main(int argc, char** argv) {
   serve->add_option("--http", http, "HTTP API listen address")->capture_default_str();
   serve->add_option("--share-group", share_group, "subscribe through $share/<group>/ (several core instances)");
   serve->add_option("--start-timeout", scfg.start_timeout_s, "seconds to wait for a START reply")->capture_default_str();
+  serve->add_option("--start-retry-every", scfg.start_retry.resend_every_s, "seconds between resends of an unanswered START")->capture_default_str();
+  serve->add_option("--start-give-up", scfg.start_retry.give_up_after_s, "seconds after its first send an unanswered START is given up")->capture_default_str();
   serve->add_option("--offline-after", scfg.offline_after_s, "seconds of silence before a device is offline")->capture_default_str();
   serve->add_option("--card-prepay", scfg.cards.prepay_fen, "fen a card swipe prepays")->capture_default_str();
   serve->add_option("--card-min", scfg.cards.min_fen, "least available fen for a card swipe to start")->capture_default_str();
@@ -231,6 +234,7 @@ int main(int argc, char** argv) {
       return 0;
     }
 
+    if (auto why = scfg.start_retry.invalid_reason(); !why.empty()) throw std::runtime_error("START retries: " + std::string(why));
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -238,6 +242,12 @@ int main(int argc, char** argv) {
     auto conn = core::sql::open(db);
     core::App app(*conn, acfg);
     log::info("core.database", {{"dialect", core::sql::dialect_name(conn->dialect())}, {"schema", app.schema_version()}});
+    // ---- several core instances (issue 18, docs/scale-out.md): one runs the housekeeping ----
+    bool on_pg = conn->dialect() == core::sql::Dialect::Postgres;
+    if (!share_group.empty() && !on_pg)
+      throw std::runtime_error("--share-group needs PostgreSQL: several cores cannot share one SQLite file (docs/scale-out.md)");
+    core::Leadership leader("core-" + name, on_pg ? core::sql::open(db) : nullptr);   // PostgreSQL: the lease's own connection
+    leader.poll();
 
     core::MqttConfig mcfg{broker, "core-" + name, user, read_secret(secret_file), share_group};
     core::Service* svc_ptr = nullptr;
@@ -246,6 +256,7 @@ int main(int argc, char** argv) {
         [&] { svc_ptr->on_connected(); });
     core::Service svc(app, link, scfg);
     svc_ptr = &svc;
+    svc.set_housekeeping(leader.leading());   // a follower does not catch up on connecting (issue 18)
 
     // ---- wiring of optional modules (OTA: issue 9) ----
     core::OtaConfig ocfg{fw_dir.empty() ? default_firmware_dir(db) : fw_dir, std::nullopt};
@@ -266,7 +277,13 @@ int main(int argc, char** argv) {
     std::unique_ptr<http::Server> server;
     api::StatusSources sources{[&link] { return link.connected(); },
                                [&link] { return std::pair<uint64_t, uint64_t>{link.waiting(), link.shed()}; },
-                               [&server] { return server ? http_stats_json(server->stats()) : boost::json::object{}; }};
+                               [&server] { return server ? http_stats_json(server->stats()) : boost::json::object{}; },
+                               [&leader, &share_group, &svc] {
+                                 return boost::json::object{{"name", leader.name()}, {"leading", leader.leading()},
+                                                            {"leader", leader.leader_name()}, {"share_group", share_group},
+                                                            {"bursts_split", svc.counters().bursts_split.load()},
+                                                            {"messages_retried", svc.counters().retried.load()}};
+                               }};
     api::mount_all(kernel, sources, ota);
     auto [host, port] = split_host_port(http);
     hcfg.host = host;
@@ -294,7 +311,7 @@ int main(int argc, char** argv) {
       static int n = 0;
       if (++n % 5 == 0) {
         try {
-          svc.tick();
+          svc.tick(leader.poll());
         } catch (const std::exception& e) {
           log::error("core.housekeeping_failed", {{"error", e.what()}});
         }
@@ -303,6 +320,7 @@ int main(int argc, char** argv) {
     log::info("core.stopping");
     server->stop();
     link.stop();
+    leader.release();
     return 0;
   } catch (const std::exception& e) {
     log::error("core.failed", {{"error", e.what()}});

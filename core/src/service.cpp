@@ -63,6 +63,17 @@ void Service::on_message(const std::string& topic, std::string_view payload) {
       return;
     }
     (this->*(h->second))(t->device, *v);
+  } catch (const sql::Error& e) {
+    // Several core instances: a deadlock with another instance's transaction, or a copy of this report
+    // that another instance recorded first (a unique key). Its savepoint is rolled back; it is applied
+    // again after the burst commits, and then sees what the other instance did.
+    if (collided_ && e.kind == sql::Error::Kind::Busy && abandon_on_busy_) throw;   // the whole burst goes back
+    if (collided_ && (e.kind == sql::Error::Kind::Busy || e.constraint())) {
+      collided_->emplace_back(topic, std::string(payload));
+      return;
+    }
+    ++counters_.bad_messages;
+    log::error("failed to handle ", topic, ": ", e.what());
   } catch (const std::exception& e) {
     ++counters_.bad_messages;
     log::error("mqtt.handler_failed", {{"topic", topic}, {"error", e.what()}});
@@ -145,6 +156,10 @@ void Service::on_reply(const std::string& device, const json::value& v) {
   auto eff = app_.commands.replied(device, v.get_object(), now());
   if (eff.command && is_final(eff.command->state)) core_metrics().command_done(eff.command->id, eff.command->op, name(eff.command->state));
   follow_up(eff.follow);
+  // Whichever core instance sent the command, the one the reply reaches completes it (the row is shared).
+  if (eff.command && !eff.duplicate && is_final(eff.command->state))
+    log::info("command.completed", {{"command", eff.command->id}, {"op", eff.command->op}, {"device", device},
+                                     {"state", name(eff.command->state)}});
   if (eff.session && !eff.note.empty()) log::info("session.note", {{"session", eff.session->id}, {"note", eff.note}});
   if (eff.session)
     log::info("session.state", {{"session", eff.session->id}, {"state", session::state_name(eff.session->state)}, {"error", eff.session->error}});
@@ -180,14 +195,67 @@ void Service::on_ota(const std::string& device, const json::value& v) {
   ota_->on_ota_message(device, v);
 }
 
+// A burst is one transaction. On PostgreSQL with several core instances, two bursts may need the same
+// rows (a session's meter readings and its stop record reach different instances) in different orders.
+// A burst therefore waits at most kBurstLockWaitMs for a row another instance holds; then it is rolled
+// back whole and its messages are applied one transaction each, which hold their rows briefly and may
+// wait (a deadlock between two of those is broken by PostgreSQL and the message applied again).
 void Service::on_messages(const std::vector<std::pair<std::string, std::string>>& batch) {
+  std::vector<std::pair<std::string, std::string>> collided;
+  if (!apply_burst(batch, &collided, true)) {
+    ++counters_.bursts_split;
+    if (int64_t t = now(); t - last_split_log_ >= 10) {
+      last_split_log_ = t;
+      log::info("ingest.burst_split", {{"messages", batch.size()}, {"bursts_split", counters_.bursts_split.load()},
+                                       {"why", "rows_held_by_another_instance"}});
+    }
+    collided.assign(batch.begin(), batch.end());
+  }
+  for (auto& m : collided) {
+    std::vector<std::pair<std::string, std::string>> one{m};
+    for (int attempt = 1; !one.empty(); ++attempt) {
+      std::vector<std::pair<std::string, std::string>> again;
+      ++counters_.retried;
+      apply_burst(one, attempt < 5 ? &again : nullptr, false);   // the last attempt counts a failure as any other
+      one.swap(again);
+    }
+  }
+}
+
+bool Service::apply_burst(const std::vector<std::pair<std::string, std::string>>& batch,
+                          std::vector<std::pair<std::string, std::string>>* collided, bool whole) {
   std::vector<Deferred> deferred;
   deferred_ = &deferred;
-  app_.batch([&] {
-    for (auto& [topic, payload] : batch) on_message(topic, payload);
-  });
-  deferred_ = nullptr;
+  collided_ = collided;
+  abandon_on_busy_ = whole;
+  // What the handlers count, to be taken back if the burst is abandoned.
+  uint64_t before[] = {counters_.messages, counters_.bad_messages, counters_.unknown_topics, counters_.sessions_settled,
+                       counters_.duplicate_reports};
+  auto reset = [&] {
+    deferred_ = nullptr;
+    collided_ = nullptr;
+    abandon_on_busy_ = false;
+  };
+  try {
+    app_.batch([&] {
+      for (auto& [topic, payload] : batch) on_message(topic, payload);
+    }, whole ? kBurstLockWaitMs : 0);
+  } catch (const sql::Error& e) {
+    reset();
+    if (!whole || e.kind != sql::Error::Kind::Busy) throw;
+    counters_.messages = before[0];
+    counters_.bad_messages = before[1];
+    counters_.unknown_topics = before[2];
+    counters_.sessions_settled = before[3];
+    counters_.duplicate_reports = before[4];
+    return false;
+  } catch (...) {
+    reset();
+    throw;
+  }
+  reset();
   for (auto& d : deferred) publish(d.topic, d.payload, d.qos, d.command_id);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -247,6 +315,9 @@ void Service::query_ports(const std::string& device, const std::string& why) {
 
 void Service::on_connected() {
   publish_snapshot("connected");   // a broker that started while no core ran waits for this
+  // With several core instances the leading one sends what is queued and reconciles (it reconnects too
+  // when the broker was away); a follower that alone lost its connection has nothing to catch up on.
+  if (!housekeeping_) return;
   flush_commands();
   // After a core restart (or a broker outage) what the chargers run may differ from what we think.
   for (auto& d : app_.devices.online_ids()) query_ports(d, "reconnect");
@@ -256,7 +327,12 @@ void Service::flush_commands() {
   for (auto& c : app_.commands.unsent(now())) publish_command(c);
 }
 
-void Service::tick() {
+void Service::tick(bool housekeeping) {
+  housekeeping_ = housekeeping;
+  if (!housekeeping) {
+    if (ota_) ota_->tick(false);   // what this instance's OTA hooks saw still goes to the tables
+    return;
+  }
   int64_t t = now();
   // Published STARTs without a reply: resend, ask the charger, or give up (docs/billing-rules.md).
   follow_up(app_.commands.chase_starts(t, cfg_.start_retry));
@@ -273,7 +349,7 @@ void Service::tick() {
     if (auto n = app_.telemetry.downsample(t - cfg_.full_resolution_s, cfg_.downsample_interval_s))
       log::info("meter.downsampled", {{"samples", n}});
   }
-  if (ota_) ota_->tick();
+  if (ota_) ota_->tick(true);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -30,8 +30,9 @@ class OtaHooks {
   // A heartbeat: port states (frames.md), to offer firmware only to idle chargers.
   virtual void on_heartbeat(const std::string& device, const std::vector<uint8_t>& port_states) = 0;
   virtual void on_online(const std::string& device, bool online) = 0;
-  // Called about once a second from the housekeeping thread.
-  virtual void tick() = 0;
+  // Called about once a second from the housekeeping thread. `housekeeping`: this core instance runs the
+  // planner (the leading one of several, docs/scale-out.md); every instance applies what its hooks saw.
+  virtual void tick(bool housekeeping) = 0;
 };
 
 struct ServiceConfig {
@@ -48,7 +49,9 @@ struct ServiceConfig {
 
 struct Counters {
   std::atomic<uint64_t> messages{0}, bad_messages{0}, unknown_topics{0}, sessions_settled{0}, duplicate_reports{0},
-      commands_published{0}, publish_failures{0};
+      commands_published{0}, publish_failures{0},
+      retried{0},        // messages applied again after colliding with another core instance's transaction
+      bursts_split{0};   // bursts rolled back and applied message by message (rows held by another instance)
 };
 
 class Service {
@@ -60,8 +63,13 @@ class Service {
   void on_message(const std::string& topic, std::string_view payload);
   // A burst of messages in one transaction; what they publish (acks, commands) goes out after the commit.
   void on_messages(const std::vector<std::pair<std::string, std::string>>& batch);
-  // Periodic housekeeping: give up unanswered STARTs, mark silent devices offline, send queued commands.
-  void tick();
+  // Periodic housekeeping: give up unanswered STARTs, mark silent devices offline, send queued commands,
+  // thin old samples, plan rollouts. With several core instances only the leading one does it
+  // (`housekeeping` false on the others: they only hand what their OTA hooks saw to the tables).
+  void tick(bool housekeeping = true);
+  // Whether the last tick() ran the housekeeping (this instance leads); set before the first tick.
+  bool housekeeping() const { return housekeeping_; }
+  void set_housekeeping(bool leads) { housekeeping_ = leads; }
   // After (re)connecting to the broker: send what is still queued and reconcile every online device.
   void on_connected();
   void flush_commands();
@@ -115,6 +123,16 @@ class Service {
     std::string command_id;
   };
   std::vector<Deferred>* deferred_ = nullptr;
+  // Messages of the burst under way that collided with another core instance's transaction (a deadlock,
+  // or a copy of the same report committed there first): applied again once the burst committed.
+  std::vector<std::pair<std::string, std::string>>* collided_ = nullptr;
+  bool abandon_on_busy_ = false;   // a Busy error abandons the whole burst (it is applied message by message)
+  int64_t last_split_log_ = 0;
+  static constexpr int kBurstLockWaitMs = 100;
+  // One transaction; false when it was abandoned (`whole`: on a row held too long by another instance).
+  bool apply_burst(const std::vector<std::pair<std::string, std::string>>& batch, std::vector<std::pair<std::string, std::string>>* collided,
+                   bool whole);
+  std::atomic<bool> housekeeping_{true};
   void follow_up(const FollowUp& f);
   void query_ports(const std::string& device, const std::string& why);
   int64_t last_downsample_ = 0;

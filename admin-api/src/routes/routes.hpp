@@ -17,6 +17,7 @@ struct StatusSources {
   std::function<bool()> mqtt_connected;
   std::function<std::pair<uint64_t, uint64_t>()> mqtt_queue;   // waiting, shed
   std::function<json::object()> http_stats;                     // the HTTP server's counters
+  std::function<json::object()> instance;                       // this core instance and who leads (docs/scale-out.md)
 };
 
 std::vector<Route> system_routes(StatusSources sources);   // health, status, openapi.json

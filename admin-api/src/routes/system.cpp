@@ -29,7 +29,8 @@ std::vector<Route> system_routes(StatusSources src) {
                      {"credentials", json::object{{"failed_logins", acc.failed_logins()},
                                                   {"failed_keys", acc.failed_keys()},
                                                   {"throttled", acc.throttled()}}},
-                     {"http", src.http_stats ? src.http_stats() : json::object{}}});
+                     {"http", src.http_stats ? src.http_stats() : json::object{}},
+                     {"instance", src.instance ? src.instance() : json::object{}}});
                }};
   status.response_schema = json::object{{"type", "object"}};
   r.push_back(std::move(status));

@@ -78,10 +78,14 @@ class App {
 
   int schema_version() { return sql::schema_version(db); }
   // Runs fn inside one transaction (the use cases it calls nest as savepoints): the fleet adapter
-  // applies a burst of messages this way. fn must not throw.
+  // applies a burst of messages this way. fn must not throw, except to abandon the whole burst (it is
+  // rolled back and the exception goes on).
+  // `lock_wait_ms` > 0: on PostgreSQL a row that another core instance's transaction holds is waited for
+  // at most this long, then the statement fails as sql::Error::Kind::Busy (docs/scale-out.md).
   template <class F>
-  void batch(F&& fn) {
+  void batch(F&& fn, int lock_wait_ms = 0) {
     sql::Tx tx(db);
+    if (lock_wait_ms > 0) wait_for_locks_at_most(db, lock_wait_ms);
     fn();
     tx.commit();
   }

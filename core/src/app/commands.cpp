@@ -101,7 +101,7 @@ ReplyEffect Commands::replied(const std::string& device_id, const json::object& 
   }
   std::string id(idv->get_string());
   sql::Tx tx(r_.db);
-  auto cmd = r_.commands.get(id);
+  auto cmd = r_.commands.lock(id);   // a copy of the reply on another core instance waits, then sees it final
   if (!cmd || cmd->device_id != device_id) {
     eff.note = "reply to an unknown command";
     return eff;
@@ -134,9 +134,9 @@ ReplyEffect Commands::replied(const std::string& device_id, const json::object& 
 }
 
 void Commands::settle_start(const std::string& start_id, const json::object& reply, ReplyEffect& eff, int64_t now) {
-  auto start = r_.commands.get(start_id);
+  auto start = r_.commands.lock(start_id);
   if (!start || start->state != CommandState::Sent || !start->session_id) return;   // answered meanwhile
-  auto s = r_.sessions.get(*start->session_id);
+  auto s = r_.sessions.lock(*start->session_id);
   if (!s) return;
   auto answer = query_ports_answer(reply);
   auto outcome = rules::start_outcome(answer, static_cast<uint8_t>(s->port), static_cast<uint32_t>(s->id));
@@ -162,9 +162,12 @@ void Commands::settle_start(const std::string& start_id, const json::object& rep
 FollowUp Commands::chase_starts(int64_t now, const rules::RetryPolicy& policy) {
   sql::Tx tx(r_.db);
   FollowUp out;
-  for (auto& c : r_.commands.unanswered_starts()) {
-    if (!c.sent_at) continue;
-    auto s = c.session_id ? r_.sessions.get(*c.session_id) : std::nullopt;
+  for (auto& found : r_.commands.unanswered_starts()) {
+    // Again under the row's lock: its reply may have been applied on another core instance meanwhile.
+    auto locked = r_.commands.lock(found.id);
+    if (!locked || locked->state != CommandState::Sent || !locked->sent_at) continue;
+    auto& c = *locked;
+    auto s = c.session_id ? r_.sessions.lock(*c.session_id) : std::nullopt;
     if (s && s->state != session::State::Requested && s->state != session::State::Starting) {
       // A meter reading or a stop record answered for it.
       r_.commands.resolve(c.id, CommandState::Replied, "no reply; the session is " + std::string(session::state_name(s->state)), now);

@@ -548,7 +548,7 @@ void Ota::apply(const Event& e) {
 // ---------------------------------------------------------------------------------------------------
 // the planner (housekeeping thread, about once a second)
 
-void Ota::tick() {
+void Ota::tick(bool housekeeping) {
   std::vector<Event> events;
   {
     std::lock_guard lock(mem_mu_);
@@ -562,6 +562,8 @@ void Ota::tick() {
       for (auto& e : events) apply(e);
       tx.commit();
     }
+    // Several core instances: each applies the reports it received; one plans (docs/scale-out.md).
+    if (!housekeeping) return;
     // Running rollouts, and paused or cancelled ones still waiting for replies to their offers.
     sql::Lock rd(db_);
     ids = rollouts_.ids_to_watch(RolloutState::Running, {RolloutState::Paused, RolloutState::Cancelled},

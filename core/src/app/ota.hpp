@@ -134,7 +134,7 @@ class Ota : public OtaHooks {
   void on_boot(const std::string& device, const std::string& fw) override;
   void on_heartbeat(const std::string& device, const std::vector<uint8_t>& port_states) override;
   void on_online(const std::string& device, bool online) override;
-  void tick() override;
+  void tick(bool housekeeping) override;   // the planner runs only when `housekeeping` (the leading instance)
 
   struct Stats {
     uint64_t chunks_served = 0, bytes_served = 0, chunk_requests_unknown = 0, offers_sent = 0, statuses = 0;

@@ -8,6 +8,7 @@
 #include "repo/commands.hpp"
 #include "repo/devices.hpp"
 #include "repo/inbox.hpp"
+#include "repo/leader_lock.hpp"
 #include "repo/plans.hpp"
 #include "repo/reports.hpp"
 #include "repo/sessions.hpp"

@@ -71,7 +71,7 @@ Result<CommandRow> Sessions::request_stop(const Scope& scope, int64_t session_id
 
 Result<CommandRow> Sessions::stop_in_tx(int64_t session_id, const Origin& origin, int64_t now, int64_t ttl_s) {
   using R = Result<CommandRow>;
-  auto s = r_.sessions.get(session_id);
+  auto s = r_.sessions.lock(session_id);
   if (!s) return R::no("session_not_found", "no session with this id");
   auto n = session::next(s->state, Event::StopRequested);
   if (!n) return R::no("session_not_active", "the session is " + std::string(session::state_name(s->state)));
@@ -83,14 +83,14 @@ Result<CommandRow> Sessions::stop_in_tx(int64_t session_id, const Origin& origin
 
 void Sessions::start_sent(int64_t session_id) {
   sql::Tx tx(r_.db);
-  if (auto s = r_.sessions.get(session_id))
+  if (auto s = r_.sessions.lock(session_id))
     if (auto n = session::next(s->state, Event::StartSent)) r_.sessions.set_state(s->id, *n);
   tx.commit();
 }
 
 std::optional<SessionRow> Sessions::start_answered(int64_t session_id, const rules::ReplyOutcome& o, int64_t now) {
   sql::Tx tx(r_.db);
-  auto s = r_.sessions.get(session_id);
+  auto s = r_.sessions.lock(session_id);
   if (!s) return std::nullopt;
   if (auto n = session::next(s->state, rules::start_event(o))) {
     if (*n == State::Rejected || *n == State::StartTimedOut) {
@@ -132,7 +132,7 @@ EndOutcome Sessions::end_reported(const std::string& device_id, const std::strin
     return out;
   }
   out.ack = payloads::Ack{msg, 0, std::nullopt};
-  auto s = r_.sessions.get(e.session);
+  auto s = r_.sessions.lock(e.session);
   if (s && s->device_id == device_id && s->port == e.port) {
     rules::Reported raw{e.energy_wh, e.duration_s, e.max_power_w};
     auto v = rules::judge_end(facts(*s), raw, judged_now(*s, now));
@@ -219,12 +219,16 @@ std::optional<CommandRow> Sessions::start_not_taken(const SessionRow& s, const s
 
 std::vector<SessionRow> Sessions::expire_starts(int64_t created_before, int64_t now) {
   sql::Tx tx(r_.db);
-  auto out = r_.sessions.holding_created_before({State::Requested, State::Starting}, created_before);
-  for (auto& s : out) {
-    if (s.rider_id && s.prepaid_fen > 0) r_.wallets.release(*s.rider_id, s.prepaid_fen);
-    r_.sessions.set_ended(s.id, State::StartTimedOut, "no reply to START", now);
-    r_.commands.fail_open_start(s.id);
-    s.state = State::StartTimedOut;
+  std::vector<SessionRow> out;
+  for (auto& found : r_.sessions.holding_created_before({State::Requested, State::Starting}, created_before)) {
+    // Again under the row's lock: another core instance may have answered or given it up meanwhile.
+    auto s = r_.sessions.lock(found.id);
+    if (!s || (s->state != State::Requested && s->state != State::Starting)) continue;
+    if (s->rider_id && s->prepaid_fen > 0) r_.wallets.release(*s->rider_id, s->prepaid_fen);
+    r_.sessions.set_ended(s->id, State::StartTimedOut, "no reply to START", now);
+    r_.commands.fail_open_start(s->id);
+    s->state = State::StartTimedOut;
+    out.push_back(*s);
   }
   tx.commit();
   return out;
@@ -238,9 +242,11 @@ FollowUp Sessions::reconcile(const std::string& device_id, const std::map<int64_
   for (auto& s : ours) running.push_back({s.id, s.port, s.state, s.created_at});
   auto verdict = rules::reconcile(running, charging, now);
   for (int64_t id : verdict.lost) {
-    for (auto& s : ours)
-      if (s.id == id && settle(s, s.usage(), std::nullopt, "lost: the charger no longer has this session", Event::ChargerLost, now))
-        if (auto done = r_.sessions.get(id)) out.settled.push_back(*done);
+    // Settled under the row's lock, from the state it has then (a stop record may have settled it on
+    // another core instance meanwhile: the state machine then refuses ChargerLost).
+    auto s = r_.sessions.lock(id);
+    if (s && settle(*s, s->usage(), std::nullopt, "lost: the charger no longer has this session", Event::ChargerLost, now))
+      if (auto done = r_.sessions.get(id)) out.settled.push_back(*done);
   }
   for (auto& [port, sess] : verdict.stop) {
     auto cmd = make_command(device_id, "stop", json::object{{"port", port}, {"session", sess}}, Origin::system("reconcile"), std::nullopt, now, 60);
@@ -254,7 +260,8 @@ FollowUp Sessions::reconcile(const std::string& device_id, const std::map<int64_
 Result<SessionRow> Sessions::refund(const Scope& scope, int64_t session_id, int64_t amount_fen, const std::string& note, int64_t now) {
   using R = Result<SessionRow>;
   sql::Tx tx(r_.db);
-  auto s = r_.sessions.get(scope, session_id);
+  if (!r_.sessions.get(scope, session_id)) return R::no("session_not_found", "no session with this id");
+  auto s = r_.sessions.lock(session_id);   // two refunds on two core instances: one after the other
   if (!s) return R::no("session_not_found", "no session with this id");
   if (auto why = rules::check_refund(s->state == State::Settled && s->rider_id, amount_fen, s->amount_fen.value_or(0), s->refunded_fen))
     return R::no(*why);

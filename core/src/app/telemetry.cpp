@@ -13,7 +13,7 @@ FollowUp Telemetry::meter(const std::string& device_id, const proto::Meter& m, i
   FollowUp out;
   for (auto& p : m.ports) {
     if (p.session == 0) continue;
-    auto s = r_.sessions.get(p.session);
+    auto s = r_.sessions.lock(p.session);   // a stop record on another core instance waits, or went first
     if (!s || s->device_id != device_id || s->port != p.port || !session::holds_port(s->state)) continue;
     // A reading for the session means it runs: it counts as START accepted.
     State state = session::next(s->state, Event::StartAccepted).value_or(s->state);

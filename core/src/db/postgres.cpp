@@ -63,7 +63,7 @@ namespace {
 Error::Kind kind_of(const char* sqlstate) {
   std::string_view s = sqlstate ? sqlstate : "";
   if (s.starts_with("23")) return Error::Kind::Constraint;                // integrity_constraint_violation
-  if (s == "40001" || s == "40P01") return Error::Kind::Busy;             // serialization failure, deadlock
+  if (s == "40001" || s == "40P01" || s == "55P03") return Error::Kind::Busy;   // serialization failure, deadlock, lock_timeout
   return Error::Kind::Other;
 }
 

@@ -67,6 +67,13 @@ std::optional<CommandRow> CommandRepo::get(const std::string& id) {
   return read(st);
 }
 
+std::optional<CommandRow> CommandRepo::lock(const std::string& id) {
+  auto st = db_.prepare(sel() + (db_.dialect() == sql::Dialect::Postgres ? "WHERE id = ? FOR UPDATE" : "WHERE id = ?"));
+  st.args(id);
+  if (!st.step()) return std::nullopt;
+  return read(st);
+}
+
 std::vector<CommandRow> CommandRepo::for_device(const std::string& device_id, int64_t limit) {
   auto st = db_.prepare(sel() + "WHERE device_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?");
   st.args(device_id, limit);

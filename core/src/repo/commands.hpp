@@ -41,6 +41,9 @@ class CommandRepo {
 
   void insert(const CommandRow& c);
   std::optional<CommandRow> get(const std::string& id);
+  // The command, locked until the transaction ends on PostgreSQL (SELECT … FOR UPDATE): a reply, a copy
+  // of it on another core instance and the retry policy never act on one state twice.
+  std::optional<CommandRow> lock(const std::string& id);
   std::vector<CommandRow> for_device(const std::string& device_id, int64_t limit);
   Page<CommandRow> page_for_device(const std::string& device_id, const PageRequest& p);   // newest first   // newest first
   // Marks a queued command sent; returns true when it was queued.

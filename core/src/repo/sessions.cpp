@@ -91,6 +91,13 @@ std::optional<SessionRow> SessionRepo::get(int64_t id) {
   return read(st);
 }
 
+std::optional<SessionRow> SessionRepo::lock(int64_t id) {
+  auto st = db_.prepare(sel() + (db_.dialect() == sql::Dialect::Postgres ? "WHERE id = ? FOR UPDATE" : "WHERE id = ?"));
+  st.args(id);
+  if (!st.step()) return std::nullopt;
+  return read(st);
+}
+
 std::optional<SessionRow> SessionRepo::get(const Scope& scope, int64_t id) {
   auto st = db_.prepare(sel() + "WHERE id = ?2 AND " + scope_sql("agent_id", 1));
   st.bind(1, scope.bind()).bind(2, id);

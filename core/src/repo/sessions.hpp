@@ -89,6 +89,9 @@ class SessionRepo {
   int64_t insert(const NewSession& s, int64_t now);
   // get(id): the fleet's own reads (the session state machine, settlement); everything the API reads
   // goes through the scoped get, list and page.
+  // The session, locked until the transaction ends on PostgreSQL (SELECT … FOR UPDATE), so that two core
+  // instances never both act on one state (docs/scale-out.md); SQLite's writers are serialized already.
+  std::optional<SessionRow> lock(int64_t id);
   std::optional<SessionRow> get(int64_t id);
   std::optional<SessionRow> get(const Scope& scope, int64_t id);
   std::vector<SessionRow> list(const Scope& scope, const SessionFilter& f);
