@@ -73,7 +73,7 @@ void Service::on_message(const std::string& topic, std::string_view payload) {
       return;
     }
     ++counters_.bad_messages;
-    log::error("failed to handle ", topic, ": ", e.what());
+    log::error("mqtt.handler_failed", {{"topic", topic}, {"error", e.what()}});
   } catch (const std::exception& e) {
     ++counters_.bad_messages;
     log::error("mqtt.handler_failed", {{"topic", topic}, {"error", e.what()}});
