@@ -188,7 +188,7 @@ TEST(Scale, ThreeCoresShareTheFleetAndSurviveAKilledLeader) {
   std::set<int> answered_by;
   for (auto& id : commands)
     for (int i = 0; i < 3; ++i)
-      if (c.log(i).find("command " + id + " (query_ports)") != std::string::npos) answered_by.insert(i);
+      if (c.log(i).find("command=" + id + " op=query_ports") != std::string::npos) answered_by.insert(i);
   EXPECT_TRUE(answered_by.count(1) || answered_by.count(2)) << "every reply reached the core that sent the command";
   auto seen = c.api(2, "GET", "/devices/" + devices[0] + "/commands");
   ASSERT_EQ(seen.status, 200);
