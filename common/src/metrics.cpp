@@ -1,4 +1,5 @@
 #include "chargehub/metrics.hpp"
+#include "utf8.hpp"
 
 #include <dirent.h>
 #include <sys/resource.h>
@@ -93,27 +94,7 @@ bool valid_label_name(std::string_view s) {
   return true;
 }
 
-namespace {
-// Length of the valid UTF-8 sequence at s[i], or 0.
-size_t utf8_seq(std::string_view s, size_t i) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  if (c < 0x80) return 1;
-  size_t n;
-  uint32_t cp;
-  if (c >= 0xC2 && c <= 0xDF) n = 2, cp = c & 0x1F;
-  else if (c >= 0xE0 && c <= 0xEF) n = 3, cp = c & 0x0F;
-  else if (c >= 0xF0 && c <= 0xF4) n = 4, cp = c & 0x07;
-  else return 0;
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(i + k) & 0x3F);
-  }
-  if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;
-  return n;
-}
-}  // namespace
+using common::utf8_seq;
 
 bool valid_utf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
