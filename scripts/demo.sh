@@ -3,8 +3,8 @@
 # on loopback: Mosquitto with our plugin, the core with its HTTP API, the edge bridge, and one simulated
 # charger. Stays in the foreground; Ctrl-C stops everything it started.
 #
-#   ./scripts/demo.sh                      defaults: MQTT 1883, bridge 9000, HTTP 8080
-#   MQTT_PORT=11883 BRIDGE_PORT=19000 HTTP_PORT=18080 ./scripts/demo.sh
+#   ./scripts/demo.sh                      defaults: MQTT 1883, bridge 9000, HTTP 8080, bridge metrics 9150
+#   MQTT_PORT=11883 BRIDGE_PORT=19000 HTTP_PORT=18080 BRIDGE_METRICS_PORT=19150 ./scripts/demo.sh
 #   TIME_SCALE=120 ./scripts/demo.sh       simulated seconds per real second (default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,7 @@ ROOT=$(pwd)
 MQTT_PORT=${MQTT_PORT:-1883}
 BRIDGE_PORT=${BRIDGE_PORT:-9000}
 HTTP_PORT=${HTTP_PORT:-8080}
+BRIDGE_METRICS_PORT=${BRIDGE_METRICS_PORT:-9150}
 TIME_SCALE=${TIME_SCALE:-60}
 DEVICE=${DEVICE:-861234567890123}
 RUN=${RUN_DIR:-$ROOT/run/demo}
@@ -21,9 +22,9 @@ RUN=${RUN_DIR:-$ROOT/run/demo}
 BIN=$ROOT/${BUILD_DIR:-build}/bin
 PLUGIN=$ROOT/${BUILD_DIR:-build}/lib/chargehub_auth.so
 
-for port in "$MQTT_PORT" "$BRIDGE_PORT" "$HTTP_PORT"; do
+for port in "$MQTT_PORT" "$BRIDGE_PORT" "$HTTP_PORT" "$BRIDGE_METRICS_PORT"; do
   if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
-    echo "demo: port $port on 127.0.0.1 is in use; set MQTT_PORT, BRIDGE_PORT or HTTP_PORT" >&2
+    echo "demo: port $port on 127.0.0.1 is in use; set MQTT_PORT, BRIDGE_PORT, HTTP_PORT or BRIDGE_METRICS_PORT" >&2
     exit 1
   fi
 done
@@ -53,9 +54,12 @@ trap cleanup EXIT
 "$BIN/chargehub-core" migrate --db "$RUN/core.db" >/dev/null
 ADMIN_PASSWORD=$("$BIN/chargehub-core" account --db "$RUN/core.db" --name admin --display-name "演示管理员")
 API_KEY=$("$BIN/chargehub-core" api-key --db "$RUN/core.db" --name demo-setup)
+# Prometheus's key: it may read GET /api/v1/metrics and nothing else (docs/metrics.md).
+METRICS_KEY=$("$BIN/chargehub-core" api-key --db "$RUN/core.db" --name prometheus --role service_metrics)
 umask 077
 echo "$ADMIN_PASSWORD" > "$RUN/admin.password"
 echo "$API_KEY" > "$RUN/api.key"
+echo "$METRICS_KEY" > "$RUN/metrics.key"
 umask 022
 
 cat > "$RUN/mosquitto.conf" <<CONF
@@ -69,6 +73,8 @@ plugin $PLUGIN
 plugin_opt_auth_cache_file $RUN/chargehub-auth.cache
 plugin_opt_services $RUN/services
 plugin_opt_status_file $RUN/broker-status.txt
+# The plugin's counters for Prometheus; the core passes them on at /api/v1/metrics (docs/metrics.md).
+plugin_opt_metrics_file $RUN/plugin-metrics.prom
 # The bridge's address: not a source of its own (each charger's username through it still is; the
 # bridge throttles its chargers' peer addresses itself).
 plugin_opt_throttle_addr_exempt 127.0.0.1
@@ -93,7 +99,8 @@ echo "demo: mosquitto with the chargehub plugin on 127.0.0.1:$MQTT_PORT (log $RU
 
 "$BIN/chargehub-core" serve --db "$RUN/core.db" --broker "tcp://127.0.0.1:$MQTT_PORT" --name demo \
   --secret-file "$RUN/core.secret" --http "127.0.0.1:$HTTP_PORT" \
-  --firmware-pubkey "$RUN/firmware.pub" --charger-time-scale "$TIME_SCALE" 2>>"$RUN/core.log" &
+  --firmware-pubkey "$RUN/firmware.pub" --charger-time-scale "$TIME_SCALE" --plugin-metrics "$RUN/plugin-metrics.prom" \
+  2>>"$RUN/core.log" &
 pids+=($!)
 API="http://127.0.0.1:$HTTP_PORT/api/v1"
 for _ in $(seq 100); do curl -sf "$API/health" >/dev/null && break; sleep 0.1; done
@@ -106,7 +113,7 @@ TOKEN=$(curl -sf "${H[@]}" -d "{\"id\":\"$DEVICE\",\"name\":\"东门车棚 1号�
 echo "demo: device $DEVICE created; its token was shown once and handed to the simulator"
 
 "$BIN/chargehub-bridge" --listen "127.0.0.1:$BRIDGE_PORT" --broker "tcp://127.0.0.1:$MQTT_PORT" --name demo \
-  --secret-file "$RUN/bridge.secret" --queue-dir "$RUN/queue" >>"$RUN/bridge.log" 2>&1 &
+  --secret-file "$RUN/bridge.secret" --queue-dir "$RUN/queue" --metrics "127.0.0.1:$BRIDGE_METRICS_PORT" >>"$RUN/bridge.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$BRIDGE_PORT") 2>/dev/null && break; sleep 0.1; done
 echo "demo: edge bridge for 4G chargers on 127.0.0.1:$BRIDGE_PORT (log $RUN/bridge.log)"
@@ -148,6 +155,10 @@ password is in $RUN/admin.password and must be changed at the first login):
   curl -s "\${H[@]}" -d '{}' \$API/sessions/1/stop       # or let the battery fill up
   curl -s "\${H[@]}" \$API/riders/1                        # balance, held, available
   curl -s "\${H[@]}" \$API/riders/1/ledger
+
+  # what Prometheus scrapes (docs/metrics.md; examples/prometheus/): the core with its own key, and the bridge
+  curl -s -H "Authorization: Bearer \$(cat $RUN/metrics.key)" \$API/metrics | grep -E '^chargehub_(sessions|settlements|plugin)' | head
+  curl -s http://127.0.0.1:$BRIDGE_METRICS_PORT/metrics | grep '^chargehub_bridge_logins'
 
   # firmware over the air to the simulated charger (docs/ota.md)
   HTTP_PORT=$HTTP_PORT RUN_DIR=$RUN examples/ota/walkthrough.sh
