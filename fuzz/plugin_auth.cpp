@@ -133,6 +133,9 @@ std::string edited(std::string s, std::string_view edits) {
 }
 
 bool starts(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+// Within the namespace `dir` ("…/down/"): under it, or the level itself, which a filter "…/down/#" also
+// matches (MQTT: '#' includes the parent level).
+bool within(std::string_view s, std::string_view dir) { return starts(s, dir) || s == dir.substr(0, dir.size() - 1); }
 
 std::string_view level(std::string_view topic, int n) {
   for (int i = 0; i < n; ++i) {
@@ -161,10 +164,10 @@ void acl(Role role, Access access, std::string_view name, std::string_view topic
   switch (role) {
     case Role::charger:
       if (access == Access::write) FUZZ_CHECK(starts(topic, own + "up/") || topic == own + "status");
-      else FUZZ_CHECK(starts(filter, own + "down/"));
+      else FUZZ_CHECK(within(filter, own + "down/"));
       break;
     case Role::bridge:
-      FUZZ_CHECK(starts(filter, "svc/v1/" + std::string(name) + "/"));
+      FUZZ_CHECK(within(filter, "svc/v1/" + std::string(name) + "/"));
       break;
     case Role::monitor:
       FUZZ_CHECK(access != Access::write);
