@@ -239,7 +239,8 @@ std::string Kernel::client_address(const http::Request& req) const {
 http::Response Kernel::handle(http::Request& req) {
   // Metrics (docs/metrics.md): by route pattern, never the raw path, so the series stay bounded.
   auto t0 = std::chrono::steady_clock::now();
-  auto m = match(req.method, req.path);
+  // GET /metrics, where Prometheus looks by default, is /api/v1/metrics (same permission, same answer).
+  auto m = match(req.method, req.path == "/metrics" ? std::string("/api/v1/metrics") : req.path);
   std::string route = m.route ? m.route->path : "unmatched";
   std::string method = req.method;
   if (!m.route && method != "GET" && method != "POST" && method != "PUT" && method != "PATCH" && method != "DELETE") method = "other";
