@@ -55,6 +55,9 @@ TEST(ScopeWalk, ASecondLevelAgentNeverSeesAnotherAgentsRowsOnAnyRoute) {
   auto rider = call(stack, "POST", "/riders", tc, json::object{{"name", "丙方骑手"}, {"phone", "13700000009"}});
   ASSERT_EQ(rider.status, 201) << json::serialize(rider.body);
   int64_t c_rider = rider.body.as_object().at("id").as_int64();
+  // The rider shows whose it is: registered by C's admin, C's.
+  EXPECT_EQ(rider.body.as_object().at("agent_id").as_int64(), c_id);
+  EXPECT_TRUE(call(stack, "POST", "/riders", key, json::object{{"name", "平台骑手"}}).body.as_object().at("agent_id").is_null());
   auto card = call(stack, "POST", "/cards", tc, json::object{{"uid", "C0C0C0C0"}, {"rider_id", c_rider}});
   ASSERT_EQ(card.status, 201) << json::serialize(card.body);
 

@@ -183,6 +183,8 @@ TEST_P(Restore, StopRecordsAfterARestoreAreSettledOnceAndNothingIsLost) {
   // A: charged and settled before the backup. B: charging while it is taken.
   int64_t a = charge(1, 600);
   ASSERT_TRUE(a);
+  // The session shows whose income it is: the device's agent when it started.
+  EXPECT_EQ(session(a).at("agent_id").as_int64(), agent);
   auto rec_a = record(1, a);
   end(rec_a);
   int64_t b = charge(2, 300);

@@ -51,7 +51,7 @@ json::object plan_json(const core::PlanRow& p) {
 }
 
 RiderView rider_view(const core::Rider& r) {
-  return RiderView{r.id, r.name, r.phone, r.balance_fen, r.held_fen, r.available_fen(), r.created_at};
+  return RiderView{r.id, r.name, r.phone, r.balance_fen, r.held_fen, r.available_fen(), r.created_at, r.agent_id};
 }
 
 LedgerView ledger_view(const core::LedgerEntry& e) {
@@ -96,6 +96,7 @@ SessionView session_view(const core::SessionRow& s) {
   v.meter_flag = s.meter_flag;
   if (s.reported_energy_wh) v.reported = ReportedView{s.reported_energy_wh, s.reported_duration_s, s.reported_max_power_w};
   v.refunded_fen = s.refunded_fen;
+  v.agent_id = s.agent_id;
   return v;
 }
 

@@ -114,8 +114,9 @@ struct RiderView {
   int64_t id;
   string name, phone;
   int64_t balance_fen, held_fen, available_fen, created_at;
+  optional<int64_t> agent_id;   // the agent whose caller registered the rider (null: the platform)
 };
-BOOST_DESCRIBE_STRUCT(RiderView, (), (id, name, phone, balance_fen, held_fen, available_fen, created_at))
+BOOST_DESCRIBE_STRUCT(RiderView, (), (id, name, phone, balance_fen, held_fen, available_fen, created_at, agent_id))
 RiderView rider_view(const core::Rider& r);
 
 struct LedgerView {
@@ -166,10 +167,11 @@ struct SessionView {
   optional<string> card_uid, flag, meter_flag;
   optional<ReportedView> reported;
   int64_t refunded_fen;
+  optional<int64_t> agent_id;   // whose income it is: the device's agent when it started (null: the platform)
 };
 BOOST_DESCRIBE_STRUCT(SessionView, (), (id, device_id, port, rider_id, state, plan, prepaid_fen, mode, limit, energy_wh, duration_s,
                                         power_w, max_power_w, amount_fen, end_reason, end_reason_name, error, created_at, started_at,
-                                        ended_at, settled_at, card_uid, flag, meter_flag, reported, refunded_fen))
+                                        ended_at, settled_at, card_uid, flag, meter_flag, reported, refunded_fen, agent_id))
 SessionView session_view(const core::SessionRow& s);
 const char* end_reason_name(int64_t r);
 

@@ -14,7 +14,7 @@ constexpr const char* kCols =
     "id, device_id, port, rider_id, state, plan_id, plan_version, plan_spec, prepaid_fen, mode, limit_value, energy_wh, "
     "duration_s, power_w, max_power_w, amount_fen, end_reason, error, created_at, started_at, ended_at, settled_at, card_uid, "
     "flag, refunded_fen, meter_flag, reported_energy_wh, reported_duration_s, reported_max_power_w, last_energy_wh, last_duration_s, "
-    "last_max_power_w, last_reading_at";
+    "last_max_power_w, last_reading_at, agent_id";
 
 SessionRow read(sql::Stmt& st) {
   SessionRow s;
@@ -47,6 +47,7 @@ SessionRow read(sql::Stmt& st) {
   s.reported_energy_wh = st.opt_i64(26);
   s.reported_duration_s = st.opt_i64(27);
   s.reported_max_power_w = st.opt_i64(28);
+  s.agent_id = st.opt_i64(33);
   if (auto at = st.opt_i64(32))
     s.last = rules::MeterPoint{static_cast<uint32_t>(st.opt_i64(29).value_or(0)), static_cast<uint32_t>(st.opt_i64(30).value_or(0)),
                                static_cast<uint32_t>(st.opt_i64(31).value_or(0)), *at};

@@ -36,6 +36,7 @@ struct SessionRow {
   std::optional<std::string> meter_flag;
   std::optional<int64_t> reported_energy_wh, reported_duration_s, reported_max_power_w;
   std::optional<rules::MeterPoint> last;
+  std::optional<int64_t> agent_id;   // the device's agent when the session started (none: the platform's)
   pricing::Usage usage() const {
     return {static_cast<uint32_t>(energy_wh), static_cast<uint32_t>(duration_s), static_cast<uint32_t>(max_power_w)};
   }

@@ -25,20 +25,20 @@ int64_t WalletRepo::insert_rider(const std::string& name, const std::string& pho
 
 std::optional<Rider> WalletRepo::get(int64_t rider_id) {
   auto st = db_.prepare(
-      "SELECT r.id, r.name, r.phone, w.balance_fen, w.held_fen, r.created_at FROM rider r JOIN wallet w ON w.rider_id = r.id "
+      "SELECT r.id, r.name, r.phone, w.balance_fen, w.held_fen, r.created_at, r.agent_id FROM rider r JOIN wallet w ON w.rider_id = r.id "
       "WHERE r.id = ?");
   st.args(rider_id);
   if (!st.step()) return std::nullopt;
-  return Rider{st.i64(0), st.text(1), st.text(2), st.i64(3), st.i64(4), st.i64(5)};
+  return Rider{st.i64(0), st.text(1), st.text(2), st.i64(3), st.i64(4), st.i64(5), st.opt_i64(6)};
 }
 
 std::optional<Rider> WalletRepo::get(const Scope& scope, int64_t rider_id) {
   auto st = db_.prepare(
-      "SELECT r.id, r.name, r.phone, w.balance_fen, w.held_fen, r.created_at FROM rider r JOIN wallet w ON w.rider_id = r.id "
+      "SELECT r.id, r.name, r.phone, w.balance_fen, w.held_fen, r.created_at, r.agent_id FROM rider r JOIN wallet w ON w.rider_id = r.id "
       "WHERE r.id = ?2 AND " + rider_scope_sql(1));
   st.bind(1, scope.bind()).bind(2, rider_id);
   if (!st.step()) return std::nullopt;
-  return Rider{st.i64(0), st.text(1), st.text(2), st.i64(3), st.i64(4), st.i64(5)};
+  return Rider{st.i64(0), st.text(1), st.text(2), st.i64(3), st.i64(4), st.i64(5), st.opt_i64(6)};
 }
 
 void WalletRepo::post(int64_t rider_id, LedgerKind kind, int64_t amount_fen, std::optional<int64_t> session_id,
@@ -98,10 +98,10 @@ Page<Rider> WalletRepo::riders(const Scope& scope, const std::optional<std::stri
     if (st.step()) out.total = st.i64(0);
   }
   std::string key = p.sort == "created_at" ? "r.created_at" : p.sort == "balance_fen" ? "w.balance_fen" : "r.id";
-  auto st = db_.prepare("SELECT r.id, r.name, r.phone, w.balance_fen, w.held_fen, r.created_at" + kWhere + "ORDER BY " + key +
+  auto st = db_.prepare("SELECT r.id, r.name, r.phone, w.balance_fen, w.held_fen, r.created_at, r.agent_id" + kWhere + "ORDER BY " + key +
                         (p.desc ? " DESC" : "") + ", r.id LIMIT ?3 OFFSET ?4");
   st.bind(1, like).bind(2, scope.bind()).bind(3, p.size).bind(4, p.offset());
-  while (st.step()) out.items.push_back(Rider{st.i64(0), st.text(1), st.text(2), st.i64(3), st.i64(4), st.i64(5)});
+  while (st.step()) out.items.push_back(Rider{st.i64(0), st.text(1), st.text(2), st.i64(3), st.i64(4), st.i64(5), st.opt_i64(6)});
   return out;
 }
 

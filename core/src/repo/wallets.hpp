@@ -18,6 +18,7 @@ struct Rider {
   std::string name, phone;
   int64_t balance_fen = 0, held_fen = 0;
   int64_t created_at = 0;
+  std::optional<int64_t> agent_id;   // the agent whose caller registered the rider (none: the platform)
   int64_t available_fen() const { return balance_fen - held_fen; }
 };
 
